@@ -1,0 +1,149 @@
+// Package codes is the one place where Settle's stable error and result codes live,
+// with the table that maps each to an HTTP status. Every layer (decoding, admission,
+// execution, the API) reports failures as a *codes.Error so that an integrator sees
+// the same code for the same problem wherever it is found.
+//
+// Codes are part of the public API: never rename or reuse one. docs/api.md lists them.
+package codes
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Code is a stable, machine-readable error or result code.
+type Code string
+
+// Request and transaction rejection codes (never reach a block).
+const (
+	Malformed         Code = "malformed"          // undecodable binary or JSON, bad field
+	UnknownField      Code = "unknown_field"      // JSON carries a field the schema lacks
+	BodyTooLarge      Code = "body_too_large"     // request body over the limit
+	UnsupportedType   Code = "unsupported_type"   // transaction type not known or not enabled
+	WrongChain        Code = "wrong_chain"        // chain id differs from this network's
+	BadSignature      Code = "bad_signature"      // a signature does not verify
+	WeakKey           Code = "weak_key"           // small-order or invalid public key
+	AmountZero        Code = "amount_zero"        // amount must be positive
+	AmountNegative    Code = "amount_negative"    // amount below zero (JSON only)
+	AmountOverflow    Code = "amount_overflow"    // amount beyond the maximum, or a sum overflows
+	SelfPayment       Code = "self_payment"       // sender equals destination
+	UnknownAsset      Code = "unknown_asset"      // issued asset not declared on the ledger
+	NoAccount         Code = "no_account"         // sender account does not exist
+	NotAuthorized     Code = "not_authorized"     // signatures do not authorise the sender
+	InsufficientFunds Code = "insufficient_funds" // balance below amount plus fee
+	SeqPast           Code = "seq_past"           // sequence already used
+	SeqTooFar         Code = "seq_too_far"        // sequence too far ahead of the account's
+	SeqTaken          Code = "seq_taken"          // another pending tx holds this sequence
+	Duplicate         Code = "duplicate"          // same transaction hash already known
+	Expired           Code = "expired"            // last valid height already passed
+	FeeTooLow         Code = "fee_too_low"        // fee below the current minimum fee
+	MempoolFull       Code = "mempool_full"       // backpressure: retry later
+	Overloaded        Code = "overloaded"         // a pipeline stage is saturated: retry later
+	NotFound          Code = "not_found"          // unknown transaction, account or block
+	BadRequest        Code = "bad_request"        // bad query parameter
+	Unauthorized      Code = "unauthorized"       // operator endpoint without a valid token
+	NotReady          Code = "not_ready"          // node still starting or catching up
+	Internal          Code = "internal"           // a bug or an I/O failure on the node
+)
+
+// Execution result codes, recorded in receipts of transactions that made it into a
+// block. Success applies the transaction. Every other execution result still consumes
+// the sequence number and charges the fee (the transaction used block space), as the
+// XRP Ledger's tec codes do; see docs/ledger.md.
+const (
+	Success Code = "success"
+	// InsufficientFunds, NoAccount, UnknownAsset, AmountOverflow, NotAuthorized and
+	// Expired are also execution results when the state changed between admission and
+	// execution.
+	NoDestination Code = "no_destination" // issued asset sent to an account that does not exist
+)
+
+var httpStatus = map[Code]int{
+	Malformed:         http.StatusBadRequest,
+	UnknownField:      http.StatusBadRequest,
+	BodyTooLarge:      http.StatusRequestEntityTooLarge,
+	UnsupportedType:   http.StatusBadRequest,
+	WrongChain:        http.StatusBadRequest,
+	BadSignature:      http.StatusBadRequest,
+	WeakKey:           http.StatusBadRequest,
+	AmountZero:        http.StatusBadRequest,
+	AmountNegative:    http.StatusBadRequest,
+	AmountOverflow:    http.StatusBadRequest,
+	SelfPayment:       http.StatusBadRequest,
+	UnknownAsset:      http.StatusUnprocessableEntity,
+	NoAccount:         http.StatusUnprocessableEntity,
+	NotAuthorized:     http.StatusUnprocessableEntity,
+	InsufficientFunds: http.StatusUnprocessableEntity,
+	SeqPast:           http.StatusConflict,
+	SeqTooFar:         http.StatusUnprocessableEntity,
+	SeqTaken:          http.StatusConflict,
+	Duplicate:         http.StatusConflict,
+	Expired:           http.StatusUnprocessableEntity,
+	FeeTooLow:         http.StatusUnprocessableEntity,
+	MempoolFull:       http.StatusTooManyRequests,
+	Overloaded:        http.StatusServiceUnavailable,
+	NotFound:          http.StatusNotFound,
+	BadRequest:        http.StatusBadRequest,
+	Unauthorized:      http.StatusUnauthorized,
+	NotReady:          http.StatusServiceUnavailable,
+	Internal:          http.StatusInternalServerError,
+}
+
+// HTTPStatus returns the status an API answer with this code carries.
+func (c Code) HTTPStatus() int {
+	if s, ok := httpStatus[c]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Retryable reports whether a client should retry the same request later.
+func (c Code) Retryable() bool { return c == MempoolFull || c == Overloaded || c == NotReady }
+
+// All lists every rejection code, for documentation tests.
+func All() []Code {
+	out := make([]Code, 0, len(httpStatus))
+	for c := range httpStatus {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Error is an error with a stable code. Match with errors.Is(err, codes.Code(...))
+// through Is, or extract with As / Of.
+type Error struct {
+	Code Code
+	Msg  string
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Msg }
+
+// Is lets errors.Is(err, &Error{Code: c}) and errors.Is(err, c.Err()) match by code.
+func (e *Error) Is(target error) bool {
+	var t *Error
+	if errors.As(target, &t) {
+		return t.Code == e.Code
+	}
+	return false
+}
+
+// Err returns a bare error of this code, for errors.Is comparisons.
+func (c Code) Err() error { return &Error{Code: c} }
+
+// Errorf builds a coded error with a formatted message.
+func Errorf(c Code, format string, args ...any) *Error {
+	return &Error{Code: c, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Of extracts the code of err: the code of the first *Error in its chain, or Internal.
+func Of(err error) Code {
+	if err == nil {
+		return Success
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
