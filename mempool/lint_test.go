@@ -1,0 +1,36 @@
+package mempool
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestNoClockOutsideAssembler keeps the pool deterministic: only assembler.go,
+// the edge, may use package time; and no file imports another settle package.
+func TestNoClockOutsideAssembler(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(src)
+		if f != "assembler.go" && strings.Contains(text, "\"time\"") {
+			t.Errorf("%s imports time; only assembler.go may read the clock", f)
+		}
+		if strings.Contains(text, "\"settle/") {
+			t.Errorf("%s imports another settle package", f)
+		}
+		if strings.Contains(text, "math/rand") {
+			t.Errorf("%s uses math/rand", f)
+		}
+	}
+}
