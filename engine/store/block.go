@@ -1,0 +1,238 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"settle/engine/codes"
+	"settle/engine/ledger"
+	"settle/engine/txn"
+)
+
+// BlockRecord is a committed block as stored and served: its header, the hashes and
+// results of its transactions (the transactions themselves live in the tx index),
+// and the certificate that committed it (opaque here; empty for a single validator).
+type BlockRecord struct {
+	Height    uint64
+	TimeMs    int64
+	Hash      txn.Hash
+	Parent    txn.Hash
+	StateHash txn.Hash // after executing this block
+	Receipts  []ledger.Receipt
+	Cert      []byte
+}
+
+func blockKey(h uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixBlock, '/'}, h)
+}
+
+func txKey(h txn.Hash) []byte { return append([]byte{prefixTx, '/'}, h[:]...) }
+
+func accountKey(id txn.AccountID) []byte { return append([]byte{prefixAccount, '/'}, id[:]...) }
+
+func assetKey(as txn.Asset) []byte {
+	k := ledger.AssetKey(as)
+	return append([]byte{prefixAsset, '/'}, k[:]...)
+}
+
+// appendReceipt: hash [32] | fee u64 | code length u8 | code.
+func appendReceipt(dst []byte, r *ledger.Receipt) []byte {
+	dst = append(dst, r.Hash[:]...)
+	dst = binary.BigEndian.AppendUint64(dst, r.Fee)
+	dst = append(dst, byte(len(r.Result)))
+	return append(dst, r.Result...)
+}
+
+func decodeReceipt(b []byte) (ledger.Receipt, []byte, error) {
+	var r ledger.Receipt
+	if len(b) < 41 || len(b) < 41+int(b[40]) {
+		return r, nil, fmt.Errorf("receipt truncated")
+	}
+	copy(r.Hash[:], b)
+	r.Fee = binary.BigEndian.Uint64(b[32:])
+	n := int(b[40])
+	r.Result = codes.Code(b[41 : 41+n])
+	return r, b[41+n:], nil
+}
+
+// AppendBinary encodes the record: height u64 | time i64 | hash | parent | state |
+// count u32 | receipts | cert length u32 | cert.
+func (r *BlockRecord) AppendBinary(dst []byte) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, r.Height)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(r.TimeMs))
+	dst = append(dst, r.Hash[:]...)
+	dst = append(dst, r.Parent[:]...)
+	dst = append(dst, r.StateHash[:]...)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(r.Receipts)))
+	for i := range r.Receipts {
+		dst = appendReceipt(dst, &r.Receipts[i])
+	}
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(r.Cert)))
+	return append(dst, r.Cert...)
+}
+
+// DecodeBlockRecord parses a BlockRecord encoding.
+func DecodeBlockRecord(b []byte) (*BlockRecord, error) {
+	const fixed = 8 + 8 + 32*3 + 4
+	if len(b) < fixed {
+		return nil, fmt.Errorf("block record is %d bytes, want at least %d", len(b), fixed)
+	}
+	r := &BlockRecord{Height: binary.BigEndian.Uint64(b), TimeMs: int64(binary.BigEndian.Uint64(b[8:]))}
+	copy(r.Hash[:], b[16:])
+	copy(r.Parent[:], b[48:])
+	copy(r.StateHash[:], b[80:])
+	n := binary.BigEndian.Uint32(b[112:])
+	rest := b[fixed:]
+	if uint64(n) > uint64(len(rest))/41 {
+		return nil, fmt.Errorf("block record claims %d receipts in %d bytes", n, len(rest))
+	}
+	r.Receipts = make([]ledger.Receipt, n)
+	var err error
+	for i := range r.Receipts {
+		if r.Receipts[i], rest, err = decodeReceipt(rest); err != nil {
+			return nil, fmt.Errorf("block %d receipt %d: %w", r.Height, i, err)
+		}
+	}
+	if len(rest) < 4 || len(rest)-4 != int(binary.BigEndian.Uint32(rest)) {
+		return nil, fmt.Errorf("block %d: bad certificate length", r.Height)
+	}
+	r.Cert = append([]byte(nil), rest[4:]...)
+	return r, nil
+}
+
+// TxRecord is a committed transaction with its place and result.
+type TxRecord struct {
+	Height  uint64
+	Index   uint32
+	Receipt ledger.Receipt
+	Raw     []byte // canonical signed encoding
+}
+
+func appendTxRecord(dst []byte, height uint64, index uint32, r *ledger.Receipt, raw []byte) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, height)
+	dst = binary.BigEndian.AppendUint32(dst, index)
+	dst = appendReceipt(dst, r)
+	return append(dst, raw...)
+}
+
+// CommitBlock makes one executed block durable in a single synced Pebble batch:
+// the block record, each transaction, the history entries, the touched accounts and
+// assets, and the ledger totals. When it returns nil the block survives any crash.
+func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockResult) error {
+	if len(txs) != len(res.Receipts) || rec.Height != res.Height {
+		panic(fmt.Sprintf("store: block %d with %d txs and %d receipts", rec.Height, len(txs), len(res.Receipts)))
+	}
+	b := s.db.NewBatchWithSize(256 * (len(txs) + 1))
+	defer b.Close()
+	buf := make([]byte, 0, 4096)
+	set := func(k, v []byte) {
+		if err := b.Set(k, v, nil); err != nil {
+			panic(fmt.Sprintf("store: batch set: %v", err)) // only fails on a closed batch
+		}
+	}
+	set(blockKey(rec.Height), rec.AppendBinary(buf[:0]))
+	for i, tx := range txs {
+		r := &res.Receipts[i]
+		set(txKey(r.Hash), appendTxRecord(buf[:0], rec.Height, uint32(i), r, tx.Bytes()))
+		if r.Applied() {
+			s.addHistory(set, buf[:0], rec.Height, uint32(i), tx, r)
+		}
+	}
+	for _, a := range res.Accounts {
+		set(accountKey(a.ID), a.AppendBinary(buf[:0]))
+	}
+	for _, a := range res.Assets {
+		set(assetKey(a.Asset), a.AppendBinary(buf[:0]))
+	}
+	set(keyMeta, res.Meta.AppendBinary(buf[:0]))
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("commit block %d: %w", rec.Height, err)
+	}
+	return nil
+}
+
+// Block returns the committed block at height h.
+func (s *Store) Block(h uint64) (*BlockRecord, error) {
+	v, err := s.get(blockKey(h))
+	if err != nil {
+		return nil, fmt.Errorf("load block %d: %w", h, err)
+	}
+	return DecodeBlockRecord(v)
+}
+
+// Tx returns a committed transaction by hash.
+func (s *Store) Tx(h txn.Hash) (*TxRecord, error) {
+	v, err := s.get(txKey(h))
+	if err != nil {
+		return nil, fmt.Errorf("load tx %s: %w", h, err)
+	}
+	if len(v) < 12 {
+		return nil, fmt.Errorf("tx record %s truncated", h)
+	}
+	rec := &TxRecord{Height: binary.BigEndian.Uint64(v), Index: binary.BigEndian.Uint32(v[8:])}
+	rec.Receipt, rec.Raw, err = decodeReceipt(v[12:])
+	if err != nil {
+		return nil, fmt.Errorf("tx record %s: %w", h, err)
+	}
+	return rec, nil
+}
+
+// HasTx reports whether a transaction with this hash is committed.
+func (s *Store) HasTx(h txn.Hash) bool {
+	_, closer, err := s.db.Get(txKey(h))
+	if err == nil {
+		closer.Close()
+		return true
+	}
+	return false
+}
+
+// Meta returns the durable ledger totals, or ErrNotFound before the first block.
+func (s *Store) Meta() (ledger.Meta, error) {
+	v, err := s.get(keyMeta)
+	if err != nil {
+		return ledger.Meta{}, err
+	}
+	return ledger.DecodeMeta(v)
+}
+
+// Replay re-executes every stored block from genesis in a fresh in-memory ledger and
+// returns its final totals. A node's state hash must equal Replay's: the crash tests
+// and `settled verify` use it to prove recovery lost nothing and invented nothing.
+func (s *Store) Replay(g *ledger.Genesis) (ledger.Meta, error) {
+	l, err := ledger.FromGenesis(g)
+	if err != nil {
+		return ledger.Meta{}, err
+	}
+	for h := uint64(1); ; h++ {
+		rec, err := s.Block(h)
+		if errors.Is(err, ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return ledger.Meta{}, err
+		}
+		txs := make([]*txn.Tx, len(rec.Receipts))
+		for i, r := range rec.Receipts {
+			tr, err := s.Tx(r.Hash)
+			if err != nil {
+				return ledger.Meta{}, fmt.Errorf("replay block %d: %w", h, err)
+			}
+			if txs[i], err = txn.Decode(tr.Raw); err != nil {
+				return ledger.Meta{}, fmt.Errorf("replay block %d tx %d: %w", h, i, err)
+			}
+		}
+		res := l.Execute(h, txs)
+		if res.Meta.StateHash != rec.StateHash {
+			return res.Meta, fmt.Errorf("replay block %d: state hash %s, stored %s", h, res.Meta.StateHash, rec.StateHash)
+		}
+		l.Apply(res)
+	}
+	if err := l.CheckInvariants(); err != nil {
+		return l.Meta(), err
+	}
+	return l.Meta(), nil
+}

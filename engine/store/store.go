@@ -1,0 +1,212 @@
+// Package store keeps Settle's durable state in Pebble: committed blocks, the
+// transaction index, account and asset state, per-account history, the ledger's
+// running totals, and (for consensus) opaque safety records.
+//
+// Each committed block is written as one Pebble batch with a synced commit
+// (CommitBlock): a block is either entirely durable or absent after a crash, and
+// nothing is acknowledged before that commit returns (SPEC §11: Pebble makes writes
+// readable before they are durable).
+//
+// Key layout (docs/storage.md):
+//
+//	m/meta                      ledger.Meta
+//	m/genesis                   SHA-256 of the genesis this directory was created from
+//	a/<id 20>                   account record
+//	s/<asset 23>                issued-asset record
+//	b/<height u64>              block record
+//	t/<tx hash 32>              tx record: height, index, result, fee, raw tx
+//	h/<id 20><height u64><index u32><role u8>  history entry
+//	c/<name>                    consensus records (safety state, blocks) owned by the consensus driver
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"settle/engine/ledger"
+	"settle/engine/txn"
+)
+
+// ErrNotFound is returned when a block, transaction or record does not exist.
+var ErrNotFound = errors.New("not found")
+
+var (
+	keyMeta    = []byte("m/meta")
+	keyGenesis = []byte("m/genesis")
+)
+
+const (
+	prefixAccount = 'a'
+	prefixAsset   = 's'
+	prefixBlock   = 'b'
+	prefixTx      = 't'
+	prefixHistory = 'h'
+	prefixCons    = 'c'
+)
+
+// Store is a Pebble database holding one validator's state.
+type Store struct {
+	db *pebble.DB
+}
+
+// Options tunes Pebble for Settle's write pattern: one large synced batch per block.
+type Options struct {
+	// CacheBytes is the block cache size; 0 means 64 MiB.
+	CacheBytes int64
+	// MemTableBytes is the memtable size; 0 means 64 MiB.
+	MemTableBytes uint64
+}
+
+// Open opens (or creates) the database in dir and checks that it belongs to genesis g.
+func Open(dir string, g *ledger.Genesis, o Options) (*Store, error) {
+	if o.CacheBytes == 0 {
+		o.CacheBytes = 64 << 20
+	}
+	if o.MemTableBytes == 0 {
+		o.MemTableBytes = 64 << 20
+	}
+	cache := pebble.NewCache(o.CacheBytes)
+	defer cache.Unref()
+	db, err := pebble.Open(dir, &pebble.Options{
+		Cache:        cache,
+		MemTableSize: o.MemTableBytes,
+		Logger:       quietLogger{},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open pebble %s: %w", dir, err)
+	}
+	s := &Store{db: db}
+	if err := s.checkGenesis(g); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) checkGenesis(g *ledger.Genesis) error {
+	want := g.Hash()
+	got, err := s.get(keyGenesis)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if err := s.db.Set(keyGenesis, want[:], pebble.Sync); err != nil {
+			return fmt.Errorf("record genesis hash: %w", err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("read genesis hash: %w", err)
+	case !bytes.Equal(got, want[:]):
+		return fmt.Errorf("data directory belongs to genesis %x, not %x: refusing to mix networks", got, want)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes Pebble for the consensus driver's own records (prefix "c/").
+func (s *Store) DB() *pebble.DB { return s.db }
+
+// get returns a copy of the value at key, or ErrNotFound.
+func (s *Store) get(key []byte) ([]byte, error) {
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(nil), v...)
+	closer.Close()
+	return out, nil
+}
+
+// Load returns the committed ledger: the stored state, or genesis on a fresh
+// directory. It reads only current state (accounts, assets, totals), never replays
+// blocks, so restart time depends on the number of accounts, not of transactions.
+func (s *Store) Load(g *ledger.Genesis) (*ledger.Ledger, error) {
+	mb, err := s.get(keyMeta)
+	if errors.Is(err, ErrNotFound) {
+		return ledger.FromGenesis(g)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load ledger meta: %w", err)
+	}
+	meta, err := ledger.DecodeMeta(mb)
+	if err != nil {
+		return nil, err
+	}
+	var accounts []*ledger.Account
+	err = s.scan([]byte{prefixAccount, '/'}, func(k, v []byte) error {
+		var id txn.AccountID
+		if len(k) != 2+len(id) {
+			return fmt.Errorf("account key %x has the wrong length", k)
+		}
+		copy(id[:], k[2:])
+		a, err := ledger.DecodeAccount(id, v)
+		if err != nil {
+			return err
+		}
+		accounts = append(accounts, a)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load accounts: %w", err)
+	}
+	var assets []*ledger.AssetInfo
+	err = s.scan([]byte{prefixAsset, '/'}, func(k, v []byte) error {
+		as, err := ledger.AssetFromKey(k[2:])
+		if err != nil {
+			return err
+		}
+		a, err := ledger.DecodeAssetInfo(as, v)
+		if err != nil {
+			return err
+		}
+		assets = append(assets, a)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load assets: %w", err)
+	}
+	return ledger.Restore(g, meta, accounts, assets), nil
+}
+
+// scan calls fn for every key with the prefix, in order; k and v are only valid
+// during the call.
+func (s *Store) scan(prefix []byte, fn func(k, v []byte) error) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if err := fn(it.Key(), it.Value()); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	if err := it.Error(); err != nil {
+		it.Close()
+		return err
+	}
+	return it.Close()
+}
+
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)      {}
+func (quietLogger) Errorf(f string, a ...any) { fmt.Printf("pebble: "+f+"\n", a...) }
+func (quietLogger) Fatalf(f string, a ...any) { panic(fmt.Sprintf("pebble: "+f, a...)) }
