@@ -1,0 +1,182 @@
+// Command settled is a Settle validator.
+//
+//	settled dev [-data DIR] [-api ADDR] [-accounts N] [-reset]   run a local dev validator on embedded defaults
+//	settled init -dir DIR [-accounts N] [-api ADDR]             write a genesis and a config for one validator
+//	settled run -config FILE                                    run a validator from its config file
+//	settled verify -config FILE                                 replay stored blocks from genesis and compare state hashes
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"settle/engine/api"
+	"settle/engine/devnet"
+	"settle/engine/ledger"
+	"settle/engine/node"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "dev":
+		err = runDev(ctx, os.Args[2:])
+	case "init":
+		err = runInit(os.Args[2:])
+	case "run":
+		err = runConfig(ctx, os.Args[2:])
+	case "verify":
+		err = runVerify(os.Args[2:])
+	case "-h", "--help", "help":
+		usage()
+		return
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "settled:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `usage:
+  settled dev [-data DIR] [-api ADDR] [-accounts N] [-reset]
+  settled init -dir DIR [-accounts N] [-api ADDR] [-chain-id ID]
+  settled run -config FILE
+  settled verify -config FILE`)
+}
+
+// runDev writes (once) a dev genesis and config under -data and runs the validator.
+func runDev(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	data := fs.String("data", ".settle-dev", "data directory (genesis, config, keys, database)")
+	apiAddr := fs.String("api", "127.0.0.1:7700", "HTTP API listen address")
+	accounts := fs.Int("accounts", devnet.DefaultOptions().Accounts, "demo accounts to fund (first run only)")
+	reset := fs.Bool("reset", false, "delete the data directory first")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *reset {
+		if err := os.RemoveAll(*data); err != nil {
+			return fmt.Errorf("reset %s: %w", *data, err)
+		}
+	}
+	cfgPath := filepath.Join(*data, "config.json")
+	if _, err := os.Stat(cfgPath); errors.Is(err, os.ErrNotExist) {
+		if err := writeInit(*data, *accounts, *apiAddr, devnet.ChainID); err != nil {
+			return err
+		}
+	}
+	return serve(ctx, cfgPath, *apiAddr)
+}
+
+func runInit(args []string) error {
+	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+	dir := fs.String("dir", "", "directory to create")
+	accounts := fs.Int("accounts", devnet.DefaultOptions().Accounts, "demo accounts to fund")
+	apiAddr := fs.String("api", "127.0.0.1:7700", "HTTP API listen address")
+	chainID := fs.String("chain-id", devnet.ChainID, "chain id")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return fmt.Errorf("init: -dir is required")
+	}
+	return writeInit(*dir, *accounts, *apiAddr, *chainID)
+}
+
+// writeInit writes genesis.json, config.json and demo-keys.json (0600) into dir.
+func writeInit(dir string, accounts int, apiAddr, chainID string) error {
+	if accounts < 1 || accounts > 1_000_000 {
+		return fmt.Errorf("accounts must be 1 to 1000000, got %d", accounts)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	o := devnet.DefaultOptions()
+	o.ChainID, o.Accounts, o.GenesisTimeMs = chainID, accounts, time.Now().UnixMilli()
+	g := devnet.Genesis(o)
+	if err := node.WriteJSON(filepath.Join(dir, "genesis.json"), g, 0o644); err != nil {
+		return err
+	}
+	fc := node.FileConfig{NodeID: "v0", DataDir: "db", GenesisFile: "genesis.json", APIAddr: apiAddr, AdminToken: randomToken()}
+	if err := node.WriteJSON(filepath.Join(dir, "config.json"), fc, 0o600); err != nil {
+		return err
+	}
+	return writeDemoKeys(filepath.Join(dir, "demo-keys.json"), chainID, min(accounts, 100))
+}
+
+func runConfig(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "validator config file")
+	apiAddr := fs.String("api", "", "override the config's API address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return fmt.Errorf("run: -config is required")
+	}
+	return serve(ctx, *cfgPath, *apiAddr)
+}
+
+// serve runs a validator and its API until ctx ends.
+func serve(ctx context.Context, cfgPath, apiOverride string) error {
+	fc, cfg, err := node.LoadFileConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	if apiOverride != "" {
+		fc.APIAddr = apiOverride
+	}
+	t0 := time.Now()
+	n, err := node.New(cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	ln, err := net.Listen("tcp", fc.APIAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", fc.APIAddr, err)
+	}
+	srv := api.New(api.Config{AdminToken: fc.AdminToken}, n)
+	go srv.Serve(ln)
+	meta := n.Ledger().Meta()
+	fmt.Printf("settled: chain %s, node %s, height %d, state %s, recovered in %v\n",
+		cfg.Genesis.ChainID, cfg.NodeID, meta.Height, meta.StateHash, time.Since(t0).Round(time.Millisecond))
+	fmt.Printf("settled: API listening on http://%s\n", ln.Addr())
+	runErr := n.Run(ctx)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdownCtx)
+	return runErr
+}
+
+func runVerify(args []string) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "validator config file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	_, cfg, err := node.LoadFileConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	return verifyReplay(cfg.DataDir, cfg.Genesis)
+}
+
+var _ = ledger.LoadGenesis

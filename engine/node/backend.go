@@ -1,0 +1,87 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"settle/engine/api"
+	"settle/engine/events"
+	"settle/engine/ledger"
+	"settle/engine/store"
+	"settle/engine/txn"
+)
+
+var _ api.Backend = (*Node)(nil)
+
+// ChainID implements api.Backend.
+func (n *Node) ChainID() string { return n.cfg.Genesis.ChainID }
+
+// Tx implements api.Backend.
+func (n *Node) Tx(h txn.Hash) (api.TxStatus, error) {
+	rec, err := n.store.Tx(h)
+	if err == nil {
+		tx, err := txn.Decode(rec.Raw)
+		if err != nil {
+			return api.TxStatus{}, fmt.Errorf("stored tx %s: %w", h, err)
+		}
+		return api.TxStatus{Committed: true, Record: rec, Tx: tx}, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return api.TxStatus{}, err
+	}
+	if e, ok := n.pool.Lookup(h); ok {
+		return api.TxStatus{Tx: e.Tx.(*txn.Tx)}, nil
+	}
+	return api.TxStatus{}, store.ErrNotFound
+}
+
+// Account implements api.Backend.
+func (n *Node) Account(id txn.AccountID) (ledger.Account, bool) { return n.ledger.Account(id) }
+
+// History implements api.Backend.
+func (n *Node) History(id txn.AccountID, cursor string, limit int) ([]store.HistoryEntry, string, error) {
+	return n.store.History(id, cursor, limit)
+}
+
+// Block implements api.Backend.
+func (n *Node) Block(h uint64) (*store.BlockRecord, error) {
+	if h == 0 || h > n.Height() {
+		return nil, fmt.Errorf("block %d: %w", h, store.ErrNotFound)
+	}
+	return n.store.Block(h)
+}
+
+// Subscribe implements api.Backend.
+func (n *Node) Subscribe() *events.Subscription { return n.events.Subscribe() }
+
+// Status implements api.Backend.
+func (n *Node) Status() api.Status {
+	ms := n.pool.Stats()
+	os := n.orderer.Status()
+	meta := n.ledger.Meta()
+	fill := 0.0
+	if ms.TxCountMax > 0 {
+		fill = float64(ms.TxCount) / float64(ms.TxCountMax)
+		if b := float64(ms.Bytes) / float64(ms.BytesMax); b > fill {
+			fill = b
+		}
+	}
+	return api.Status{
+		ChainID:   n.cfg.Genesis.ChainID,
+		NodeID:    n.cfg.NodeID,
+		Height:    meta.Height,
+		View:      os.View,
+		Leader:    os.Leader,
+		Peers:     os.Peers,
+		StateHash: meta.StateHash.String(),
+		Mempool:   api.Mempool{Count: ms.TxCount, Bytes: ms.Bytes, CountMax: ms.TxCountMax, BytesMax: ms.BytesMax, Fill: fill},
+		BaseFee:   n.cfg.Genesis.BaseFee,
+		MinFee:    ms.MinFee,
+		Ready:     n.Ready(),
+		TxCount:   meta.TxCount,
+	}
+}
+
+// WriteMetrics implements api.Backend.
+func (n *Node) WriteMetrics(w io.Writer) { n.metrics.set.WritePrometheus(w) }

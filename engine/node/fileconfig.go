@@ -1,0 +1,87 @@
+package node
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"settle/engine/ledger"
+)
+
+// FileConfig is the on-disk configuration of one validator (docs/operations.md).
+// Relative paths are relative to the config file's directory.
+type FileConfig struct {
+	NodeID        string `json:"node_id"`
+	DataDir       string `json:"data_dir"`
+	GenesisFile   string `json:"genesis_file"`
+	APIAddr       string `json:"api_addr"`
+	AdminToken    string `json:"admin_token,omitempty"`
+	BlockTxMax    int    `json:"block_tx_max,omitempty"`
+	BlockBytesMax int    `json:"block_bytes_max,omitempty"`
+	BlockDelayMs  int    `json:"block_delay_ms,omitempty"`
+	MempoolTxMax  int    `json:"mempool_tx_max,omitempty"`
+	VerifyWorkers int    `json:"verify_workers,omitempty"`
+}
+
+// LoadFileConfig reads a config file and builds the node Config from it.
+func LoadFileConfig(path string) (*FileConfig, Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Config{}, fmt.Errorf("read config: %w", err)
+	}
+	var fc FileConfig
+	if err := json.Unmarshal(b, &fc); err != nil {
+		return nil, Config{}, fmt.Errorf("parse config %s: %w", path, err)
+	}
+	base := filepath.Dir(path)
+	fc.DataDir = resolve(base, fc.DataDir)
+	fc.GenesisFile = resolve(base, fc.GenesisFile)
+	g, err := ledger.LoadGenesis(fc.GenesisFile)
+	if err != nil {
+		return nil, Config{}, err
+	}
+	cfg := fc.Apply(DefaultConfig(fc.DataDir, g))
+	return &fc, cfg, cfg.Validate()
+}
+
+// Apply overrides defaults with the file's non-zero settings.
+func (fc *FileConfig) Apply(cfg Config) Config {
+	if fc.NodeID != "" {
+		cfg.NodeID = fc.NodeID
+	}
+	if fc.BlockTxMax > 0 {
+		cfg.BlockTxMax = fc.BlockTxMax
+	}
+	if fc.BlockBytesMax > 0 {
+		cfg.BlockBytesMax = fc.BlockBytesMax
+	}
+	if fc.BlockDelayMs > 0 {
+		cfg.BlockDelayMax = time.Duration(fc.BlockDelayMs) * time.Millisecond
+	}
+	if fc.MempoolTxMax > 0 {
+		cfg.Mempool.TxCountMax = fc.MempoolTxMax
+	}
+	cfg.VerifyWorkers = fc.VerifyWorkers
+	return cfg
+}
+
+func resolve(base, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(base, p)
+}
+
+// WriteJSON writes v as indented JSON with the given permissions.
+func WriteJSON(path string, v any, perm os.FileMode) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), perm); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

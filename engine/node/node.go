@@ -1,0 +1,231 @@
+// Package node wires one validator's pipeline: admission (pre-checks against the
+// committed state, batched parallel signature verification, mempool), ordering
+// (an Orderer: Solo here, HotStuff in a cluster), execution, durable commit (one
+// synced Pebble batch per block), and commit notifications. It implements the
+// HTTP API's Backend.
+//
+//	ingress ─► Submit ─► precheck ─► sigverify.Pool ─► mempool ─► Orderer ─► execQ ─► execute ─► store ─► ledger.Apply ─► mempool.Commit ─► events
+//
+// Every queue is bounded: the verification pool (VerifyQueueMax chunks), the
+// mempool (count and bytes), the execution queue (ExecQueueMax blocks) and each
+// event subscriber (EventQueueMax blocks).
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"settle/consensus"
+	"settle/engine/events"
+	"settle/engine/ledger"
+	"settle/engine/sigverify"
+	"settle/engine/store"
+	"settle/engine/txn"
+	"settle/mempool"
+)
+
+// Node is one validator.
+type Node struct {
+	cfg      Config
+	store    *store.Store
+	ledger   *ledger.Ledger
+	pool     *mempool.Pool
+	verifier *sigverify.Pool
+	orderer  consensus.Orderer
+	events   *events.Broadcaster
+	metrics  *metrics
+
+	head      atomic.Pointer[consensus.Head]
+	ready     atomic.Bool
+	lastBlock atomic.Int64 // unix ms of the last committed block
+}
+
+// New opens the data directory, recovers the ledger and builds the pipeline. If
+// orderer is nil, a Solo orderer is used (single validator).
+func New(cfg Config, orderer func(*mempool.Pool) (consensus.Orderer, error)) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("node config: %w", err)
+	}
+	st, err := store.Open(cfg.DataDir, cfg.Genesis, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, store: st, events: events.New(cfg.EventQueueMax)}
+	if err := n.recover(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if n.pool, err = mempool.New(cfg.Mempool); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("mempool: %w", err)
+	}
+	if orderer == nil {
+		orderer = func(p *mempool.Pool) (consensus.Orderer, error) { return consensus.NewSolo(p, cfg.assembler()) }
+	}
+	if n.orderer, err = orderer(n.pool); err != nil {
+		st.Close()
+		return nil, err
+	}
+	n.verifier = sigverify.NewPool(cfg.VerifyWorkers, cfg.VerifyQueueMax)
+	n.metrics = newMetrics(n)
+	return n, nil
+}
+
+// recover loads the committed ledger and head from storage and checks them.
+func (n *Node) recover() error {
+	l, err := n.store.Load(n.cfg.Genesis)
+	if err != nil {
+		return fmt.Errorf("recover ledger: %w", err)
+	}
+	n.ledger = l
+	meta := l.Meta()
+	head := consensus.Head{Height: meta.Height}
+	if meta.Height > 0 {
+		rec, err := n.store.Block(meta.Height)
+		if err != nil {
+			return fmt.Errorf("recover head: %w", err)
+		}
+		// INVARIANT: the stored head block and the ledger totals come from one batch.
+		if rec.StateHash != meta.StateHash {
+			return fmt.Errorf("recover: block %d state hash %s differs from ledger %s", meta.Height, rec.StateHash, meta.StateHash)
+		}
+		head.Hash = rec.Hash
+	}
+	n.head.Store(&head)
+	if !n.cfg.SkipInvariantCheck {
+		if err := l.CheckInvariants(); err != nil {
+			return fmt.Errorf("recover: %w", err)
+		}
+	}
+	return nil
+}
+
+// Ledger exposes the committed ledger (read-only use).
+func (n *Node) Ledger() *ledger.Ledger { return n.ledger }
+
+// Store exposes storage (read-only use).
+func (n *Node) Store() *store.Store { return n.store }
+
+// Pool exposes the mempool.
+func (n *Node) Pool() *mempool.Pool { return n.pool }
+
+// Events exposes the commit broadcaster.
+func (n *Node) Events() *events.Broadcaster { return n.events }
+
+// Run orders, executes and commits blocks until ctx ends. A storage failure is
+// returned: the process must exit and recover from disk rather than limp on.
+func (n *Node) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	execQ := make(chan *consensus.Block, n.cfg.ExecQueueMax)
+	execErr := make(chan error, 1)
+	go func() {
+		execErr <- n.executeLoop(ctx, execQ)
+		cancel()
+	}()
+	n.ready.Store(true)
+	err := n.orderer.Run(ctx, *n.head.Load(), func(ctx context.Context, b *consensus.Block) error {
+		select {
+		case execQ <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	n.ready.Store(false)
+	close(execQ)
+	if xerr := <-execErr; xerr != nil {
+		return xerr
+	}
+	return err
+}
+
+// Close releases the verifier and storage. Call after Run returned.
+func (n *Node) Close() error {
+	n.verifier.Close()
+	return n.store.Close()
+}
+
+func (n *Node) executeLoop(ctx context.Context, execQ <-chan *consensus.Block) error {
+	committed := make([]mempool.Committed, 0, n.cfg.BlockTxMax)
+	for b := range execQ {
+		var err error
+		if committed, err = n.executeBlock(b, committed[:0]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// executeBlock executes b, makes it durable, installs it and announces it.
+func (n *Node) executeBlock(b *consensus.Block, committed []mempool.Committed) ([]mempool.Committed, error) {
+	head := n.head.Load()
+	if b.Height != head.Height+1 || b.Parent != head.Hash {
+		return committed, fmt.Errorf("execute: block %d (parent %s) does not extend head %d (%s)", b.Height, b.Parent, head.Height, head.Hash)
+	}
+	t0 := time.Now()
+	res := n.ledger.Execute(b.Height, b.Txs)
+	t1 := time.Now()
+	rec := &store.BlockRecord{Height: b.Height, TimeMs: b.TimeMs, Hash: b.Hash, Parent: b.Parent,
+		StateHash: res.Meta.StateHash, Receipts: res.Receipts, Cert: b.Cert}
+	if err := n.store.CommitBlock(rec, b.Txs, res); err != nil {
+		return committed, fmt.Errorf("execute: %w", err)
+	}
+	t2 := time.Now()
+	n.ledger.Apply(res)
+	n.head.Store(&consensus.Head{Height: b.Height, Hash: b.Hash})
+	for i, tx := range b.Txs {
+		committed = append(committed, mempool.Committed{Hash: res.Receipts[i].Hash, Sender: tx.Sender, NextSeq: n.nextSeq(res, tx.Sender)})
+	}
+	n.pool.Commit(b.Height, committed)
+	n.events.Publish(&events.Block{Height: b.Height, Hash: b.Hash, StateHash: res.Meta.StateHash, TimeMs: b.TimeMs, Receipts: res.Receipts})
+	n.lastBlock.Store(time.Now().UnixMilli())
+	n.metrics.block(len(b.Txs), t1.Sub(t0), t2.Sub(t1), res)
+	return committed, nil
+}
+
+// nextSeq finds sender's next sequence in the block's touched accounts (sorted by id).
+func (n *Node) nextSeq(res *ledger.BlockResult, id txn.AccountID) uint64 {
+	lo, hi := 0, len(res.Accounts)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if string(res.Accounts[m].ID[:]) < string(id[:]) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(res.Accounts) && res.Accounts[lo].ID == id {
+		return res.Accounts[lo].Seq
+	}
+	a, _ := n.ledger.Account(id) // untouched: the tx did not apply
+	return a.Seq
+}
+
+// Height is the last committed height.
+func (n *Node) Height() uint64 { return n.head.Load().Height }
+
+// Ready reports whether the node accepts transactions.
+func (n *Node) Ready() bool { return n.ready.Load() }
+
+// WaitHeight blocks until the committed height reaches h or ctx ends.
+func (n *Node) WaitHeight(ctx context.Context, h uint64) error {
+	sub := n.events.Subscribe()
+	defer sub.Close()
+	for n.Height() < h {
+		select {
+		case <-sub.C:
+		case <-sub.Dropped():
+			sub.Close()
+			sub = n.events.Subscribe()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+var errNotReady = errors.New("node not ready")

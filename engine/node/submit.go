@@ -1,0 +1,182 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"settle/engine/codes"
+	"settle/engine/ledger"
+	"settle/engine/sigverify"
+	"settle/engine/txn"
+	"settle/mempool"
+)
+
+// Submit admits transactions (see api.Backend). Cheap checks against the committed
+// state run first, so that transactions that cannot apply cost no signature check;
+// then every remaining signature is verified in one batched, parallel call; then
+// the mempool admits them. Each signature is verified once on this validator: the
+// mempool's entries are trusted by block assembly and execution.
+func (n *Node) Submit(ctx context.Context, txs []*txn.Tx, errs []error) {
+	if len(errs) != len(txs) {
+		panic("node: Submit with mismatched result slice")
+	}
+	if !n.ready.Load() {
+		for i := range errs {
+			errs[i] = codes.Errorf(codes.NotReady, "node is starting or stopping")
+		}
+		return
+	}
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc.reset())
+	height := n.Height() + 1
+	minFee := n.pool.MinFee()
+	for i, tx := range txs {
+		if errs[i] = n.precheck(tx, height, minFee); errs[i] != nil {
+			continue
+		}
+		for s := range tx.Sigs {
+			sg := &tx.Sigs[s]
+			sc.items = append(sc.items, sigverify.Item{Pub: sg.PublicKey[:], Msg: tx.SigningMessage(), Sig: sg.Signature[:]})
+			sc.owner = append(sc.owner, i)
+		}
+	}
+	if len(sc.items) > 0 {
+		sc.ok = append(sc.ok[:0], make([]bool, len(sc.items))...)
+		if _, err := n.verifier.Verify(ctx, sc.items, sc.ok); err != nil {
+			for _, i := range sc.owner {
+				errs[i] = codes.Errorf(codes.Overloaded, "signature verification: %v", err)
+			}
+			return
+		}
+		for k, ok := range sc.ok {
+			if !ok && errs[sc.owner[k]] == nil {
+				errs[sc.owner[k]] = codes.Errorf(codes.BadSignature, "signature %d does not verify", k)
+				n.metrics.badSignatures.Inc()
+			}
+		}
+	}
+	for i, tx := range txs {
+		if errs[i] != nil || len(tx.Sigs) == 0 {
+			continue
+		}
+		errs[i] = n.admit(tx, height)
+	}
+	n.metrics.admitted(errs)
+}
+
+type scratch struct {
+	items []sigverify.Item
+	ok    []bool
+	owner []int // owner[k] is the index of the tx that items[k] belongs to
+}
+
+func (s *scratch) reset() *scratch {
+	s.items, s.ok, s.owner = s.items[:0], s.ok[:0], s.owner[:0]
+	return s
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
+
+// precheck rejects what cannot apply against the committed state. It is advisory
+// (the state may change before execution, which re-checks everything) but it keeps
+// the documented codes at the door and leaves the ledger untouched.
+func (n *Node) precheck(tx *txn.Tx, height, minFee uint64) error {
+	if tx.ChainID != n.cfg.Genesis.ChainID {
+		return codes.Errorf(codes.WrongChain, "chain id %q, this network is %q", tx.ChainID, n.cfg.Genesis.ChainID)
+	}
+	if tx.LastValid < height {
+		return codes.Errorf(codes.Expired, "last valid height %d already passed (next block %d)", tx.LastValid, height)
+	}
+	if n.pool.HasFrom(tx.Sender, tx.Hash()) {
+		return codes.Errorf(codes.Duplicate, "transaction %s is already pending", tx.Hash())
+	}
+	if tx.Fee < minFee {
+		return codes.Errorf(codes.FeeTooLow, "fee %d below the current minimum %d", tx.Fee, minFee)
+	}
+	acc, ok := n.ledger.Account(tx.Sender)
+	if !ok {
+		return codes.Errorf(codes.NoAccount, "sender %s does not exist", tx.Sender)
+	}
+	if err := checkSigner(&acc, tx); err != nil {
+		return err
+	}
+	switch {
+	case tx.Seq < acc.Seq && n.store.HasTx(tx.Hash()):
+		return codes.Errorf(codes.Duplicate, "transaction %s is already committed", tx.Hash())
+	case tx.Seq < acc.Seq:
+		return codes.Errorf(codes.SeqPast, "sequence %d already used; the account's next is %d", tx.Seq, acc.Seq)
+	case tx.Seq > acc.Seq+n.cfg.Mempool.SeqAheadMax:
+		return codes.Errorf(codes.SeqTooFar, "sequence %d is more than %d past the account's next %d", tx.Seq, n.cfg.Mempool.SeqAheadMax, acc.Seq)
+	}
+	return n.checkFunds(&acc, tx)
+}
+
+func checkSigner(acc *ledger.Account, tx *txn.Tx) error {
+	if len(tx.Sigs) != 1 {
+		return codes.Errorf(codes.NotAuthorized, "account %s takes exactly one signature", acc.ID)
+	}
+	pub := tx.Sigs[0].PublicKey
+	if acc.Flags&ledger.FlagMasterKeySet != 0 {
+		if pub != acc.MasterKey {
+			return codes.Errorf(codes.NotAuthorized, "key %x is not the master key of %s", pub, acc.ID)
+		}
+		return nil
+	}
+	if txn.AccountIDFromPublicKey(pub[:]) != acc.ID {
+		return codes.Errorf(codes.NotAuthorized, "key %x does not derive account %s", pub, acc.ID)
+	}
+	if sigverify.WeakKey(pub[:]) {
+		return codes.Errorf(codes.WeakKey, "key %x is of small order or not a valid point", pub)
+	}
+	return nil
+}
+
+// checkFunds compares the committed balance with what this one transaction needs.
+func (n *Node) checkFunds(acc *ledger.Account, tx *txn.Tx) error {
+	if tx.Asset.IsNative() {
+		if acc.Native < tx.Fee+tx.Amount { // no overflow: both <= AmountMax = 2^62
+			return codes.Errorf(codes.InsufficientFunds, "balance %d below amount %d plus fee %d", acc.Native, tx.Amount, tx.Fee)
+		}
+		return nil
+	}
+	if acc.Native < tx.Fee {
+		return codes.Errorf(codes.InsufficientFunds, "native balance %d below fee %d", acc.Native, tx.Fee)
+	}
+	if _, ok := n.ledger.Asset(tx.Asset); !ok {
+		return codes.Errorf(codes.UnknownAsset, "asset %s is not declared on this ledger", tx.Asset)
+	}
+	if acc.ID != tx.Asset.Issuer && acc.Balance(tx.Asset) < tx.Amount {
+		return codes.Errorf(codes.InsufficientFunds, "balance %d %s below amount %d", acc.Balance(tx.Asset), tx.Asset, tx.Amount)
+	}
+	return nil
+}
+
+// admit hands a verified transaction to the mempool.
+func (n *Node) admit(tx *txn.Tx, height uint64) error {
+	acc, _ := n.ledger.Account(tx.Sender)
+	e := mempool.Entry{Hash: tx.Hash(), Sender: tx.Sender, Seq: tx.Seq, Fee: tx.Fee, LastValid: tx.LastValid, SizeBytes: len(tx.Bytes()), Tx: tx}
+	err := n.pool.Add(e, acc.Seq, height)
+	if err == nil {
+		return nil
+	}
+	var fee *mempool.FeeTooLowError
+	switch {
+	case errors.As(err, &fee):
+		return codes.Errorf(codes.FeeTooLow, "fee %d below the current minimum %d", tx.Fee, fee.MinFee)
+	case errors.Is(err, mempool.ErrDuplicate):
+		return codes.Errorf(codes.Duplicate, "transaction %s is already pending", tx.Hash())
+	case errors.Is(err, mempool.ErrSeqPast):
+		return codes.Errorf(codes.SeqPast, "sequence %d already used", tx.Seq)
+	case errors.Is(err, mempool.ErrSeqTooFar):
+		return codes.Errorf(codes.SeqTooFar, "sequence %d too far ahead", tx.Seq)
+	case errors.Is(err, mempool.ErrSeqTaken):
+		return codes.Errorf(codes.SeqTaken, "sequence %d is held by another pending transaction", tx.Seq)
+	case errors.Is(err, mempool.ErrFull):
+		return codes.Errorf(codes.MempoolFull, "%v", err)
+	case errors.Is(err, mempool.ErrExpired):
+		return codes.Errorf(codes.Expired, "%v", err)
+	}
+	return codes.Errorf(codes.Internal, "mempool: %v", err)
+}
+
