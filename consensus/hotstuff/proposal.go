@@ -1,0 +1,195 @@
+package hotstuff
+
+import (
+	"errors"
+	"fmt"
+)
+
+// errParked means a block waits for its parent; not an error for the sender.
+var errParked = errors.New("hotstuff: block parked until its parent arrives")
+
+// Propose answers a NeedPayload: it builds, signs and broadcasts the block for
+// view, and votes for it. Errors: ErrNoPending when no payload was asked for this
+// view (or the view has passed), ErrInvalidPayload when the payload is too large.
+func (c *Core) Propose(view uint64, payload []byte) error {
+	c.assertNotReadyOut()
+	if view != c.pm.view || c.payloadView != view {
+		return fmt.Errorf("propose view %d (current %d): %w", view, c.pm.view, ErrNoPending)
+	}
+	if len(payload) > c.cfg.PayloadBytesMax {
+		return fmt.Errorf("propose view %d: payload of %d bytes exceeds %d: %w", view, len(payload), c.cfg.PayloadBytesMax, ErrInvalidPayload)
+	}
+	c.payloadView = 0
+	hq := c.safety.HighQC
+	parent, ok := c.forks.get(hq.BlockHash)
+	if !ok {
+		panic("hotstuff: NeedPayload was emitted without the parent block")
+	}
+	execHeight, execHash := c.exec.forProposal(parent)
+	b := &Block{
+		Parent: parent.Hash(), View: view, Height: parent.Height + 1, QC: hq,
+		Proposer: c.self, Payload: payload, ExecHeight: execHeight, ExecStateHash: execHash,
+	}
+	b.Signature = c.cfg.Signer.Sign(proposalSignBytes(c.cfg.ChainID, b.Hash()))
+	p := &Proposal{Block: b}
+	if hq.View+1 != view {
+		p.TC = c.safety.HighTC
+	}
+	c.broadcast(p)
+	if err := c.acceptProposal(c.self, p); err != nil {
+		return fmt.Errorf("propose view %d: own block rejected: %w", view, err)
+	}
+	// INVARIANT: a leader proposes at most once per view, even across a restart.
+	if c.safety.LastVotedView < view {
+		c.safety.LastVotedView = view
+		c.markSafetyDirty()
+	}
+	return nil
+}
+
+func (c *Core) onProposal(from ValidatorIndex, p *Proposal) error {
+	if p.Block == nil {
+		return fmt.Errorf("%w: proposal without a block", ErrMalformed)
+	}
+	return c.acceptProposal(from, p)
+}
+
+// acceptProposal verifies a proposal, detects equivocation, processes its
+// certificates, inserts its block and votes if the safety rules allow.
+func (c *Core) acceptProposal(from ValidatorIndex, p *Proposal) error {
+	b := p.Block
+	if err := c.verifyBlock(b, p.TC, true); err != nil {
+		return fmt.Errorf("block view %d: %w", b.View, err)
+	}
+	if prev, ok := c.seenProposals[b.View]; ok && prev.Hash() != b.Hash() {
+		c.ready.Evidence = append(c.ready.Evidence, Evidence{Kind: EquivocatingProposal, Validator: b.Proposer,
+			View: b.View, First: &Proposal{Block: prev}, Second: p})
+		return fmt.Errorf("block view %d: %w: second proposal %s after %s", b.View, ErrEquivocation, b.Hash(), prev.Hash())
+	} else if !ok && b.View+uint64(c.cfg.ViewsAheadMax) >= c.pm.view {
+		c.seenProposals[b.View] = b
+	}
+	if _, ok := c.forks.get(b.Hash()); ok {
+		return fmt.Errorf("block view %d: %w", b.View, ErrDuplicate)
+	}
+	c.processQC(&b.QC, from)
+	if p.TC != nil {
+		c.processTC(p.TC, from)
+	}
+	c.noteRecovery(b.Proposer, b.View)
+	return c.insertBlock(pendingBlock{block: b, tc: p.TC, from: from})
+}
+
+// verifyBlock checks a block's shape, signature and certificates. Proposals must
+// prove their view: a QC for the previous view, or a TC for it (withTC).
+func (c *Core) verifyBlock(b *Block, tc *TC, withTC bool) error {
+	switch {
+	case !c.vals.valid(b.Proposer):
+		return fmt.Errorf("proposer %d: %w", b.Proposer, ErrUnknownValidator)
+	case c.vals.leader(b.View) != b.Proposer:
+		return fmt.Errorf("proposer %d, leader %d: %w", b.Proposer, c.vals.leader(b.View), ErrWrongLeader)
+	case b.Parent != b.QC.BlockHash || b.QC.View >= b.View || b.Height == 0:
+		return fmt.Errorf("%w: parent, QC or height inconsistent", ErrInvalidBlock)
+	case len(b.Payload) > c.cfg.PayloadBytesMax:
+		return fmt.Errorf("%w: payload of %d bytes exceeds %d", ErrInvalidBlock, len(b.Payload), c.cfg.PayloadBytesMax)
+	}
+	if withTC && (b.QC.View+1 == b.View) != (tc == nil) {
+		return fmt.Errorf("%w: a TC is required exactly when the QC is not for the previous view", ErrInvalidBlock)
+	}
+	if tc != nil && tc.View+1 != b.View {
+		return fmt.Errorf("%w: TC of view %d for block of view %d", ErrInvalidBlock, tc.View, b.View)
+	}
+	if !c.cfg.Verify(c.vals.keys[b.Proposer], proposalSignBytes(c.cfg.ChainID, b.Hash()), b.Signature) {
+		return fmt.Errorf("block by %d: %w", b.Proposer, ErrBadSignature)
+	}
+	if err := c.cert.verifyQC(&b.QC); err != nil {
+		return err
+	}
+	if tc != nil {
+		return c.cert.verifyTC(tc)
+	}
+	return nil
+}
+
+// insertBlock adds a verified block whose parent is known, or parks it and
+// fetches the parent; then it inserts any parked descendants.
+func (c *Core) insertBlock(first pendingBlock) error {
+	queue := []pendingBlock{first}
+	var firstErr error
+	for len(queue) > 0 {
+		pb := queue[0]
+		queue = queue[1:]
+		err := c.insertOne(pb)
+		if err == nil {
+			queue = append(queue, c.forks.unpark(pb.block.Hash())...)
+		} else if firstErr == nil && err != errParked {
+			firstErr = err
+		}
+	}
+	c.maybeRequestPayload()
+	return firstErr
+}
+
+func (c *Core) insertOne(pb pendingBlock) error {
+	b := pb.block
+	if b.Height <= c.forks.root.Height {
+		return fmt.Errorf("block height %d at or below committed %d: %w", b.Height, c.forks.root.Height, ErrStale)
+	}
+	parent, ok := c.forks.get(b.Parent)
+	if !ok {
+		if !c.forks.park(pb) {
+			return fmt.Errorf("parking block %s: %w", b.Hash(), ErrFull)
+		}
+		c.fetch(b.Parent, pb.from, &b.QC)
+		return errParked
+	}
+	if err := c.validateBlock(b, parent); err != nil {
+		return fmt.Errorf("block %s view %d: %w", b.Hash(), b.View, err)
+	}
+	c.forks.add(b)
+	c.ready.Blocks = append(c.ready.Blocks, b)
+	c.commitFor(parent)
+	if c.safety.HighQC.BlockHash == b.Hash() {
+		c.commitFor(b)
+	}
+	c.tryVote(b, pb.tc)
+	return nil
+}
+
+// validateBlock checks a block against its parent, the execution record and the
+// payload hook.
+func (c *Core) validateBlock(b, parent *Block) error {
+	switch {
+	case b.Height != parent.Height+1:
+		return fmt.Errorf("%w: height %d on parent height %d", ErrInvalidBlock, b.Height, parent.Height)
+	case b.View <= parent.View:
+		return fmt.Errorf("%w: view %d on parent view %d", ErrInvalidBlock, b.View, parent.View)
+	case b.ExecHeight < parent.ExecHeight || b.ExecHeight > parent.Height:
+		return fmt.Errorf("%w: exec height %d outside [%d, %d]", ErrInvalidBlock, b.ExecHeight, parent.ExecHeight, parent.Height)
+	case b.ExecHeight == parent.ExecHeight && b.ExecStateHash != parent.ExecStateHash:
+		return fmt.Errorf("%w: exec state hash changed without a new exec height", ErrInvalidBlock)
+	}
+	if local, ok := c.exec.local(b.ExecHeight); ok && local != b.ExecStateHash {
+		c.ready.Evidence = append(c.ready.Evidence, Evidence{Kind: StateDivergence, Validator: b.Proposer, View: b.View, Height: b.ExecHeight})
+		return fmt.Errorf("%w: state hash at height %d differs from ours", ErrInvalidBlock, b.ExecHeight)
+	}
+	if c.cfg.ValidatePayload != nil {
+		if err := c.cfg.ValidatePayload(b.Payload); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidPayload, err)
+		}
+	}
+	return nil
+}
+
+// tryVote votes for b if it is in the current view and the safety rules allow.
+// INVARIANT: LastVotedView is raised (and so persisted in this Ready) before the
+// vote is queued.
+func (c *Core) tryVote(b *Block, tc *TC) {
+	if b.View != c.pm.view || c.recovery != nil || !c.safety.safeToVote(b, tc) {
+		return
+	}
+	c.safety.LastVotedView = b.View
+	c.markSafetyDirty()
+	v := &Vote{View: b.View, BlockHash: b.Hash(), Voter: c.self}
+	v.Signature = c.cfg.Signer.Sign(voteSignBytes(c.cfg.ChainID, v.View, v.BlockHash))
+	c.send(c.vals.leader(b.View+1), v)
+}

@@ -1,0 +1,113 @@
+package hotstuff
+
+import (
+	"crypto/sha256"
+
+	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+)
+
+// Signer signs consensus messages with this validator's key. The message passed is
+// already domain-separated (see signBytes).
+type Signer interface {
+	Sign(msg []byte) Signature
+	PublicKey() []byte
+}
+
+// VerifyFunc reports whether sig is pub's signature over msg. Every replica must
+// use the same rule (ZIP-215 in production: see VerifyEd25519).
+type VerifyFunc func(pub, msg []byte, sig Signature) bool
+
+// signContext prefixes every signed consensus message.
+const signContext = "settle/hotstuff/v1"
+
+// signBytes builds the domain-separated message: context | 0x00 | chain id length
+// u8 | chain id | message type u8 | fields. A signature for one chain, message type
+// or view is therefore useless for any other.
+func signBytes(chainID string, t msgType, fields func(e *encoder)) []byte {
+	e := encoder{buf: make([]byte, 0, 96)}
+	e.bytes([]byte(signContext))
+	e.u8(0)
+	e.u8(uint8(len(chainID)))
+	e.bytes([]byte(chainID))
+	e.u8(uint8(t))
+	fields(&e)
+	return e.buf
+}
+
+func proposalSignBytes(chainID string, blockHash Hash) []byte {
+	return signBytes(chainID, typeProposal, func(e *encoder) { e.bytes(blockHash[:]) })
+}
+
+func voteSignBytes(chainID string, view uint64, blockHash Hash) []byte {
+	return signBytes(chainID, typeVote, func(e *encoder) { e.u64(view); e.bytes(blockHash[:]) })
+}
+
+func timeoutSignBytes(chainID string, view, highQCView uint64) []byte {
+	return signBytes(chainID, typeTimeout, func(e *encoder) { e.u64(view); e.u64(highQCView) })
+}
+
+// Ed25519Signer signs with an Ed25519 private key (curve25519-voi).
+type Ed25519Signer struct{ Key ed25519.PrivateKey }
+
+var _ Signer = Ed25519Signer{}
+
+// Sign signs msg.
+func (s Ed25519Signer) Sign(msg []byte) (sig Signature) {
+	copy(sig[:], ed25519.Sign(s.Key, msg))
+	return sig
+}
+
+// PublicKey returns the 32-byte public key.
+func (s Ed25519Signer) PublicKey() []byte { return s.Key.Public().(ed25519.PublicKey) }
+
+var zip215 = &ed25519.Options{Verify: ed25519.VerifyOptionsZIP_215}
+
+// VerifyEd25519 verifies with the ZIP-215 rule, Settle's one rule on every replica.
+// It is a stand-in for settle/engine/sigverify.Verify, which applies the same rule.
+func VerifyEd25519(pub, msg []byte, sig Signature) bool {
+	if len(pub) != ed25519.PublicKeySize {
+		return false
+	}
+	return ed25519.VerifyWithOptions(ed25519.PublicKey(pub), msg, sig[:], zip215)
+}
+
+// FakeSigner is a fast, insecure, deterministic stand-in used by the simulator:
+// sig = SHA-256(key | msg) twice. FakeVerify checks it. Never use it in production.
+type FakeSigner struct{ Key [32]byte }
+
+// Sign signs msg.
+func (s FakeSigner) Sign(msg []byte) (sig Signature) {
+	h := sha256.New()
+	h.Write(s.Key[:])
+	h.Write(msg)
+	d := h.Sum(nil)
+	copy(sig[:32], d)
+	copy(sig[32:], d)
+	return sig
+}
+
+// PublicKey returns the key itself (the fake scheme has no secret).
+func (s FakeSigner) PublicKey() []byte { return s.Key[:] }
+
+// FakeVerify verifies a FakeSigner signature.
+func FakeVerify(pub, msg []byte, sig Signature) bool {
+	var k [32]byte
+	if copy(k[:], pub) != 32 {
+		return false
+	}
+	return FakeSigner{Key: k}.Sign(msg) == sig
+}
+
+// SignBlock returns a copy of b signed by s (its hash recomputed). The simulator
+// uses it to build Byzantine variants; a driver never needs it.
+func SignBlock(s Signer, chainID string, b *Block) *Block {
+	out := *b
+	out.hashSet = false
+	out.Signature = s.Sign(proposalSignBytes(chainID, out.Hash()))
+	return &out
+}
+
+// SignVote signs a vote for (view, blockHash) with s.
+func SignVote(s Signer, chainID string, view uint64, blockHash Hash) Signature {
+	return s.Sign(voteSignBytes(chainID, view, blockHash))
+}

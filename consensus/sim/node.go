@@ -1,0 +1,90 @@
+package sim
+
+import (
+	"fmt"
+
+	"settle/consensus/hotstuff"
+)
+
+// Node is one simulated replica: the real core plus a driver that performs its
+// Ready in the documented order, a disk that keeps only what was persisted, and
+// an executor.
+type Node struct {
+	ID     int
+	Name   string
+	Val    hotstuff.ValidatorIndex
+	Byz    Behavior
+	signer hotstuff.FakeSigner
+
+	core *hotstuff.Core // nil while crashed
+	disk *disk
+	exec Executor
+
+	committedHeight uint64
+	needPayload     *hotstuff.PayloadRequest // unanswered (manual proposing)
+	proposals       int                      // payload counter, makes payloads unique
+}
+
+// Honest reports whether the node's behaviour counts for safety and liveness.
+func (n *Node) Honest() bool { return n.Byz == 0 }
+
+// Up reports whether the node is running.
+func (n *Node) Up() bool { return n.core != nil }
+
+// Core exposes the node's core (nil while crashed), for tests.
+func (n *Node) Core() *hotstuff.Core { return n.core }
+
+// CommittedHeight is the last height this node committed and executed.
+func (n *Node) CommittedHeight() uint64 { return n.committedHeight }
+
+// disk is what survives a crash: exactly what the driver persisted.
+type disk struct {
+	safety     []byte // encoded SafetyState; nil before the first persist
+	blocks     map[hotstuff.Hash]*hotstuff.Block
+	root       *hotstuff.Block // last committed block
+	execHeight uint64
+	execHash   hotstuff.Hash
+}
+
+func newDisk() *disk { return &disk{blocks: map[hotstuff.Hash]*hotstuff.Block{}} }
+
+// Block serves sync requests for stored blocks (hotstuff.BlockReader).
+func (d *disk) Block(h hotstuff.Hash) (*hotstuff.Block, bool) {
+	b, ok := d.blocks[h]
+	return b, ok
+}
+
+func (d *disk) start(lost bool) (hotstuff.Start, error) {
+	st := hotstuff.Start{SafetyLost: lost, Root: d.root, ExecHeight: d.execHeight, ExecStateHash: d.execHash}
+	if d.safety != nil {
+		s, err := hotstuff.DecodeSafetyState(d.safety)
+		if err != nil {
+			return st, fmt.Errorf("stored safety state: %w", err)
+		}
+		st.Safety = s
+	}
+	minHeight := uint64(0)
+	if d.root != nil {
+		minHeight = d.root.Height
+	}
+	for _, b := range d.blocks {
+		if b.Height > minHeight {
+			st.Blocks = append(st.Blocks, b)
+		}
+	}
+	return st, nil
+}
+
+// persist stores a Ready's safety state and blocks, through their codecs.
+func (d *disk) persist(rd *hotstuff.Ready) {
+	if rd.Safety != nil {
+		d.safety = hotstuff.EncodeSafetyState(rd.Safety)
+	}
+	for _, b := range rd.Blocks {
+		stored, err := hotstuff.DecodeBlock(hotstuff.EncodeBlock(b))
+		if err != nil {
+			panic(fmt.Sprintf("sim: stored block does not decode: %v", err))
+		}
+		d.blocks[b.Hash()] = stored
+	}
+}
