@@ -179,4 +179,3 @@ func (n *Node) admit(tx *txn.Tx, height uint64) error {
 	}
 	return codes.Errorf(codes.Internal, "mempool: %v", err)
 }
-
