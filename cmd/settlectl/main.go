@@ -1,0 +1,267 @@
+// Command settlectl is a client for a Settle validator's HTTP API.
+//
+//	settlectl keygen [-out FILE]
+//	settlectl pay -key SEED_HEX|-key-file FILE -to ADDRESS -amount N [-asset STL|CODE/ISSUER] [-fee N] [-memo TEXT] [-wait]
+//	settlectl account ADDRESS
+//	settlectl tx HASH
+//	settlectl status
+//
+// -node (default http://127.0.0.1:7700 or $SETTLE_NODE) selects the validator.
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"settle/engine/txn"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	var err error
+	args := os.Args[2:]
+	switch os.Args[1] {
+	case "keygen":
+		err = keygen(args)
+	case "pay":
+		err = payCmd(args)
+	case "account":
+		err = getCmd("account", args, func(a string) string { return "/v1/account/" + a })
+	case "tx":
+		err = getCmd("tx", args, func(h string) string { return "/v1/tx/" + h })
+	case "status":
+		err = getCmd("status", append(args, "-"), func(string) string { return "/v1/status" })
+	case "-h", "--help", "help":
+		usage()
+		return
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "settlectl:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `usage:
+  settlectl keygen [-out FILE]
+  settlectl pay [-node URL] (-key SEED_HEX | -key-file FILE) -to ADDRESS -amount N [-asset STL|CODE/ISSUER] [-fee N] [-memo TEXT] [-wait]
+  settlectl account [-node URL] ADDRESS
+  settlectl tx [-node URL] HASH
+  settlectl status [-node URL]`)
+}
+
+func defaultNode() string {
+	if v := os.Getenv("SETTLE_NODE"); v != "" {
+		return v
+	}
+	return "http://127.0.0.1:7700"
+}
+
+type keyFile struct {
+	Address   string `json:"address"`
+	PublicKey string `json:"public_key"`
+	Seed      string `json:"seed"`
+}
+
+func keygen(args []string) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	out := fs.String("out", "", "write the key to FILE (mode 0600) instead of stdout")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var seed [32]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return err
+	}
+	k, _ := txn.KeyFromSeed(seed[:])
+	pub := k.PublicKey()
+	b, _ := json.MarshalIndent(keyFile{Address: k.AccountID().String(), PublicKey: hex.EncodeToString(pub[:]), Seed: hex.EncodeToString(seed[:])}, "", "  ")
+	if *out == "" {
+		fmt.Println(string(b))
+		return nil
+	}
+	if err := os.WriteFile(*out, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	fmt.Println(k.AccountID())
+	return nil
+}
+
+func loadKey(seedHex, file string) (txn.Key, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return txn.Key{}, err
+		}
+		var kf keyFile
+		if err := json.Unmarshal(b, &kf); err != nil {
+			return txn.Key{}, fmt.Errorf("key file %s: %w", file, err)
+		}
+		seedHex = kf.Seed
+	}
+	seed, err := hex.DecodeString(seedHex)
+	if err != nil {
+		return txn.Key{}, fmt.Errorf("seed is not hex")
+	}
+	return txn.KeyFromSeed(seed)
+}
+
+func payCmd(args []string) error {
+	fs := flag.NewFlagSet("pay", flag.ContinueOnError)
+	node := fs.String("node", defaultNode(), "validator API URL")
+	seedHex := fs.String("key", "", "sender's 32-byte seed in hex")
+	keyPath := fs.String("key-file", "", "sender's key file (from keygen)")
+	to := fs.String("to", "", "destination address")
+	amount := fs.String("amount", "", "amount in minor units")
+	asset := fs.String("asset", txn.NativeCode, "asset: STL or CODE/ISSUER")
+	fee := fs.Uint64("fee", 0, "fee in native minor units (default: the node's current minimum)")
+	memo := fs.String("memo", "", "memo text (at most 512 bytes)")
+	validFor := fs.Uint64("valid-for", 1000, "blocks after the current height during which the tx may be included")
+	wait := fs.Bool("wait", false, "wait until the transaction is committed and print its receipt")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	key, err := loadKey(*seedHex, *keyPath)
+	if err != nil {
+		return err
+	}
+	c := client{base: strings.TrimRight(*node, "/")}
+	tx, err := c.buildPayment(key, *to, *amount, *asset, *memo, *fee, *validFor)
+	if err != nil {
+		return err
+	}
+	j := txn.ToJSON(tx)
+	j.Hash = ""
+	body, _ := json.Marshal(j)
+	out, err := c.do("POST", "/v1/tx", body)
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(out))
+	if !*wait {
+		return nil
+	}
+	return c.waitCommitted(tx.Hash().String(), 30*time.Second)
+}
+
+type client struct{ base string }
+
+func (c client) do(method, path string, body []byte) ([]byte, error) {
+	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		return b, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	return b, nil
+}
+
+func (c client) getJSON(path string, v any) error {
+	b, err := c.do("GET", path, nil)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func (c client) buildPayment(key txn.Key, to, amount, asset, memo string, fee, validFor uint64) (*txn.Tx, error) {
+	var st struct {
+		ChainID string `json:"chain_id"`
+		Height  uint64 `json:"height"`
+		MinFee  uint64 `json:"min_fee"`
+	}
+	if err := c.getJSON("/v1/status", &st); err != nil {
+		return nil, err
+	}
+	var acc struct {
+		Sequence txn.Uint `json:"sequence"`
+	}
+	if err := c.getJSON("/v1/account/"+key.AccountID().String(), &acc); err != nil {
+		return nil, fmt.Errorf("sender account: %w", err)
+	}
+	dest, err := txn.ParseAddress(to)
+	if err != nil {
+		return nil, err
+	}
+	amt, err := txn.ParseUint(amount)
+	if err != nil {
+		return nil, fmt.Errorf("amount: %w", err)
+	}
+	as, err := txn.ParseAsset(asset)
+	if err != nil {
+		return nil, err
+	}
+	if fee == 0 {
+		fee = st.MinFee
+	}
+	tx := &txn.Tx{Type: txn.TypePayment, ChainID: st.ChainID, Sender: key.AccountID(), Seq: uint64(acc.Sequence),
+		Fee: fee, LastValid: st.Height + validFor, Memo: []byte(memo), Dest: dest, Asset: as, Amount: amt}
+	if err := txn.Sign(tx, key); err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
+func (c client) waitCommitted(hash string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		var st struct {
+			Status string `json:"status"`
+		}
+		if err := c.getJSON("/v1/tx/"+hash, &st); err == nil && st.Status == "committed" {
+			b, _ := c.do("GET", "/v1/tx/"+hash, nil)
+			fmt.Println(string(b))
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("transaction %s not committed within %v", hash, timeout)
+}
+
+func getCmd(name string, args []string, path func(string) string) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	node := fs.String("node", defaultNode(), "validator API URL")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%s takes one argument", name)
+	}
+	b, err := client{base: strings.TrimRight(*node, "/")}.do("GET", path(fs.Arg(0)), nil)
+	if err != nil {
+		return err
+	}
+	var v any
+	if json.Unmarshal(b, &v) == nil {
+		b, _ = json.MarshalIndent(v, "", "  ")
+	}
+	fmt.Println(string(b))
+	return nil
+}
