@@ -84,7 +84,7 @@ func (c *Cluster) mutateProposal(n, to *Node, p *hotstuff.Proposal) []hotstuff.M
 	switch {
 	case n.Byz&Equivocate != 0 && to.ID%2 == 1:
 		b := *p.Block
-		b.Payload = append([]byte("equivocated-"), b.Payload...)
+		b.Payload = c.equivocal(b.Payload)
 		return []hotstuff.Message{&hotstuff.Proposal{Block: c.resign(n, &b), TC: p.TC}, p}
 	case n.Byz&ForgedQC != 0 && p.Block.QC.View > 0 && c.rng.Intn(2) == 0:
 		b := *p.Block

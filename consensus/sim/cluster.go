@@ -20,6 +20,10 @@ type Options struct {
 	ViewTimeoutTicks    int
 	ViewTimeoutTicksMax int
 	NewExecutor         func() Executor
+	// Payloads makes the leaders' payloads; nil proposes unique strings.
+	Payloads PayloadSource
+	// GenesisStateHash is the executor's state before block 1 (zero for HashChain).
+	GenesisStateHash hotstuff.Hash
 	// ManualPropose leaves NeedPayload unanswered until Propose is called.
 	ManualPropose bool
 	// Log receives one line per action, for golden tests; nil logs nothing.
@@ -87,6 +91,10 @@ func (c *Cluster) config(n *Node) hotstuff.Config {
 	cfg.Signer = n.signer
 	cfg.Verify = hotstuff.FakeVerify
 	cfg.ValidatePayload = validatePayload
+	if v, ok := n.exec.(PayloadValidator); ok {
+		cfg.ValidatePayload = v.ValidatePayload // the application's own rule (real signature checks)
+	}
+	cfg.GenesisStateHash = c.opts.GenesisStateHash
 	cfg.Storage = n.disk
 	cfg.UnsafeCommitRule = c.opts.UnsafeCommitRule
 	if c.opts.ViewTimeoutTicks > 0 {
@@ -136,6 +144,10 @@ func (c *Cluster) Restart(n *Node, wipe bool) error {
 		n.disk = newDisk()
 		n.exec = c.opts.NewExecutor()
 		n.committedHeight = 0
+	} else if r, ok := n.exec.(Recoverer); ok {
+		if err := r.Recover(); err != nil {
+			return fmt.Errorf("restart %s: %w", n.Name, err)
+		}
 	}
 	c.logf("%s: restart wiped=%t", n.Name, wipe)
 	return c.start(n, wipe)
@@ -188,12 +200,24 @@ func (c *Cluster) logf(format string, args ...any) {
 }
 
 // Payload for a node's proposal: unique, and bad for a BadPayload node.
-func (c *Cluster) payload(n *Node, view uint64) []byte {
+func (c *Cluster) payload(n *Node, req hotstuff.PayloadRequest) []byte {
 	n.proposals++
-	if n.Byz&BadPayload != 0 && c.rng.Intn(2) == 0 {
-		return []byte(fmt.Sprintf("BAD-%s-v%d", n.Name, view))
+	bad := n.Byz&BadPayload != 0 && c.rng.Intn(2) == 0
+	if c.opts.Payloads != nil {
+		return c.opts.Payloads.Payload(c, n, req, bad)
 	}
-	return []byte(fmt.Sprintf("%s-v%d-%d", n.Name, view, n.proposals))
+	if bad {
+		return []byte(fmt.Sprintf("BAD-%s-v%d", n.Name, req.View))
+	}
+	return []byte(fmt.Sprintf("%s-v%d-%d", n.Name, req.View, n.proposals))
+}
+
+// equivocal is another payload for the same slot that honest nodes accept.
+func (c *Cluster) equivocal(payload []byte) []byte {
+	if c.opts.Payloads != nil {
+		return c.opts.Payloads.Equivocal(payload)
+	}
+	return append([]byte("equivocated-"), payload...)
 }
 
 func shortErr(err error) string {

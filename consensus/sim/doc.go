@@ -13,4 +13,9 @@
 // the executor's own invariants; after the final heal it checks liveness (every
 // honest replica commits new blocks within a bounded virtual time). A failing seed
 // prints the command that reproduces it.
+//
+// The replicated application is a hash chain by default; LedgerApp runs the real
+// ledger engine instead (one ledger per replica from one devnet genesis, leaders
+// proposing signed payments, ValidatePayload verifying signatures with sigverify,
+// and the ledger's supply invariants checked after every commit).
 package sim

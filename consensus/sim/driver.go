@@ -30,7 +30,7 @@ func (c *Cluster) drive(n *Node) {
 		if rd.NeedPayload != nil {
 			n.needPayload = rd.NeedPayload
 			if !c.opts.ManualPropose {
-				_ = c.Propose(n, c.payload(n, rd.NeedPayload.View))
+				_ = c.Propose(n, c.payload(n, *rd.NeedPayload))
 			}
 		}
 	}

@@ -3,6 +3,8 @@ package sim
 import (
 	"crypto/sha256"
 	"encoding/binary"
+
+	"settle/consensus/hotstuff"
 )
 
 // Executor is the replicated application: it executes committed payloads in height
@@ -13,6 +15,28 @@ type Executor interface {
 	Execute(height uint64, payload []byte) (stateHash [32]byte)
 	// CheckInvariants reports a broken application invariant.
 	CheckInvariants() error
+}
+
+// PayloadValidator is an Executor that vets proposed payloads itself (the ledger
+// verifies transaction signatures); the cluster installs it as the replica's
+// hotstuff ValidatePayload hook instead of the default rule.
+type PayloadValidator interface {
+	ValidatePayload(payload []byte) error
+}
+
+// Recoverer is an Executor that rebuilds its in-memory state from its durable
+// state when its replica restarts after a crash (not after a wipe, which replaces
+// the executor).
+type Recoverer interface {
+	Recover() error
+}
+
+// PayloadSource makes the payloads of the cluster's leaders.
+type PayloadSource interface {
+	// Payload is what n proposes for req; bad asks for one honest nodes refuse.
+	Payload(c *Cluster, n *Node, req hotstuff.PayloadRequest, bad bool) []byte
+	// Equivocal is another payload for the same slot that honest nodes accept.
+	Equivocal(payload []byte) []byte
 }
 
 // HashChain is the default executor: state = SHA-256(state | height | payload).

@@ -18,6 +18,8 @@ type Scenario struct {
 	DropPct       int
 	DupPct        int
 	DelayMax      int64
+	// Configure, if set, adjusts the cluster options (the application) before the run.
+	Configure func(*Options)
 }
 
 var byzantineChoices = []Behavior{Equivocate, DoubleVote, BadPayload, BadSignature, ForgedQC, WithholdVotes, Twin, Equivocate | DoubleVote}
@@ -52,8 +54,12 @@ func (s Scenario) String() string {
 // invariant or liveness), or nil.
 func (s Scenario) Run(log func(string)) (*Cluster, error) {
 	rng := rand.New(rand.NewSource(s.Seed ^ 0x5e771e))
-	c, err := NewCluster(Options{Validators: s.Validators, Byzantine: s.Byzantine, Twins: s.Twins,
-		ViewTimeoutTicks: 8, ViewTimeoutTicksMax: 64, Log: log}, rng)
+	opts := Options{Validators: s.Validators, Byzantine: s.Byzantine, Twins: s.Twins,
+		ViewTimeoutTicks: 8, ViewTimeoutTicksMax: 64, Log: log}
+	if s.Configure != nil {
+		s.Configure(&opts)
+	}
+	c, err := NewCluster(opts, rng)
 	if err != nil {
 		return nil, err
 	}
