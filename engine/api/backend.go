@@ -1,0 +1,75 @@
+package api
+
+import (
+	"context"
+	"io"
+
+	"settle/engine/events"
+	"settle/engine/ledger"
+	"settle/engine/store"
+	"settle/engine/txn"
+)
+
+// Backend is what the HTTP API needs from a validator. engine/node implements it;
+// tests may use a fake.
+type Backend interface {
+	// ChainID is the network's chain id.
+	ChainID() string
+	// Submit admits decoded transactions: chain id, admission pre-checks against the
+	// committed state, batched signature verification, mempool. errs[i] is nil when
+	// txs[i] was accepted, else a *codes.Error (len(errs) == len(txs)). ctx bounds
+	// the wait for verification workers.
+	Submit(ctx context.Context, txs []*txn.Tx, errs []error)
+	// Tx returns a transaction's status: committed (from storage) or pending (in the
+	// mempool). store.ErrNotFound when unknown.
+	Tx(h txn.Hash) (TxStatus, error)
+	// Account returns the committed state of an account.
+	Account(id txn.AccountID) (ledger.Account, bool)
+	// History pages an account's history, newest first.
+	History(id txn.AccountID, cursor string, limit int) ([]store.HistoryEntry, string, error)
+	// Block returns a committed block; store.ErrNotFound beyond the head.
+	Block(height uint64) (*store.BlockRecord, error)
+	// Height is the latest committed height (0 before the first block).
+	Height() uint64
+	// Status summarises the node for /v1/status.
+	Status() Status
+	// Subscribe streams committed blocks published from now on.
+	Subscribe() *events.Subscription
+	// Ready reports whether the node has recovered and accepts transactions.
+	Ready() bool
+	// WriteMetrics writes Prometheus text-format metrics.
+	WriteMetrics(w io.Writer)
+}
+
+// TxStatus is a transaction's place in the pipeline.
+type TxStatus struct {
+	Committed bool
+	Record    *store.TxRecord // when committed
+	Tx        *txn.Tx         // decoded transaction (committed or pending)
+}
+
+// Status is the node summary served by /v1/status.
+type Status struct {
+	ChainID        string   `json:"chain_id"`
+	NodeID         string   `json:"node_id"`
+	Height         uint64   `json:"height"`
+	View           uint64   `json:"view"`
+	Leader         string   `json:"leader"`
+	Peers          []string `json:"peers"`
+	StateHash      string   `json:"state_hash"`
+	Mempool        Mempool  `json:"mempool"`
+	BaseFee        uint64   `json:"base_fee"`
+	MinFee         uint64   `json:"min_fee"`
+	Ready          bool     `json:"ready"`
+	TxCount        uint64   `json:"tx_count"`
+	VerifyQueueLen int      `json:"verify_queue"`
+}
+
+// Mempool is the mempool part of Status.
+type Mempool struct {
+	Count    int     `json:"count"`
+	Bytes    int     `json:"bytes"`
+	CountMax int     `json:"count_max"`
+	BytesMax int     `json:"bytes_max"`
+	Fill     float64 `json:"fill"`
+}

@@ -1,0 +1,98 @@
+package api
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+
+	"settle/engine/codes"
+	"settle/engine/store"
+)
+
+// writeError writes err as the JSON error answer with its code's status and
+// returns the code. Backpressure codes carry Retry-After and retry_after_ms.
+func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) codes.Code {
+	c := codes.Of(err)
+	return s.writeErrorStatus(ctx, err, c.HTTPStatus())
+}
+
+// writeErrorStatus is writeError with an explicit status (405 has no code of its own).
+func (s *Server) writeErrorStatus(ctx *fasthttp.RequestCtx, err error, status int) codes.Code {
+	c := codes.Of(err)
+	msg := "internal error"
+	var ce *codes.Error
+	if errors.As(err, &ce) {
+		msg = ce.Msg
+	} else {
+		s.cfg.Logf("api: %s %s: %v", ctx.Method(), ctx.Path(), err)
+	}
+	buf := make([]byte, 0, 64+len(msg))
+	buf = append(buf, `{"code":`...)
+	buf = appendJSONString(buf, string(c))
+	buf = append(buf, `,"message":`...)
+	buf = appendJSONString(buf, msg)
+	if c.Retryable() {
+		ms := s.setRetryAfter(ctx)
+		buf = append(buf, `,"retry_after_ms":`...)
+		buf = strconv.AppendInt(buf, ms, 10)
+	}
+	buf = append(buf, "}\n"...)
+	ctx.Response.Header.SetContentType(contentJSON)
+	ctx.Response.SetStatusCode(status)
+	ctx.Response.SetBodyRaw(buf)
+	return c
+}
+
+// setRetryAfter sets the Retry-After header (whole seconds, at least 1) and
+// returns the wait in milliseconds for the body.
+func (s *Server) setRetryAfter(ctx *fasthttp.RequestCtx) int64 {
+	ms := max(s.cfg.RetryAfter.Milliseconds(), 1)
+	secs := max((ms+999)/1000, 1)
+	ctx.Response.Header.Set("Retry-After", strconv.FormatInt(secs, 10))
+	return ms
+}
+
+// backendError maps a Backend error: coded errors keep their code, a missing
+// record is not_found, anything else is internal.
+func backendError(err error, what string) error {
+	var ce *codes.Error
+	switch {
+	case errors.As(err, &ce):
+		return ce
+	case errors.Is(err, store.ErrNotFound):
+		return codes.Errorf(codes.NotFound, "%s not found", what)
+	}
+	return err // answered 500 internal, logged
+}
+
+// handleReadError answers requests fasthttp could not read (oversized body, bad
+// header, timeout) with the JSON error form.
+func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	var ce *codes.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		ce = codes.Errorf(codes.BodyTooLarge, "request body over the limit")
+	case errors.As(err, &small):
+		ce = codes.Errorf(codes.BadRequest, "request header too large")
+	case errors.As(err, &netErr) && netErr.Timeout():
+		ce = codes.Errorf(codes.BadRequest, "timed out reading the request")
+	default:
+		ce = codes.Errorf(codes.BadRequest, "cannot parse the request: %v", err)
+	}
+	code := s.writeError(ctx, ce)
+	s.metrics.readErrors(code)
+}
+
+const contentJSON = "application/json"
+
+// unsafeString views b as a string without copying.
+// INVARIANT: the string is used only while b is unchanged, i.e. inside the
+// handler for fasthttp's request buffers; anything kept is copied first.
+func unsafeString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}

@@ -1,0 +1,214 @@
+package api
+
+import (
+	"bufio"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"settle/engine/codes"
+	"settle/engine/events"
+	"settle/engine/ledger"
+	"settle/engine/txn"
+)
+
+// getEvents serves GET /v1/events?from=H: one SSE "block" event per committed
+// block after H, in height order, never skipping. Blocks up to the current height
+// are replayed from the Backend, then the stream follows a Subscription. A stream
+// whose subscription is dropped (the client reads too slowly) ends; the client
+// resumes with from= its last height.
+func (s *Server) getEvents(ctx *fasthttp.RequestCtx, _ string) error {
+	from, err := s.eventsFrom(ctx)
+	if err != nil {
+		return err
+	}
+	if ctx.IsHead() {
+		// The headers of a stream, without opening one.
+		ctx.Response.Header.SetContentType("text/event-stream")
+		return nil
+	}
+	select {
+	case s.streamSlots <- struct{}{}:
+	default:
+		return codes.Errorf(codes.Overloaded, "%d event streams open", cap(s.streamSlots))
+	}
+	// Subscribe before reading the height: a block committed in between is then
+	// both in the replay and in the subscription (skipped as a duplicate), never
+	// in neither.
+	sub := s.b.Subscribe()
+	head := s.b.Height()
+	if from == noFrom {
+		from = head
+	}
+	st := &eventStream{s: s, sub: sub, last: from, head: head, conn: ctx.Conn()}
+	// The stream writer runs after this handler returns, for as long as the
+	// stream lasts: fasthttp's per-answer write deadline would cut it, so the
+	// stream sets a deadline per write itself.
+	if err := ctx.SetWriteDeadline(time.Time{}); err != nil {
+		sub.Close()
+		<-s.streamSlots
+		return codes.Errorf(codes.Internal, "event stream: %v", err)
+	}
+	h := &ctx.Response.Header
+	h.SetContentType("text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	ctx.SetBodyStreamWriter(st.run)
+	return nil
+}
+
+// noFrom marks a request without from= (stream from the current height).
+const noFrom = ^uint64(0)
+
+func (s *Server) eventsFrom(ctx *fasthttp.RequestCtx) (uint64, error) {
+	v := ctx.QueryArgs().Peek("from")
+	if v == nil {
+		// A browser's EventSource resumes with Last-Event-ID: the last height seen.
+		v = ctx.Request.Header.Peek("Last-Event-ID")
+	}
+	if len(v) == 0 {
+		return noFrom, nil
+	}
+	h, err := strconv.ParseUint(string(v), 10, 64)
+	if err != nil || h == noFrom {
+		return 0, codes.Errorf(codes.BadRequest, "from %q must be a block height", v)
+	}
+	return h, nil
+}
+
+// eventStream is one open /v1/events stream. It must not touch the RequestCtx.
+type eventStream struct {
+	s    *Server
+	sub  *events.Subscription
+	last uint64 // height of the last block sent (or the from= height)
+	head uint64 // height read right after subscribing
+	conn net.Conn
+	buf  []byte
+}
+
+func (st *eventStream) run(w *bufio.Writer) {
+	s := st.s
+	s.metrics.streams.Inc()
+	defer func() {
+		st.sub.Close()
+		<-s.streamSlots
+		s.metrics.streams.Dec()
+		if v := recover(); v != nil {
+			s.cfg.Logf("api: panic in event stream: %v", v)
+		}
+	}()
+	// A first comment flushes the header, so the client knows it is subscribed.
+	if !st.write(w, []byte("retry: 1000\n: subscribed\n\n")) {
+		return
+	}
+	if !st.replay(w, st.head) {
+		return
+	}
+	ping := time.NewTicker(s.cfg.EventPingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case blk := <-st.sub.C:
+			if !st.deliver(w, blk) {
+				return
+			}
+		case <-st.sub.Dropped():
+			return
+		case <-ping.C:
+			if !st.write(w, []byte(": ping\n\n")) {
+				return
+			}
+		case <-s.base.Done():
+			return
+		}
+	}
+}
+
+// deliver sends a block from the subscription, first replaying any gap from
+// the Backend (there should be none, as the subscription began before the head
+// was read) and skipping blocks already sent.
+func (st *eventStream) deliver(w *bufio.Writer, blk *events.Block) bool {
+	if blk.Height <= st.last {
+		return true // already sent by the replay
+	}
+	if blk.Height > st.last+1 && !st.replay(w, blk.Height-1) {
+		return false
+	}
+	return st.send(w, blk.Height, blk.Hash, blk.StateHash, blk.TimeMs, blk.Receipts)
+}
+
+// replay sends the committed blocks (last, to] from the Backend.
+func (st *eventStream) replay(w *bufio.Writer, to uint64) bool {
+	for st.last < to {
+		select {
+		case <-st.s.base.Done():
+			return false
+		default:
+		}
+		rec, err := st.s.b.Block(st.last + 1)
+		if err != nil {
+			st.s.cfg.Logf("api: event stream replay of block %d: %v", st.last+1, err)
+			return false
+		}
+		if !st.send(w, rec.Height, rec.Hash, rec.StateHash, rec.TimeMs, rec.Receipts) {
+			return false
+		}
+	}
+	return true
+}
+
+func (st *eventStream) send(w *bufio.Writer, height uint64, hash, state txn.Hash, timeMs int64, rs []ledger.Receipt) bool {
+	st.buf = appendBlockEvent(st.buf[:0], height, hash, state, timeMs, rs)
+	if !st.write(w, st.buf) {
+		return false
+	}
+	st.last = height
+	return true
+}
+
+// write sends one event and flushes it, under the configured write timeout.
+func (st *eventStream) write(w *bufio.Writer, b []byte) bool {
+	if st.conn != nil {
+		if err := st.conn.SetWriteDeadline(time.Now().Add(st.s.cfg.WriteTimeout)); err != nil {
+			return false
+		}
+	}
+	if _, err := w.Write(b); err != nil {
+		return false
+	}
+	return w.Flush() == nil
+}
+
+// appendBlockEvent appends one SSE block event:
+//
+//	event: block
+//	id: <height>
+//	data: {"height":..,"hash":..,"state_hash":..,"time_ms":..,"tx_count":..,"txs":[{"hash":..,"result":..}]}
+func appendBlockEvent(dst []byte, height uint64, hash, state txn.Hash, timeMs int64, rs []ledger.Receipt) []byte {
+	dst = append(dst, "event: block\nid: "...)
+	dst = strconv.AppendUint(dst, height, 10)
+	dst = append(dst, "\ndata: {\"height\":"...)
+	dst = strconv.AppendUint(dst, height, 10)
+	dst = append(dst, `,"hash":`...)
+	dst = appendHexString(dst, hash[:])
+	dst = append(dst, `,"state_hash":`...)
+	dst = appendHexString(dst, state[:])
+	dst = append(dst, `,"time_ms":`...)
+	dst = strconv.AppendInt(dst, timeMs, 10)
+	dst = append(dst, `,"tx_count":`...)
+	dst = strconv.AppendInt(dst, int64(len(rs)), 10)
+	dst = append(dst, `,"txs":[`...)
+	for i := range rs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"hash":`...)
+		dst = appendHexString(dst, rs[i].Hash[:])
+		dst = append(dst, `,"result":`...)
+		dst = appendJSONString(dst, string(rs[i].Result))
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}\n\n"...)
+}

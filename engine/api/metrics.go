@@ -1,0 +1,84 @@
+package api
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"settle/engine/codes"
+)
+
+// apiMetrics are the API's own metrics, in a Set of their own so that several
+// servers in one process (tests) never collide. /metrics writes them with the
+// process metrics and the Backend's.
+type apiMetrics struct {
+	set      *metrics.Set
+	duration map[*route]*metrics.PrometheusHistogram
+	// requests holds settle_api_requests_total{route,code} counters, created on
+	// first use. Bounded: routes × codes.
+	requests sync.Map // requestKey → *metrics.Counter
+	// txResults holds settle_api_batch_tx_results_total{code}, created on first use.
+	txResults  sync.Map // codes.Code → *metrics.Counter
+	batchTxs   *metrics.PrometheusHistogram
+	batchBytes *metrics.PrometheusHistogram
+	streams    *metrics.Counter // open event streams (a counter used as a gauge: Inc/Dec)
+	readErrs   sync.Map         // codes.Code → *metrics.Counter
+}
+
+type requestKey struct {
+	r    *route
+	code codes.Code
+}
+
+var (
+	durationBucketsSec = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
+	batchTxBuckets     = []float64{1, 10, 50, 100, 250, 500, 1000, 2000, 4000, 8192}
+	batchBytesBuckets  = []float64{1 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20}
+)
+
+func newAPIMetrics() *apiMetrics {
+	m := &apiMetrics{set: metrics.NewSet(), duration: map[*route]*metrics.PrometheusHistogram{}}
+	for _, r := range allRoutes {
+		m.duration[r] = m.set.NewPrometheusHistogramExt(
+			fmt.Sprintf(`settle_api_request_duration_seconds{route=%q}`, r.name), durationBucketsSec)
+	}
+	m.batchTxs = m.set.NewPrometheusHistogramExt("settle_api_batch_txs", batchTxBuckets)
+	m.batchBytes = m.set.NewPrometheusHistogramExt("settle_api_batch_decoded_bytes", batchBytesBuckets)
+	m.streams = m.set.NewCounter("settle_api_event_streams_open")
+	return m
+}
+
+// observe counts one answered request.
+func (m *apiMetrics) observe(r *route, code codes.Code, start time.Time) {
+	m.duration[r].UpdateDuration(start)
+	m.counter(&m.requests, requestKey{r, code}, func() string {
+		return fmt.Sprintf(`settle_api_requests_total{route=%q,code=%q}`, r.name, code)
+	}).Inc()
+}
+
+// txResult counts n transactions of a batch answered with code.
+func (m *apiMetrics) txResult(code codes.Code, n int) {
+	if n == 0 {
+		return
+	}
+	m.counter(&m.txResults, code, func() string {
+		return fmt.Sprintf(`settle_api_batch_tx_results_total{code=%q}`, code)
+	}).Add(n)
+}
+
+// readErrors counts requests fasthttp could not read (they never reach a route).
+func (m *apiMetrics) readErrors(code codes.Code) {
+	m.counter(&m.readErrs, code, func() string {
+		return fmt.Sprintf(`settle_api_read_errors_total{code=%q}`, code)
+	}).Inc()
+}
+
+func (m *apiMetrics) counter(cache *sync.Map, key any, name func() string) *metrics.Counter {
+	if c, ok := cache.Load(key); ok {
+		return c.(*metrics.Counter)
+	}
+	c, _ := cache.LoadOrStore(key, m.set.GetOrCreateCounter(name()))
+	return c.(*metrics.Counter)
+}

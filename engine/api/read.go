@@ -1,0 +1,219 @@
+package api
+
+import (
+	"encoding/hex"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"settle/engine/codes"
+	"settle/engine/ledger"
+	"settle/engine/store"
+	"settle/engine/txn"
+)
+
+// History page sizes.
+const (
+	historyLimitDefault = 100
+	historyLimitMax     = store.HistoryPageMax
+	// historyCursorLen is the length of the cursors store.History issues (13
+	// bytes in hex). The store reports a cursor it cannot read as a plain error,
+	// which would be a 500, so the API refuses any other shape up front.
+	historyCursorLen = 26
+)
+
+// txAnswer is GET /v1/tx/{hash}.
+type txAnswer struct {
+	Hash   string    `json:"hash"`
+	Status string    `json:"status"` // pending | committed
+	Height *uint64   `json:"height,omitempty"`
+	Index  *uint32   `json:"index,omitempty"`
+	Result string    `json:"result,omitempty"`
+	Fee    *txn.Uint `json:"fee,omitempty"`
+	Tx     *txn.JSON `json:"tx,omitempty"`
+}
+
+func (s *Server) getTx(ctx *fasthttp.RequestCtx, p string) error {
+	h, err := txn.ParseHash(p)
+	if err != nil {
+		return codes.Errorf(codes.BadRequest, "transaction hash: %v", err)
+	}
+	st, err := s.b.Tx(h)
+	if err != nil {
+		return backendError(err, "transaction "+h.String())
+	}
+	ans := txAnswer{Hash: h.String(), Status: "pending"}
+	tx := st.Tx
+	if st.Committed {
+		ans.Status = "committed"
+	}
+	if r := st.Record; st.Committed && r != nil {
+		fee := txn.Uint(r.Receipt.Fee)
+		ans.Height, ans.Index, ans.Result, ans.Fee = &r.Height, &r.Index, string(r.Receipt.Result), &fee
+		if tx == nil && len(r.Raw) > 0 {
+			if tx, err = txn.Decode(r.Raw); err != nil {
+				return err // a stored transaction that does not decode: internal
+			}
+		}
+	}
+	if tx != nil {
+		j := txn.ToJSON(tx)
+		ans.Tx = &j
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, &ans)
+}
+
+// accountAnswer is GET /v1/account/{address}.
+type accountAnswer struct {
+	Address  string          `json:"address"`
+	Sequence txn.Uint        `json:"sequence"`
+	Balances []balanceAnswer `json:"balances"`
+	Flags    uint32          `json:"flags"`
+}
+
+type balanceAnswer struct {
+	Asset  string   `json:"asset"`
+	Amount txn.Uint `json:"amount"`
+}
+
+func parseAddress(p string) (txn.AccountID, error) {
+	id, err := txn.ParseAddress(p)
+	if err != nil {
+		return id, codes.Errorf(codes.BadRequest, "%v", err)
+	}
+	return id, nil
+}
+
+func (s *Server) getAccount(ctx *fasthttp.RequestCtx, p string) error {
+	id, err := parseAddress(p)
+	if err != nil {
+		return err
+	}
+	a, ok := s.b.Account(id)
+	if !ok {
+		return codes.Errorf(codes.NotFound, "account %s not found", id)
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, newAccountAnswer(&a))
+}
+
+func newAccountAnswer(a *ledger.Account) *accountAnswer {
+	ans := &accountAnswer{Address: a.ID.String(), Sequence: txn.Uint(a.Seq), Flags: a.Flags,
+		Balances: make([]balanceAnswer, 0, 1+len(a.Issued))}
+	ans.Balances = append(ans.Balances, balanceAnswer{Asset: txn.Native.String(), Amount: txn.Uint(a.Native)})
+	for _, b := range a.Issued {
+		ans.Balances = append(ans.Balances, balanceAnswer{Asset: b.Asset.String(), Amount: txn.Uint(b.Amount)})
+	}
+	return ans
+}
+
+// historyAnswer is GET /v1/account/{address}/history.
+type historyAnswer struct {
+	Entries    []historyEntry `json:"entries"`
+	NextCursor string         `json:"next_cursor,omitempty"`
+}
+
+type historyEntry struct {
+	Height       uint64   `json:"height"`
+	Index        uint32   `json:"index"`
+	Hash         string   `json:"hash"`
+	Result       string   `json:"result"`
+	Role         string   `json:"role"`
+	Asset        string   `json:"asset"`
+	Amount       txn.Uint `json:"amount"`
+	Fee          txn.Uint `json:"fee"`
+	Counterparty string   `json:"counterparty"`
+}
+
+func (s *Server) getHistory(ctx *fasthttp.RequestCtx, p string) error {
+	id, err := parseAddress(p)
+	if err != nil {
+		return err
+	}
+	args := ctx.QueryArgs()
+	limit := historyLimitDefault
+	if v := args.Peek("limit"); v != nil {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 1 || n > historyLimitMax {
+			return codes.Errorf(codes.BadRequest, "limit %q must be an integer from 1 to %d", v, historyLimitMax)
+		}
+		limit = n
+	}
+	cursor := string(args.Peek("cursor"))
+	if cursor != "" && (len(cursor) != historyCursorLen || !isHex(cursor)) {
+		return codes.Errorf(codes.BadRequest, "cursor is not one this node issued")
+	}
+	entries, next, err := s.b.History(id, cursor, limit)
+	if err != nil {
+		return backendError(err, "account "+id.String())
+	}
+	ans := historyAnswer{Entries: make([]historyEntry, len(entries)), NextCursor: next}
+	for i, e := range entries {
+		ans.Entries[i] = historyEntry{Height: e.Height, Index: e.Index, Hash: e.Hash.String(),
+			Result: string(e.Result), Role: e.Role.String(), Asset: e.Asset.String(),
+			Amount: txn.Uint(e.Amount), Fee: txn.Uint(e.Fee), Counterparty: e.Counterparty.String()}
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, &ans)
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// blockAnswer is GET /v1/block/{height}.
+type blockAnswer struct {
+	Height      uint64      `json:"height"`
+	Hash        string      `json:"hash"`
+	Parent      string      `json:"parent"`
+	StateHash   string      `json:"state_hash"`
+	TimeMs      int64       `json:"time_ms"`
+	TxCount     int         `json:"tx_count"`
+	Txs         []string    `json:"txs"`
+	Results     []string    `json:"results"`
+	Certificate certificate `json:"certificate"`
+}
+
+// certificate is the quorum certificate that committed a block, in consensus's
+// own encoding (empty for a single validator).
+type certificate struct {
+	Hex string `json:"hex"`
+}
+
+func (s *Server) getBlock(ctx *fasthttp.RequestCtx, p string) error {
+	var height uint64
+	if p == "latest" {
+		if height = s.b.Height(); height == 0 {
+			return codes.Errorf(codes.NotFound, "no block committed yet")
+		}
+	} else {
+		h, err := strconv.ParseUint(p, 10, 64)
+		if err != nil {
+			return codes.Errorf(codes.BadRequest, "height %q must be a decimal integer or \"latest\"", p)
+		}
+		height = h
+	}
+	rec, err := s.b.Block(height)
+	if err != nil {
+		return backendError(err, "block "+strconv.FormatUint(height, 10))
+	}
+	ans := blockAnswer{Height: rec.Height, Hash: rec.Hash.String(), Parent: rec.Parent.String(),
+		StateHash: rec.StateHash.String(), TimeMs: rec.TimeMs, TxCount: len(rec.Receipts),
+		Txs: make([]string, len(rec.Receipts)), Results: make([]string, len(rec.Receipts)),
+		Certificate: certificate{Hex: hex.EncodeToString(rec.Cert)}}
+	for i, r := range rec.Receipts {
+		ans.Txs[i], ans.Results[i] = r.Hash.String(), string(r.Result)
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, &ans)
+}
+
+func (s *Server) getStatus(ctx *fasthttp.RequestCtx, _ string) error {
+	st := s.b.Status()
+	if st.Peers == nil {
+		st.Peers = []string{}
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, &st)
+}

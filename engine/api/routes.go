@@ -1,0 +1,126 @@
+package api
+
+import (
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"settle/engine/codes"
+)
+
+// handler serves one route. param is the path parameter ("" when the route has
+// none). A non-nil error is written as the JSON error answer; it should be a
+// *codes.Error (anything else is answered 500 internal).
+type handler func(s *Server, ctx *fasthttp.RequestCtx, param string) error
+
+// route is one entry of the routing table.
+type route struct {
+	name   string // metrics label
+	method string // GET (HEAD too) or POST
+	h      handler
+}
+
+// Routes. Names are metrics labels: keep them stable.
+var (
+	routeSubmitTx    = &route{"submit_tx", fasthttp.MethodPost, (*Server).submitTx}
+	routeSubmitBatch = &route{"submit_batch", fasthttp.MethodPost, (*Server).submitBatch}
+	routeTx          = &route{"tx", fasthttp.MethodGet, (*Server).getTx}
+	routeAccount     = &route{"account", fasthttp.MethodGet, (*Server).getAccount}
+	routeHistory     = &route{"history", fasthttp.MethodGet, (*Server).getHistory}
+	routeBlock       = &route{"block", fasthttp.MethodGet, (*Server).getBlock}
+	routeStatus      = &route{"status", fasthttp.MethodGet, (*Server).getStatus}
+	routeEvents      = &route{"events", fasthttp.MethodGet, (*Server).getEvents}
+	routeAdminConfig = &route{"admin_config", fasthttp.MethodGet, (*Server).getAdminConfig}
+	routeMetrics     = &route{"metrics", fasthttp.MethodGet, (*Server).getMetrics}
+	routeHealthz     = &route{"healthz", fasthttp.MethodGet, (*Server).getHealthz}
+	routeReadyz      = &route{"readyz", fasthttp.MethodGet, (*Server).getReadyz}
+	routeNotFound    = &route{"not_found", "", nil}
+)
+
+// allRoutes lists every route, for metrics registration.
+var allRoutes = []*route{routeSubmitTx, routeSubmitBatch, routeTx, routeAccount, routeHistory,
+	routeBlock, routeStatus, routeEvents, routeAdminConfig, routeMetrics, routeHealthz, routeReadyz,
+	routeNotFound}
+
+// match finds the route of a path and its parameter. Parameters never contain
+// '/': a path with more segments than its route is not found.
+func match(path string) (*route, string) {
+	switch path {
+	case "/v1/tx":
+		return routeSubmitTx, ""
+	case "/v1/batch":
+		return routeSubmitBatch, ""
+	case "/v1/status":
+		return routeStatus, ""
+	case "/v1/events":
+		return routeEvents, ""
+	case "/v1/admin/config":
+		return routeAdminConfig, ""
+	case "/metrics":
+		return routeMetrics, ""
+	case "/healthz":
+		return routeHealthz, ""
+	case "/readyz":
+		return routeReadyz, ""
+	}
+	if p, ok := strings.CutPrefix(path, "/v1/tx/"); ok {
+		return param(routeTx, p)
+	}
+	if p, ok := strings.CutPrefix(path, "/v1/block/"); ok {
+		return param(routeBlock, p)
+	}
+	if p, ok := strings.CutPrefix(path, "/v1/account/"); ok {
+		if a, ok := strings.CutSuffix(p, "/history"); ok {
+			return param(routeHistory, a)
+		}
+		return param(routeAccount, p)
+	}
+	return routeNotFound, ""
+}
+
+func param(r *route, p string) (*route, string) {
+	if p == "" || strings.IndexByte(p, '/') >= 0 {
+		return routeNotFound, ""
+	}
+	return r, p
+}
+
+// handle is the fasthttp entry point: route, check the method, run the handler,
+// write its error, count.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	// string(ctx.Path()) would allocate; the route table only needs to compare, and
+	// param strings are copied where a handler keeps them (it never does).
+	r, p := match(unsafeString(ctx.Path()))
+	code := s.serve(ctx, r, p)
+	s.metrics.observe(r, code, start)
+}
+
+// serve runs one request and returns the code it answered ("ok" on success).
+func (s *Server) serve(ctx *fasthttp.RequestCtx, r *route, p string) (code codes.Code) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.cfg.Logf("api: panic serving %s %s: %v", ctx.Method(), ctx.Path(), v)
+			ctx.Response.Reset()
+			code = s.writeError(ctx, codes.Errorf(codes.Internal, "internal error"))
+		}
+	}()
+	if r == routeNotFound {
+		return s.writeError(ctx, codes.Errorf(codes.NotFound, "no route %s", ctx.Path()))
+	}
+	m := unsafeString(ctx.Method())
+	if m != r.method && !(r.method == fasthttp.MethodGet && m == fasthttp.MethodHead) {
+		ctx.Response.Header.Set("Allow", r.method)
+		err := codes.Errorf(codes.BadRequest, "method %s not allowed on %s, use %s", m, ctx.Path(), r.method)
+		s.writeErrorStatus(ctx, err, fasthttp.StatusMethodNotAllowed)
+		return codes.BadRequest
+	}
+	if err := r.h(s, ctx, p); err != nil {
+		return s.writeError(ctx, err)
+	}
+	return codeOK
+}
+
+// codeOK labels successful answers in metrics.
+const codeOK codes.Code = "ok"

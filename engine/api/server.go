@@ -1,0 +1,219 @@
+// Package api serves Settle's HTTP API (docs/api.md) on fasthttp: transaction and
+// batch submission, state queries, the commit event stream, metrics, health and
+// operator endpoints. It holds no state of its own beyond limits and metrics: every
+// answer comes from a Backend (the validator).
+//
+// Every error answer is {"code": ..., "message": ...} with the HTTP status that
+// engine/codes assigns to the code; nothing here keeps a second table.
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Config holds the server's limits. Zero fields take the defaults below.
+type Config struct {
+	// MaxRequestBodyBytes bounds a request body as received (a compressed batch is
+	// bounded by it before decompression). Default 16 MiB.
+	MaxRequestBodyBytes int
+	// MaxBatchBytes bounds a batch after decompression. Default 16 MiB.
+	MaxBatchBytes int
+	// ReadTimeout, WriteTimeout and IdleTimeout bound reading a request, writing an
+	// answer (each event-stream write too) and an idle keep-alive connection.
+	// Defaults 5 s, 5 s, 60 s.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	// SubmitTimeout bounds Backend.Submit (waiting for verification workers).
+	// Default 5 s.
+	SubmitTimeout time.Duration
+	// AdminToken guards /v1/admin/ (Authorization: Bearer <token>). Empty: every
+	// operator request is refused.
+	AdminToken string
+	// Concurrency bounds the connections served at once (fasthttp's Concurrency;
+	// beyond it a connection gets fasthttp's plain 503). Default 4096.
+	Concurrency int
+	// SubmitInFlightMax bounds the submissions (/v1/tx and /v1/batch) handled at
+	// once; beyond it a submission gets 503 overloaded. Default 64.
+	SubmitInFlightMax int
+	// EventStreamsMax bounds the open /v1/events streams; beyond it 503
+	// overloaded. Default 256.
+	EventStreamsMax int
+	// EventPingInterval is the keep-alive comment period of /v1/events. Default 5 s.
+	EventPingInterval time.Duration
+	// RetryAfter is what backpressure answers ask a client to wait (Retry-After
+	// is in whole seconds, at least 1). Default 1 s.
+	RetryAfter time.Duration
+	// Logf receives internal errors and recovered panics. Default: discarded.
+	Logf func(format string, args ...any) `json:"-"`
+}
+
+// Defaults.
+const (
+	DefaultMaxRequestBodyBytes = 16 << 20
+	DefaultMaxBatchBytes       = 16 << 20
+	DefaultReadTimeout         = 5 * time.Second
+	DefaultWriteTimeout        = 5 * time.Second
+	DefaultIdleTimeout         = 60 * time.Second
+	DefaultSubmitTimeout       = 5 * time.Second
+	DefaultConcurrency         = 4096
+	DefaultSubmitInFlightMax   = 64
+	DefaultEventStreamsMax     = 256
+	DefaultEventPingInterval   = 5 * time.Second
+	DefaultRetryAfter          = time.Second
+)
+
+// smallBodyBytesMax bounds the body of every request but a batch. The JSON
+// transaction limit (txn.ParseJSON's 8 KiB) fits in it.
+const smallBodyBytesMax = 64 << 10
+
+// withDefaults returns c with zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	setInt := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	setDur := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	setInt(&c.MaxRequestBodyBytes, DefaultMaxRequestBodyBytes)
+	setInt(&c.MaxBatchBytes, DefaultMaxBatchBytes)
+	setDur(&c.ReadTimeout, DefaultReadTimeout)
+	setDur(&c.WriteTimeout, DefaultWriteTimeout)
+	setDur(&c.IdleTimeout, DefaultIdleTimeout)
+	setDur(&c.SubmitTimeout, DefaultSubmitTimeout)
+	setInt(&c.Concurrency, DefaultConcurrency)
+	setInt(&c.SubmitInFlightMax, DefaultSubmitInFlightMax)
+	setInt(&c.EventStreamsMax, DefaultEventStreamsMax)
+	setDur(&c.EventPingInterval, DefaultEventPingInterval)
+	setDur(&c.RetryAfter, DefaultRetryAfter)
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+	return c
+}
+
+// Validate reports the first limit that cannot work, in a plain sentence.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.MaxRequestBodyBytes < smallBodyBytesMax:
+		return fmt.Errorf("api: MaxRequestBodyBytes %d must be at least %d", c.MaxRequestBodyBytes, smallBodyBytesMax)
+	case c.MaxBatchBytes < 1024:
+		return fmt.Errorf("api: MaxBatchBytes %d must be at least 1024", c.MaxBatchBytes)
+	case c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.SubmitTimeout < 0:
+		return errors.New("api: timeouts must not be negative")
+	case c.Concurrency < 0 || c.SubmitInFlightMax < 0 || c.EventStreamsMax < 0:
+		return errors.New("api: concurrency limits must not be negative")
+	case c.EventPingInterval < 10*time.Millisecond:
+		return fmt.Errorf("api: EventPingInterval %v must be at least 10ms", c.EventPingInterval)
+	case c.RetryAfter < 0:
+		return errors.New("api: RetryAfter must not be negative")
+	}
+	return nil
+}
+
+// Server is the HTTP API of one validator.
+type Server struct {
+	cfg     Config
+	b       Backend
+	srv     *fasthttp.Server
+	metrics *apiMetrics
+	zstd    *decoderPool
+
+	// submitSlots and streamSlots are semaphores: a send acquires, a receive
+	// releases. INVARIANT: len(ch) is the number of requests holding a slot.
+	submitSlots chan struct{}
+	streamSlots chan struct{}
+
+	// base is cancelled by Shutdown: submissions waiting on verification and
+	// event streams stop.
+	base     context.Context
+	stop     context.CancelFunc
+	stopOnce sync.Once
+}
+
+// New builds a server; it panics on a Config that Validate rejects (validate at
+// start-up for a friendly error).
+func New(cfg Config, b Backend) *Server {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:         cfg,
+		b:           b,
+		metrics:     newAPIMetrics(),
+		zstd:        newDecoderPool(uint64(cfg.MaxBatchBytes), 2*cfg.SubmitInFlightMax),
+		submitSlots: make(chan struct{}, cfg.SubmitInFlightMax),
+		streamSlots: make(chan struct{}, cfg.EventStreamsMax),
+	}
+	s.base, s.stop = context.WithCancel(context.Background())
+	s.srv = &fasthttp.Server{
+		Name:                         "settled",
+		Handler:                      s.handle,
+		ErrorHandler:                 s.handleReadError,
+		HeaderReceived:               s.requestConfig,
+		MaxRequestBodySize:           cfg.MaxRequestBodyBytes,
+		ReadTimeout:                  cfg.ReadTimeout,
+		WriteTimeout:                 cfg.WriteTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
+		Concurrency:                  cfg.Concurrency,
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		CloseOnShutdown:              true,
+		Logger:                       logAdapter(cfg.Logf),
+	}
+	return s
+}
+
+// Serve answers requests on ln until Shutdown; it returns nil after Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+
+// ListenAndServe listens on the TCP address addr and serves.
+func (s *Server) ListenAndServe(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("api: listen on %s: %w", addr, err)
+	}
+	return s.Serve(ln)
+}
+
+// Shutdown stops accepting connections, ends event streams and in-flight
+// submissions' waits, and waits for open requests until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(s.stop)
+	err := s.srv.ShutdownWithContext(ctx)
+	s.zstd.close()
+	return err
+}
+
+// requestConfig sets the body limit per route once the header is read, so a
+// small request cannot make the server buffer a batch-sized body.
+func (s *Server) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	// The URI is not parsed yet: compare its raw path (an absolute-form or
+	// percent-encoded spelling of the batch path only gets the smaller limit).
+	uri := h.RequestURI()
+	if i := bytes.IndexByte(uri, '?'); i >= 0 {
+		uri = uri[:i]
+	}
+	if bytes.HasSuffix(uri, []byte("/v1/batch")) {
+		return fasthttp.RequestConfig{MaxRequestBodySize: s.cfg.MaxRequestBodyBytes}
+	}
+	return fasthttp.RequestConfig{MaxRequestBodySize: smallBodyBytesMax}
+}
+
+type logAdapter func(format string, args ...any)
+
+func (l logAdapter) Printf(format string, args ...any) { l(format, args...) }
