@@ -1,0 +1,188 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+
+	"settle/engine/sigverify"
+)
+
+// Defaults applied by New to zero-valued Config fields.
+const (
+	SendQueueMaxDefault      = 1024
+	SendQueueBytesMaxDefault = 64 << 20
+	RecvQueueMaxDefault      = 4096
+	FrameBytesMaxDefault     = 16 << 20
+	DialBackoffMinDefault    = 50 * time.Millisecond
+	DialBackoffMaxDefault    = 2 * time.Second
+	HandshakeTimeoutDefault  = 5 * time.Second
+	WriteTimeoutDefault      = 5 * time.Second
+	// CompressMinBytesDefault: frames at or below it are never compressed. Votes,
+	// timeouts and QCs are a few hundred bytes; proposals are tens to hundreds of
+	// kilobytes (see docs/consensus.md, "Transport", for the measurement).
+	CompressMinBytesDefault = 4096
+	// FrameBytesMaxLimit is the hard ceiling on Config.FrameBytesMax.
+	FrameBytesMaxLimit = 64 << 20
+)
+
+// Peer is one validator of the set.
+type Peer struct {
+	Index     int
+	PublicKey []byte // 32-byte Ed25519 public key
+	Addr      string // host:port; needed only for peers with a higher index than Self
+}
+
+// SignFunc signs a 32-byte handshake digest with this validator's key and returns
+// the 64-byte Ed25519 signature.
+type SignFunc func(digest []byte) []byte
+
+// Config configures a Transport. Zero values take the defaults above.
+type Config struct {
+	ChainID string
+	Self    int
+	// Key is this validator's private key. Alternatively leave it nil and set Sign
+	// and PublicKey (for keys held elsewhere).
+	Key       ed25519.PrivateKey
+	Sign      SignFunc
+	PublicKey []byte
+	// Peers is the validator set. It may include Self (its key must then match).
+	Peers []Peer
+	// ListenAddr is where peers with a lower index connect. Listener, when set,
+	// is used instead (tests bind port 0 before building the peer list).
+	ListenAddr string
+	Listener   net.Listener
+
+	SendQueueMax      int         // frames queued per peer before Send drops
+	SendQueueBytesMax int         // wire bytes queued per peer before Send drops
+	RecvQueueMax      int         // frames buffered in Recv() before the readers drop
+	FrameBytesMax     int         // largest frame, before and after compression
+	CompressMinBytes  int         // frames above this size are compressed; <0 disables
+	Compression       Compression // codec for those frames (default S2)
+	DialBackoffMin    time.Duration
+	DialBackoffMax    time.Duration
+	HandshakeTimeout  time.Duration
+	WriteTimeout      time.Duration
+}
+
+// Errors returned by New and by the handshake; match with errors.Is.
+var (
+	ErrConfig         = errors.New("transport: invalid config")
+	ErrHandshake      = errors.New("transport: handshake failed")
+	ErrUnknownKey     = errors.New("transport: peer key not in the validator set")
+	ErrBadSignature   = errors.New("transport: bad handshake signature")
+	ErrFrameTooLarge  = errors.New("transport: frame too large")
+	ErrBadFrame       = errors.New("transport: malformed frame")
+	ErrClosed         = errors.New("transport: closed")
+	ErrAlreadyStarted = errors.New("transport: already started")
+)
+
+func configErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+}
+
+// withDefaults validates c and returns a copy with defaults filled in.
+func (c Config) withDefaults() (Config, error) {
+	if c.ChainID == "" || len(c.ChainID) > 255 {
+		return c, configErr("chain id must be 1 to 255 bytes, got %d", len(c.ChainID))
+	}
+	if c.Key != nil {
+		if len(c.Key) != ed25519.PrivateKeySize {
+			return c, configErr("private key must be %d bytes", ed25519.PrivateKeySize)
+		}
+		key := c.Key
+		c.Sign = func(d []byte) []byte { return ed25519.Sign(key, d) }
+		c.PublicKey = key.Public().(ed25519.PublicKey)
+	}
+	if c.Sign == nil || len(c.PublicKey) != sigverify.PublicKeySize {
+		return c, configErr("need Key, or Sign and a 32-byte PublicKey")
+	}
+	if sigverify.WeakKey(c.PublicKey) {
+		return c, configErr("own public key is weak")
+	}
+	if c.Self < 0 {
+		return c, configErr("self index %d is negative", c.Self)
+	}
+	if err := c.checkPeers(); err != nil {
+		return c, err
+	}
+	if c.ListenAddr == "" && c.Listener == nil && c.hasLowerPeer() {
+		return c, configErr("peers with a lower index need ListenAddr or Listener")
+	}
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.SendQueueMax, SendQueueMaxDefault)
+	def(&c.SendQueueBytesMax, SendQueueBytesMaxDefault)
+	def(&c.RecvQueueMax, RecvQueueMaxDefault)
+	def(&c.FrameBytesMax, FrameBytesMaxDefault)
+	def(&c.CompressMinBytes, CompressMinBytesDefault)
+	defD := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defD(&c.DialBackoffMin, DialBackoffMinDefault)
+	defD(&c.DialBackoffMax, DialBackoffMaxDefault)
+	defD(&c.HandshakeTimeout, HandshakeTimeoutDefault)
+	defD(&c.WriteTimeout, WriteTimeoutDefault)
+	switch {
+	case c.SendQueueMax < 0 || c.RecvQueueMax < 0 || c.SendQueueBytesMax < 0:
+		return c, configErr("queue sizes must be positive")
+	case c.FrameBytesMax < 0 || c.FrameBytesMax > FrameBytesMaxLimit:
+		return c, configErr("FrameBytesMax must be 1 to %d", FrameBytesMaxLimit)
+	case c.DialBackoffMin < 0 || c.DialBackoffMax < c.DialBackoffMin:
+		return c, configErr("need 0 < DialBackoffMin <= DialBackoffMax")
+	case c.Compression > CompressionNone:
+		return c, configErr("unknown compression %d", c.Compression)
+	case c.HandshakeTimeout < 0 || c.WriteTimeout < 0:
+		return c, configErr("timeouts must be positive")
+	}
+	return c, nil
+}
+
+func (c *Config) checkPeers() error {
+	seenIdx := map[int]bool{}
+	seenKey := map[[32]byte]bool{}
+	for _, p := range c.Peers {
+		if p.Index < 0 || seenIdx[p.Index] {
+			return configErr("peer index %d is negative or repeated", p.Index)
+		}
+		seenIdx[p.Index] = true
+		if sigverify.WeakKey(p.PublicKey) {
+			return configErr("peer %d has a weak or malformed public key", p.Index)
+		}
+		k := [32]byte(p.PublicKey)
+		if seenKey[k] {
+			return configErr("peer %d repeats another validator's key", p.Index)
+		}
+		seenKey[k] = true
+		if p.Index != c.Self && k == [32]byte(c.PublicKey) {
+			return configErr("peer %d has this validator's own key", p.Index)
+		}
+		if p.Index == c.Self {
+			if k != [32]byte(c.PublicKey) {
+				return configErr("peer entry for self (%d) has another key", p.Index)
+			}
+			continue
+		}
+		if p.Index > c.Self && p.Addr == "" {
+			return configErr("peer %d has a higher index and needs an Addr", p.Index)
+		}
+	}
+	return nil
+}
+
+func (c *Config) hasLowerPeer() bool {
+	for _, p := range c.Peers {
+		if p.Index < c.Self {
+			return true
+		}
+	}
+	return false
+}
