@@ -13,6 +13,7 @@ package txn
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"sync/atomic"
 
 	"settle/engine/codes"
 )
@@ -228,7 +229,7 @@ func DecodeInto(tx *Tx, b []byte) error {
 	}
 	n := int(r.u8("chain id length"))
 	if c := r.take(n, "chain id"); c != nil {
-		tx.ChainID = string(c)
+		tx.ChainID = internChainID(c)
 	}
 	r.id(&tx.Sender, "sender")
 	tx.Seq = r.u64("sequence")
@@ -315,6 +316,19 @@ func checkPayment(tx *Tx) error {
 		return codes.Errorf(codes.Malformed, "%v", err)
 	}
 	return nil
+}
+
+// lastChainID remembers the last decoded chain id: a node sees one chain id in
+// nearly every transaction, so decoding reuses the string instead of allocating.
+var lastChainID atomic.Pointer[string]
+
+func internChainID(b []byte) string {
+	if p := lastChainID.Load(); p != nil && *p == string(b) { // the comparison does not allocate
+		return *p
+	}
+	s := string(b)
+	lastChainID.Store(&s)
+	return s
 }
 
 func printable(s string) bool {
