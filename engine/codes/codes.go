@@ -48,9 +48,11 @@ const (
 )
 
 // Execution result codes, recorded in receipts of transactions that made it into a
-// block. Success applies the transaction. Every other execution result still consumes
-// the sequence number and charges the fee (the transaction used block space), as the
-// XRP Ledger's tec codes do; see docs/ledger.md.
+// block. Success applies the transaction. A failure found after the fee became
+// claimable (insufficient funds for the amount, no destination, unknown asset,
+// overflow) consumes the sequence and charges the fee, as the XRP Ledger's tec codes
+// do; a failed precondition (sequence, expiry, chain, signer, fee) charges nothing and
+// changes nothing but the receipt. docs/ledger.md has the full table.
 const (
 	Success Code = "success"
 	// InsufficientFunds, NoAccount, UnknownAsset, AmountOverflow, NotAuthorized and

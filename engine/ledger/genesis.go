@@ -83,10 +83,15 @@ func (g *Genesis) Validate() error {
 	if len(g.Validators) == 0 {
 		return fmt.Errorf("genesis needs at least one validator")
 	}
+	seen := map[string]bool{}
 	for i, v := range g.Validators {
 		if _, err := parseKey(v.PublicKey); err != nil {
 			return fmt.Errorf("validator %d (%s): %w", i, v.Name, err)
 		}
+		if seen[v.PublicKey] {
+			return fmt.Errorf("validator %d (%s) repeats the key of another validator", i, v.Name)
+		}
+		seen[v.PublicKey] = true
 	}
 	_, err := g.state()
 	return err
@@ -133,6 +138,11 @@ func (g *Genesis) state() (*genesisState, error) {
 			return nil, fmt.Errorf("account %d: %s listed twice", i, id)
 		}
 		acc := &Account{ID: id, Seq: 1, Flags: FlagMasterKeySet, MasterKey: key, Native: uint64(ga.Native)}
+		// INVARIANT: both terms are at most AmountMax (2^62) before each addition, so
+		// the sum cannot wrap around uint64 and slip under the bound.
+		if acc.Native > txn.AmountMax {
+			return nil, fmt.Errorf("account %d: native balance %d exceeds %d", i, acc.Native, uint64(txn.AmountMax))
+		}
 		if st.native += acc.Native; st.native > txn.AmountMax {
 			return nil, fmt.Errorf("total native supply exceeds %d", uint64(txn.AmountMax))
 		}
@@ -145,6 +155,9 @@ func (g *Genesis) state() (*genesisState, error) {
 				return nil, fmt.Errorf("account %d: an issuer holds no balance of its own asset %s", i, b.Asset)
 			}
 			info := st.assets[as]
+			if uint64(b.Amount) > txn.AmountMax {
+				return nil, fmt.Errorf("account %d: balance %d of %s exceeds %d", i, uint64(b.Amount), b.Asset, uint64(txn.AmountMax))
+			}
 			if info.Outstanding += uint64(b.Amount); info.Outstanding > txn.AmountMax {
 				return nil, fmt.Errorf("outstanding %s exceeds %d", as, uint64(txn.AmountMax))
 			}

@@ -77,6 +77,9 @@ func newLedger(chainID string, baseFee uint64) *Ledger {
 
 // FromGenesis builds the height-0 ledger.
 func FromGenesis(g *Genesis) (*Ledger, error) {
+	if g.BaseFee == 0 || g.BaseFee > txn.AmountMax {
+		return nil, fmt.Errorf("genesis base fee %d must be positive and at most %d", g.BaseFee, uint64(txn.AmountMax))
+	}
 	st, err := g.state()
 	if err != nil {
 		return nil, err

@@ -55,7 +55,7 @@ func TestBadInputOverHTTP(t *testing.T) {
 		{"overflowing amount", amountJSON(t, `"99999999999999999999999"`), codes.AmountOverflow},
 		{"unknown asset", txJSON(t, signed(t, 2, func(tx *txn.Tx) { tx.Asset = usd })), codes.UnknownAsset},
 		{"insufficient funds", txJSON(t, pay(t, 2, 3, 1, devnet.DefaultOptions().NativeEach)), codes.InsufficientFunds},
-		{"oversized body", `{"memo":"` + strings.Repeat("ab", 1<<20) + `"}`, codes.BodyTooLarge},
+		{"oversized body", `{"memo":"` + strings.Repeat("ab", 40<<10) + `"}`, codes.BodyTooLarge},
 	}
 	for _, c := range jsonCases {
 		t.Run(c.name, func(t *testing.T) {

@@ -134,8 +134,16 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 		}
 	}
 	set(blockKey(rec.Height), rec.AppendBinary(buf[:0]))
+	written := make(map[txn.Hash]bool, len(txs)) // hashes given a tx record in this batch
 	for i, tx := range txs {
 		r := &res.Receipts[i]
+		if !r.Applied() && (written[r.Hash] || s.HasTx(r.Hash)) {
+			// A transaction included again (a replay, seq_past or expired) keeps its
+			// first record: the lookup by hash must keep answering with the block
+			// that applied it, not with the later rejection.
+			continue
+		}
+		written[r.Hash] = true
 		set(txKey(r.Hash), appendTxRecord(buf[:0], rec.Height, uint32(i), r, tx.Bytes()))
 		if r.Applied() {
 			s.addHistory(set, buf[:0], rec.Height, uint32(i), tx, r)

@@ -60,7 +60,8 @@ type Options struct {
 	MemTableBytes uint64
 }
 
-// Open opens (or creates) the database in dir and checks that it belongs to genesis g.
+// Open opens (or creates) the database in dir and checks that it belongs to genesis
+// g. A fresh directory gets g's hash and height-0 state in one synced batch.
 func Open(dir string, g *ledger.Genesis, o Options) (*Store, error) {
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 64 << 20
@@ -91,14 +92,39 @@ func (s *Store) checkGenesis(g *ledger.Genesis) error {
 	got, err := s.get(keyGenesis)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		if err := s.db.Set(keyGenesis, want[:], pebble.Sync); err != nil {
-			return fmt.Errorf("record genesis hash: %w", err)
-		}
-		return nil
+		return s.writeGenesis(g, want)
 	case err != nil:
 		return fmt.Errorf("read genesis hash: %w", err)
 	case !bytes.Equal(got, want[:]):
 		return fmt.Errorf("data directory belongs to genesis %x, not %x: refusing to mix networks", got, want)
+	}
+	return nil
+}
+
+// writeGenesis initialises a fresh directory in one synced batch: the genesis hash
+// and the height-0 accounts and assets. Blocks write only the accounts they touch,
+// so without this an account untouched since genesis would be missing after a
+// restart (Load reads stored state only).
+func (s *Store) writeGenesis(g *ledger.Genesis, hash txn.Hash) error {
+	l, err := ledger.FromGenesis(g)
+	if err != nil {
+		return fmt.Errorf("genesis: %w", err)
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	var buf []byte
+	l.Accounts(func(a *ledger.Account) {
+		buf = a.AppendBinary(buf[:0])
+		_ = b.Set(accountKey(a.ID), buf, nil) // Set copies; it fails only on a closed batch
+	})
+	for _, a := range l.Assets() {
+		_ = b.Set(assetKey(a.Asset), a.AppendBinary(buf[:0]), nil)
+	}
+	// INVARIANT: the genesis hash and the state share one atomic batch, so a
+	// directory with a genesis hash always holds the complete height-0 state.
+	_ = b.Set(keyGenesis, hash[:], nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("record genesis state: %w", err)
 	}
 	return nil
 }
