@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"settle/engine/codes"
-	"settle/engine/ledger"
 	"settle/engine/sigverify"
 	"settle/engine/txn"
 	"settle/mempool"
@@ -94,62 +93,11 @@ func (n *Node) precheck(tx *txn.Tx, height, minFee uint64) error {
 	if tx.Fee < minFee {
 		return codes.Errorf(codes.FeeTooLow, "fee %d below the current minimum %d", tx.Fee, minFee)
 	}
-	acc, ok := n.ledger.Account(tx.Sender)
-	if !ok {
-		return codes.Errorf(codes.NoAccount, "sender %s does not exist", tx.Sender)
-	}
-	if err := checkSigner(&acc, tx); err != nil {
-		return err
-	}
-	switch {
-	case tx.Seq < acc.Seq && n.store.HasTx(tx.Hash()):
+	err := n.ledger.CheckAdmission(tx, n.cfg.Mempool.SeqAheadMax)
+	if codes.Of(err) == codes.SeqPast && n.store.HasTx(tx.Hash()) {
 		return codes.Errorf(codes.Duplicate, "transaction %s is already committed", tx.Hash())
-	case tx.Seq < acc.Seq:
-		return codes.Errorf(codes.SeqPast, "sequence %d already used; the account's next is %d", tx.Seq, acc.Seq)
-	case tx.Seq > acc.Seq+n.cfg.Mempool.SeqAheadMax:
-		return codes.Errorf(codes.SeqTooFar, "sequence %d is more than %d past the account's next %d", tx.Seq, n.cfg.Mempool.SeqAheadMax, acc.Seq)
 	}
-	return n.checkFunds(&acc, tx)
-}
-
-func checkSigner(acc *ledger.Account, tx *txn.Tx) error {
-	if len(tx.Sigs) != 1 {
-		return codes.Errorf(codes.NotAuthorized, "account %s takes exactly one signature", acc.ID)
-	}
-	pub := tx.Sigs[0].PublicKey
-	if acc.Flags&ledger.FlagMasterKeySet != 0 {
-		if pub != acc.MasterKey {
-			return codes.Errorf(codes.NotAuthorized, "key %x is not the master key of %s", pub, acc.ID)
-		}
-		return nil
-	}
-	if txn.AccountIDFromPublicKey(pub[:]) != acc.ID {
-		return codes.Errorf(codes.NotAuthorized, "key %x does not derive account %s", pub, acc.ID)
-	}
-	if sigverify.WeakKey(pub[:]) {
-		return codes.Errorf(codes.WeakKey, "key %x is of small order or not a valid point", pub)
-	}
-	return nil
-}
-
-// checkFunds compares the committed balance with what this one transaction needs.
-func (n *Node) checkFunds(acc *ledger.Account, tx *txn.Tx) error {
-	if tx.Asset.IsNative() {
-		if acc.Native < tx.Fee+tx.Amount { // no overflow: both <= AmountMax = 2^62
-			return codes.Errorf(codes.InsufficientFunds, "balance %d below amount %d plus fee %d", acc.Native, tx.Amount, tx.Fee)
-		}
-		return nil
-	}
-	if acc.Native < tx.Fee {
-		return codes.Errorf(codes.InsufficientFunds, "native balance %d below fee %d", acc.Native, tx.Fee)
-	}
-	if _, ok := n.ledger.Asset(tx.Asset); !ok {
-		return codes.Errorf(codes.UnknownAsset, "asset %s is not declared on this ledger", tx.Asset)
-	}
-	if acc.ID != tx.Asset.Issuer && acc.Balance(tx.Asset) < tx.Amount {
-		return codes.Errorf(codes.InsufficientFunds, "balance %d %s below amount %d", acc.Balance(tx.Asset), tx.Asset, tx.Amount)
-	}
-	return nil
+	return err
 }
 
 // admit hands a verified transaction to the mempool.
