@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunAgainstFakeNodeWritesOutputs(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{
+		"-fake", "-rate", "500", "-duration", "1100ms", "-accounts", "16", "-no-cache",
+		"-dist", "zipf", "-zipf-s", "1.2", "-amount", "5..50", "-out", dir,
+	}, &stdout, &stderr)
+	if code != 0 && code != exitInvalid { // a loaded CI machine may fall behind: still a complete run
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	for _, f := range []string{"summary.json", "latency.hgrm", "accepted.hgrm", "intervals.hlog"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing output: %v", err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		Workload string `json:"workload"`
+		Counts   struct {
+			Committed int64 `json:"committed"`
+		} `json:"counts"`
+	}
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Workload != "payments/zipf" || sum.Counts.Committed != 550 {
+		t.Errorf("summary: workload %q committed %d, want payments/zipf and 550", sum.Workload, sum.Counts.Committed)
+	}
+	if !strings.Contains(stdout.String(), "submit→committed") || !strings.Contains(stderr.String(), "in-flight") {
+		t.Errorf("missing the final summary or the progress lines:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+}
+
+func TestBadFlagsExplainAndExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"-amount", "0"},
+		{"-amount", "9..3"},
+		{"-schedule", "burst:5@1s"},
+		{"-closed", "8", "-schedule", "ramp:1..2@1s"},
+		{"-dist", "pareto", "-targets", "127.0.0.1:1"},
+		{"-conns", "-1"},
+		{"-interbank-share", "1.5", "-dist", "interbank"},
+		{"stray"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), append(args, "-no-cache"), &stdout, &stderr); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d; stderr: %s", args, code, exitUsage, stderr.String())
+		}
+		if stderr.Len() == 0 {
+			t.Errorf("%v: no explanation on stderr", args)
+		}
+	}
+}
