@@ -21,16 +21,38 @@ import (
 	"settle/engine/txn"
 )
 
+// built is the real binary, compiled once per test binary (TestMain removes it).
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
 // buildSettled compiles the real binary once per test run.
 func buildSettled(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "settled")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("build settled: %v", err)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "settled-test-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "settled")
+		cmd := exec.Command("go", "build", "-o", built.bin, ".")
+		cmd.Stderr = os.Stderr
+		built.err = cmd.Run()
+	})
+	if built.err != nil {
+		t.Fatalf("build settled: %v", built.err)
 	}
-	return bin
+	return built.bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 func freeAddr(t *testing.T) string {

@@ -1,6 +1,7 @@
 // Command settled is a Settle validator.
 //
-//	settled dev [-data DIR] [-api ADDR] [-accounts N] [-reset]   run a local dev validator on embedded defaults
+//	settled dev [-validators N] [-data DIR] [-api ADDR] [-accounts N] [-reset]   run a local dev cluster (4 validators; -validators 1: one)
+//	settled testnet -validators N -dir DIR [-accounts M]         write a genesis, configs and keys for a local N-validator cluster
 //	settled init -dir DIR [-accounts N] [-api ADDR]             write a genesis and a config for one validator
 //	settled run -config FILE                                    run a validator from its config file
 //	settled verify -config FILE                                 replay stored blocks from genesis and compare state hashes
@@ -37,6 +38,8 @@ func main() {
 		err = runDev(ctx, os.Args[2:])
 	case "init":
 		err = runInit(os.Args[2:])
+	case "testnet":
+		err = runTestnet(os.Args[2:])
 	case "run":
 		err = runConfig(ctx, os.Args[2:])
 	case "verify":
@@ -55,15 +58,18 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
-  settled dev [-data DIR] [-api ADDR] [-accounts N] [-reset]
+  settled dev [-validators N] [-data DIR] [-api ADDR] [-accounts N] [-reset]
+  settled testnet -validators N -dir DIR [-accounts M] [-chain-id ID]
   settled init -dir DIR [-accounts N] [-api ADDR] [-chain-id ID]
   settled run -config FILE
   settled verify -config FILE`)
 }
 
-// runDev writes (once) a dev genesis and config under -data and runs the validator.
+// runDev writes (once) a dev genesis and configs under -data and runs a local
+// cluster of -validators processes (one validator: in this process).
 func runDev(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	validators := fs.Int("validators", 4, "validators to run (1: a single validator in this process)")
 	data := fs.String("data", ".settle-dev", "data directory (genesis, config, keys, database)")
 	apiAddr := fs.String("api", "127.0.0.1:7700", "HTTP API listen address")
 	accounts := fs.Int("accounts", devnet.DefaultOptions().Accounts, "demo accounts to fund (first run only)")
@@ -75,6 +81,9 @@ func runDev(ctx context.Context, args []string) error {
 		if err := os.RemoveAll(*data); err != nil {
 			return fmt.Errorf("reset %s: %w", *data, err)
 		}
+	}
+	if *validators != 1 {
+		return devCluster(ctx, *data, *apiAddr, *validators, *accounts)
 	}
 	cfgPath := filepath.Join(*data, "config.json")
 	if _, err := os.Stat(cfgPath); errors.Is(err, os.ErrNotExist) {
@@ -144,7 +153,14 @@ func serve(ctx context.Context, cfgPath, apiOverride string) error {
 		fc.APIAddr = apiOverride
 	}
 	t0 := time.Now()
-	n, err := node.New(cfg, nil)
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "settled[%s]: %s\n", cfg.NodeID, fmt.Sprintf(format, args...))
+	}
+	factory, err := node.ClusterOrderer(fc, cfg, cfgPath, logf)
+	if err != nil {
+		return err
+	}
+	n, err := node.NewWith(cfg, factory)
 	if err != nil {
 		return err
 	}

@@ -73,3 +73,10 @@ type Mempool struct {
 	BytesMax int     `json:"bytes_max"`
 	Fill     float64 `json:"fill"`
 }
+
+// Partitioner is an optional Backend extension for fault-injection tests:
+// POST /v1/admin/partition (operator token) with a JSON list of validator indexes
+// cuts this validator off from them; [] heals. Backends without it answer 404.
+type Partitioner interface {
+	Partition(peers []int) error
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
@@ -87,4 +88,27 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx) error {
 		return codes.Errorf(codes.Unauthorized, "operator token is not valid")
 	}
 	return nil
+}
+
+// postPartition serves POST /v1/admin/partition: a JSON list of validator indexes
+// to cut this validator off from ([] heals). Fault injection for tests.
+func (s *Server) postPartition(ctx *fasthttp.RequestCtx, _ string) error {
+	if err := s.authorize(ctx); err != nil {
+		return err
+	}
+	p, ok := s.b.(Partitioner)
+	if !ok {
+		return codes.Errorf(codes.NotFound, "this validator has no replica transport to partition")
+	}
+	var peers []int
+	if err := json.Unmarshal(ctx.PostBody(), &peers); err != nil {
+		return codes.Errorf(codes.Malformed, "body must be a JSON list of validator indexes: %v", err)
+	}
+	if err := p.Partition(peers); err != nil {
+		if codes.Of(err) != codes.Internal {
+			return err
+		}
+		return codes.Errorf(codes.BadRequest, "%v", err)
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, map[string]any{"blocked": peers})
 }

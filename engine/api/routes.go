@@ -32,7 +32,9 @@ var (
 	routeStatus      = &route{"status", fasthttp.MethodGet, (*Server).getStatus}
 	routeEvents      = &route{"events", fasthttp.MethodGet, (*Server).getEvents}
 	routeAdminConfig = &route{"admin_config", fasthttp.MethodGet, (*Server).getAdminConfig}
+	routePartition   = &route{"admin_partition", fasthttp.MethodPost, (*Server).postPartition}
 	routeMetrics     = &route{"metrics", fasthttp.MethodGet, (*Server).getMetrics}
+	routePprof       = &route{"admin_pprof", fasthttp.MethodGet, (*Server).getPprof}
 	routeHealthz     = &route{"healthz", fasthttp.MethodGet, (*Server).getHealthz}
 	routeReadyz      = &route{"readyz", fasthttp.MethodGet, (*Server).getReadyz}
 	routeNotFound    = &route{"not_found", "", nil}
@@ -40,7 +42,7 @@ var (
 
 // allRoutes lists every route, for metrics registration.
 var allRoutes = []*route{routeSubmitTx, routeSubmitBatch, routeTx, routeAccount, routeHistory,
-	routeBlock, routeStatus, routeEvents, routeAdminConfig, routeMetrics, routeHealthz, routeReadyz,
+	routeBlock, routeStatus, routeEvents, routeAdminConfig, routePartition, routeMetrics, routePprof, routeHealthz, routeReadyz,
 	routeNotFound}
 
 // match finds the route of a path and its parameter. Parameters never contain
@@ -57,12 +59,17 @@ func match(path string) (*route, string) {
 		return routeEvents, ""
 	case "/v1/admin/config":
 		return routeAdminConfig, ""
+	case "/v1/admin/partition":
+		return routePartition, ""
 	case "/metrics":
 		return routeMetrics, ""
 	case "/healthz":
 		return routeHealthz, ""
 	case "/readyz":
 		return routeReadyz, ""
+	}
+	if strings.HasPrefix(path, "/debug/pprof/") {
+		return routePprof, ""
 	}
 	if p, ok := strings.CutPrefix(path, "/v1/tx/"); ok {
 		return param(routeTx, p)

@@ -23,6 +23,9 @@ type FileConfig struct {
 	BlockDelayMs  int    `json:"block_delay_ms,omitempty"`
 	MempoolTxMax  int    `json:"mempool_tx_max,omitempty"`
 	VerifyWorkers int    `json:"verify_workers,omitempty"`
+
+	// Cluster is required when the genesis names more than one validator.
+	Cluster *ClusterFileConfig `json:"cluster,omitempty"`
 }
 
 // LoadFileConfig reads a config file and builds the node Config from it.
@@ -38,6 +41,9 @@ func LoadFileConfig(path string) (*FileConfig, Config, error) {
 	base := filepath.Dir(path)
 	fc.DataDir = resolve(base, fc.DataDir)
 	fc.GenesisFile = resolve(base, fc.GenesisFile)
+	if fc.Cluster != nil {
+		fc.Cluster.KeyFile = resolve(base, fc.Cluster.KeyFile)
+	}
 	g, err := ledger.LoadGenesis(fc.GenesisFile)
 	if err != nil {
 		return nil, Config{}, err

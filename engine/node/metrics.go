@@ -18,23 +18,27 @@ type metrics struct {
 	txsSucceeded  *vm.Counter
 	accepted      *vm.Counter
 	badSignatures *vm.Counter
-	blockTxs      *vm.Histogram
-	execSeconds   *vm.Histogram
-	commitSeconds *vm.Histogram
+	// payloadVerified counts signatures checked at vote time: those of proposed
+	// transactions that had not reached this validator's mempool.
+	payloadVerified *vm.Counter
+	blockTxs        *vm.Histogram
+	execSeconds     *vm.Histogram
+	commitSeconds   *vm.Histogram
 }
 
 func newMetrics(n *Node) *metrics {
 	s := vm.NewSet()
 	m := &metrics{
-		set:           s,
-		blocks:        s.NewCounter("settle_blocks_committed_total"),
-		txsCommitted:  s.NewCounter("settle_txs_committed_total"),
-		txsSucceeded:  s.NewCounter("settle_txs_succeeded_total"),
-		accepted:      s.NewCounter("settle_txs_accepted_total"),
-		badSignatures: s.NewCounter("settle_bad_signatures_total"),
-		blockTxs:      s.NewHistogram("settle_block_txs"),
-		execSeconds:   s.NewHistogram("settle_block_execute_seconds"),
-		commitSeconds: s.NewHistogram("settle_block_commit_seconds"),
+		set:             s,
+		blocks:          s.NewCounter("settle_blocks_committed_total"),
+		txsCommitted:    s.NewCounter("settle_txs_committed_total"),
+		txsSucceeded:    s.NewCounter("settle_txs_succeeded_total"),
+		accepted:        s.NewCounter("settle_txs_accepted_total"),
+		badSignatures:   s.NewCounter("settle_bad_signatures_total"),
+		payloadVerified: s.NewCounter("settle_payload_signatures_verified_total"),
+		blockTxs:        s.NewHistogram("settle_block_txs"),
+		execSeconds:     s.NewHistogram("settle_block_execute_seconds"),
+		commitSeconds:   s.NewHistogram("settle_block_commit_seconds"),
 	}
 	s.NewGauge("settle_height", func() float64 { return float64(n.Height()) })
 	s.NewGauge("settle_mempool_txs", func() float64 { return float64(n.pool.Stats().TxCount) })

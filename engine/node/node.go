@@ -38,6 +38,10 @@ type Node struct {
 	events   *events.Broadcaster
 	metrics  *metrics
 
+	// Optional hooks the orderer implements (see hooks.go); nil for Solo.
+	reporter ExecReporter
+	gossiper Gossiper
+
 	head      atomic.Pointer[consensus.Head]
 	ready     atomic.Bool
 	lastBlock atomic.Int64 // unix ms of the last committed block
@@ -46,6 +50,15 @@ type Node struct {
 // New opens the data directory, recovers the ledger and builds the pipeline. If
 // orderer is nil, a Solo orderer is used (single validator).
 func New(cfg Config, orderer func(*mempool.Pool) (consensus.Orderer, error)) (*Node, error) {
+	if orderer == nil {
+		return NewWith(cfg, nil)
+	}
+	return NewWith(cfg, func(n *Node) (consensus.Orderer, error) { return orderer(n.pool) })
+}
+
+// NewWith is New with an orderer factory that sees the whole node (its store,
+// mempool and admission: what the cluster driver needs). nil means Solo.
+func NewWith(cfg Config, orderer func(*Node) (consensus.Orderer, error)) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("node config: %w", err)
 	}
@@ -63,13 +76,16 @@ func New(cfg Config, orderer func(*mempool.Pool) (consensus.Orderer, error)) (*N
 		return nil, fmt.Errorf("mempool: %w", err)
 	}
 	if orderer == nil {
-		orderer = func(p *mempool.Pool) (consensus.Orderer, error) { return consensus.NewSolo(p, cfg.assembler()) }
+		orderer = func(n *Node) (consensus.Orderer, error) { return consensus.NewSolo(n.pool, cfg.assembler()) }
 	}
-	if n.orderer, err = orderer(n.pool); err != nil {
+	n.verifier = sigverify.NewPool(cfg.VerifyWorkers, cfg.VerifyQueueMax)
+	if n.orderer, err = orderer(n); err != nil {
+		n.verifier.Close()
 		st.Close()
 		return nil, err
 	}
-	n.verifier = sigverify.NewPool(cfg.VerifyWorkers, cfg.VerifyQueueMax)
+	n.reporter, _ = n.orderer.(ExecReporter)
+	n.gossiper, _ = n.orderer.(Gossiper)
 	n.metrics = newMetrics(n)
 	return n, nil
 }
@@ -126,6 +142,9 @@ func (n *Node) Run(ctx context.Context) error {
 		execErr <- n.executeLoop(ctx, execQ)
 		cancel()
 	}()
+	if n.reporter != nil {
+		n.reporter.Executed(n.Height(), n.ledger.Meta().StateHash)
+	}
 	n.ready.Store(true)
 	err := n.orderer.Run(ctx, *n.head.Load(), func(ctx context.Context, b *consensus.Block) error {
 		select {
@@ -177,6 +196,9 @@ func (n *Node) executeBlock(b *consensus.Block, committed []mempool.Committed) (
 	t2 := time.Now()
 	n.ledger.Apply(res)
 	n.head.Store(&consensus.Head{Height: b.Height, Hash: b.Hash})
+	if n.reporter != nil {
+		n.reporter.Executed(b.Height, res.Meta.StateHash)
+	}
 	for i, tx := range b.Txs {
 		committed = append(committed, mempool.Committed{Hash: res.Receipts[i].Hash, Sender: tx.Sender, NextSeq: n.nextSeq(res, tx.Sender)})
 	}

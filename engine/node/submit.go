@@ -17,6 +17,12 @@ import (
 // the mempool admits them. Each signature is verified once on this validator: the
 // mempool's entries are trusted by block assembly and execution.
 func (n *Node) Submit(ctx context.Context, txs []*txn.Tx, errs []error) {
+	n.submit(ctx, txs, errs, true)
+}
+
+// submit is Submit; gossip says whether admitted transactions go to the other
+// validators (false for transactions that came by gossip).
+func (n *Node) submit(ctx context.Context, txs []*txn.Tx, errs []error, gossip bool) {
 	if len(errs) != len(txs) {
 		panic("node: Submit with mismatched result slice")
 	}
@@ -55,13 +61,21 @@ func (n *Node) Submit(ctx context.Context, txs []*txn.Tx, errs []error) {
 			}
 		}
 	}
+	var raws [][]byte
 	for i, tx := range txs {
 		if errs[i] != nil || len(tx.Sigs) == 0 {
 			continue
 		}
-		errs[i] = n.admit(tx, height)
+		if errs[i] = n.admit(tx, height); errs[i] == nil && gossip && n.gossiper != nil {
+			raws = append(raws, tx.Bytes())
+		}
 	}
-	n.metrics.admitted(errs)
+	if len(raws) > 0 {
+		n.gossiper.Gossip(raws)
+	}
+	if gossip {
+		n.metrics.admitted(errs)
+	}
 }
 
 type scratch struct {

@@ -1,0 +1,142 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+
+	"settle/engine/txn"
+	"settle/mempool"
+)
+
+// App is what the driver needs from the validator's pipeline (engine/node).
+type App interface {
+	// ValidatePayload decodes a proposed payload (a txn batch) and checks the
+	// signatures of the transactions this validator has not verified yet (those
+	// its mempool holds were verified on admission). An error refuses the block.
+	ValidatePayload(payload []byte) ([]*txn.Tx, error)
+	// AdmitGossip admits transactions a peer gossiped, through the same checks as
+	// a client submission, without gossiping them again.
+	AdmitGossip(ctx context.Context, txs []*txn.Tx)
+}
+
+// Validator is one member of the genesis validator set.
+type Validator struct {
+	Name      string
+	PublicKey []byte // 32-byte Ed25519 key
+	Addr      string // replica transport address
+}
+
+// Config configures a Driver. Zero durations and counts take the defaults below.
+type Config struct {
+	ChainID    string
+	Self       int
+	Key        ed25519.PrivateKey // never logged
+	Validators []Validator
+	ListenAddr string // replica listen address; defaults to Validators[Self].Addr
+
+	DB               *pebble.DB // keys under "c/" belong to the driver
+	Pool             *mempool.Pool
+	App              App
+	GenesisStateHash [32]byte // the ledger's state hash at height 0
+
+	// MarkerPath is a file written once this validator has persisted a safety
+	// state. A fresh database with the marker present means a wiped disk: the core
+	// then starts with SafetyLost. Empty disables the rule (tests only).
+	MarkerPath string
+
+	Block           mempool.AssemblerConfig // block limits: count, bytes, delay
+	EmptyBlockDelay time.Duration           // an idle leader proposes an empty block after this
+
+	TickPeriod          time.Duration
+	ViewTimeoutTicks    int
+	ViewTimeoutTicksMax int
+
+	GossipInterval    time.Duration // newly admitted transactions are broadcast this often
+	GossipFrameTxMax  int           // transactions per gossip frame
+	GossipBufferTxMax int           // transactions waiting for the next flush; more are dropped
+	GossipInQueueMax  int           // received gossip frames waiting for admission; more are dropped
+
+	Logf func(format string, args ...any)
+}
+
+// Defaults.
+const (
+	TickPeriodDefault          = 20 * time.Millisecond
+	ViewTimeoutTicksDefault    = 25  // 500 ms at the default tick
+	ViewTimeoutTicksMaxDefault = 400 // 8 s
+	EmptyBlockDelayDefault     = 100 * time.Millisecond
+	GossipIntervalDefault      = 5 * time.Millisecond
+	GossipFrameTxMaxDefault    = 2048
+	GossipBufferTxMaxDefault   = 65536
+	GossipInQueueMaxDefault    = 256
+	coreInQueueMax             = 4096
+	payloadCacheMax            = 256
+)
+
+func (c *Config) withDefaults() {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defD := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defD(&c.TickPeriod, TickPeriodDefault)
+	def(&c.ViewTimeoutTicks, ViewTimeoutTicksDefault)
+	def(&c.ViewTimeoutTicksMax, ViewTimeoutTicksMaxDefault)
+	defD(&c.EmptyBlockDelay, EmptyBlockDelayDefault)
+	defD(&c.GossipInterval, GossipIntervalDefault)
+	def(&c.GossipFrameTxMax, GossipFrameTxMaxDefault)
+	def(&c.GossipBufferTxMax, GossipBufferTxMaxDefault)
+	def(&c.GossipInQueueMax, GossipInQueueMaxDefault)
+	if c.ListenAddr == "" && c.Self >= 0 && c.Self < len(c.Validators) {
+		c.ListenAddr = c.Validators[c.Self].Addr
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+}
+
+// Validate reports the first bad value, in a sentence.
+func (c *Config) Validate() error {
+	n := len(c.Validators)
+	switch {
+	case c.ChainID == "":
+		return errors.New("cluster config: the chain id must be set")
+	case n < 2:
+		return fmt.Errorf("cluster config: a cluster needs at least 2 validators, not %d (use consensus.Solo)", n)
+	case c.Self < 0 || c.Self >= n:
+		return fmt.Errorf("cluster config: self index %d is outside the %d validators", c.Self, n)
+	case len(c.Key) != ed25519.PrivateKeySize:
+		return errors.New("cluster config: the validator key must be an Ed25519 private key")
+	case string(c.Key.Public().(ed25519.PublicKey)) != string(c.Validators[c.Self].PublicKey):
+		return fmt.Errorf("cluster config: the key does not match validator %d's public key in the genesis", c.Self)
+	case c.DB == nil || c.Pool == nil || c.App == nil:
+		return errors.New("cluster config: a database, a mempool and an app are required")
+	case c.TickPeriod < time.Millisecond:
+		return fmt.Errorf("cluster config: the tick period must be at least 1ms, not %v", c.TickPeriod)
+	case c.EmptyBlockDelay < 0 || c.GossipInterval < time.Millisecond:
+		return errors.New("cluster config: the empty block delay must be ≥ 0 and the gossip interval ≥ 1ms")
+	case c.GossipFrameTxMax < 1 || c.GossipFrameTxMax > txn.BatchTxMax:
+		return fmt.Errorf("cluster config: transactions per gossip frame must be 1 to %d, not %d", txn.BatchTxMax, c.GossipFrameTxMax)
+	case c.GossipBufferTxMax < c.GossipFrameTxMax || c.GossipInQueueMax < 1:
+		return errors.New("cluster config: the gossip buffer must hold at least one frame and the gossip queue at least 1 frame")
+	}
+	for i, v := range c.Validators {
+		if i != c.Self && i > c.Self && v.Addr == "" {
+			return fmt.Errorf("cluster config: validator %d (%s) has no replica address", i, v.Name)
+		}
+	}
+	if c.ListenAddr == "" {
+		return errors.New("cluster config: this validator needs a replica listen address")
+	}
+	return c.Block.Validate()
+}

@@ -1,0 +1,117 @@
+package node
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+
+	"settle/consensus"
+	"settle/consensus/cluster"
+	"settle/engine/ledger"
+)
+
+// ClusterFileConfig is the "cluster" section of a validator's config file, needed
+// when the genesis names more than one validator. Zero values take the cluster
+// package's defaults.
+type ClusterFileConfig struct {
+	Index               int    `json:"index"`                 // this validator's position in the genesis list
+	KeyFile             string `json:"key_file"`              // validator key (0600; never logged)
+	ListenAddr          string `json:"listen_addr,omitempty"` // replica listen address; default: the genesis address
+	TickMs              int    `json:"tick_ms,omitempty"`
+	ViewTimeoutTicks    int    `json:"view_timeout_ticks,omitempty"`
+	ViewTimeoutTicksMax int    `json:"view_timeout_ticks_max,omitempty"`
+	EmptyBlockDelayMs   int    `json:"empty_block_delay_ms,omitempty"`
+	GossipIntervalMs    int    `json:"gossip_interval_ms,omitempty"`
+	GossipFrameTxMax    int    `json:"gossip_frame_tx_max,omitempty"`
+	GossipBufferTxMax   int    `json:"gossip_buffer_tx_max,omitempty"`
+}
+
+// ValidatorKeyFile is the JSON form of a validator key file.
+type ValidatorKeyFile struct {
+	PublicKey string `json:"public_key"` // hex
+	Seed      string `json:"seed"`       // hex Ed25519 seed: the secret
+}
+
+// WriteValidatorKey writes a key file with 0600 permissions.
+func WriteValidatorKey(path string, key ed25519.PrivateKey) error {
+	kf := ValidatorKeyFile{PublicKey: hex.EncodeToString(key.Public().(ed25519.PublicKey)), Seed: hex.EncodeToString(key.Seed())}
+	return WriteJSON(path, kf, 0o600)
+}
+
+// LoadValidatorKey reads a key file, refusing one that group or others may read.
+// Errors never include the key.
+func LoadValidatorKey(path string) (ed25519.PrivateKey, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("validator key: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("validator key %s has permissions %o: it must be readable by its owner only (chmod 600)", path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("validator key: %w", err)
+	}
+	var kf ValidatorKeyFile
+	if err := json.Unmarshal(b, &kf); err != nil {
+		return nil, fmt.Errorf("validator key %s: not a key file", path)
+	}
+	seed, err := hex.DecodeString(kf.Seed)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("validator key %s: the seed must be %d bytes of hex", path, ed25519.SeedSize)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// ClusterOrderer returns the orderer factory for this validator: nil (Solo) when
+// the genesis names one validator, else a cluster driver built from fc.Cluster.
+// cfgPath locates the wiped-disk marker, <config dir>/<node id>.started.
+func ClusterOrderer(fc *FileConfig, cfg Config, cfgPath string, logf func(string, ...any)) (func(*Node) (consensus.Orderer, error), error) {
+	g := cfg.Genesis
+	if len(g.Validators) == 1 {
+		return nil, nil
+	}
+	cc := fc.Cluster
+	if cc == nil {
+		return nil, fmt.Errorf("the genesis names %d validators: the config needs a \"cluster\" section", len(g.Validators))
+	}
+	key, err := LoadValidatorKey(cc.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	gl, err := ledger.FromGenesis(g)
+	if err != nil {
+		return nil, err
+	}
+	ccfg := cluster.Config{
+		ChainID: g.ChainID, Self: cc.Index, Key: key, ListenAddr: cc.ListenAddr,
+		GenesisStateHash:    gl.Meta().StateHash,
+		MarkerPath:          filepath.Join(filepath.Dir(cfgPath), cfg.NodeID+".started"),
+		Block:               cfg.assembler(),
+		EmptyBlockDelay:     time.Duration(cc.EmptyBlockDelayMs) * time.Millisecond,
+		TickPeriod:          time.Duration(cc.TickMs) * time.Millisecond,
+		ViewTimeoutTicks:    cc.ViewTimeoutTicks,
+		ViewTimeoutTicksMax: cc.ViewTimeoutTicksMax,
+		GossipInterval:      time.Duration(cc.GossipIntervalMs) * time.Millisecond,
+		GossipFrameTxMax:    cc.GossipFrameTxMax,
+		GossipBufferTxMax:   cc.GossipBufferTxMax,
+		Logf:                logf,
+	}
+	for i, v := range g.Validators {
+		pub, err := hex.DecodeString(v.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("genesis validator %d: %w", i, err)
+		}
+		ccfg.Validators = append(ccfg.Validators, cluster.Validator{Name: v.Name, PublicKey: pub, Addr: v.Address})
+	}
+	return func(n *Node) (consensus.Orderer, error) {
+		c := ccfg
+		c.DB, c.Pool, c.App = n.store.DB(), n.pool, n
+		return cluster.New(c)
+	}, nil
+}

@@ -1,0 +1,112 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"settle/engine/api"
+	"settle/engine/codes"
+	"settle/engine/sigverify"
+	"settle/engine/txn"
+)
+
+// Optional interfaces an orderer may implement; the node calls them when it does.
+// Solo implements none of them; the cluster driver (consensus/cluster) all three.
+type (
+	// ExecReporter learns the state hash after each durably executed block (and,
+	// before Run, the recovered head's), so that blocks carry it and a divergent
+	// validator is detected. Executed must not block.
+	ExecReporter interface {
+		Executed(height uint64, stateHash [32]byte)
+	}
+	// Gossiper forwards transactions this validator admitted from its clients to
+	// the other validators. Gossip must not block.
+	Gossiper interface {
+		Gossip(raws [][]byte)
+	}
+	// Partitioner cuts the validator off from the listed peers (fault injection).
+	Partitioner interface {
+		Partition(peers []int) error
+	}
+)
+
+var _ api.Partitioner = (*Node)(nil)
+
+// errNotCluster is returned by Partition on a single validator.
+var errNotCluster = errors.New("this validator runs no replica transport")
+
+// Partition implements api.Partitioner by forwarding to the orderer.
+func (n *Node) Partition(peers []int) error {
+	p, ok := n.orderer.(Partitioner)
+	if !ok {
+		return codes.Errorf(codes.NotFound, "%v", errNotCluster)
+	}
+	return p.Partition(peers)
+}
+
+// payloadVerifyTimeout bounds the wait for verification workers when a proposal
+// is validated; the core goroutine waits on it.
+const payloadVerifyTimeout = 10 * time.Second
+
+// ValidatePayload decodes a proposed payload (a txn batch; empty is an empty
+// block) and verifies the signatures of the transactions this validator's mempool
+// does not hold: those it holds were verified on admission. One bad signature
+// refuses the whole proposal. It returns the decoded transactions.
+func (n *Node) ValidatePayload(payload []byte) ([]*txn.Tx, error) {
+	if len(payload) == 0 {
+		return nil, nil
+	}
+	raws, err := txn.SplitBatch(payload, nil)
+	if err != nil {
+		return nil, fmt.Errorf("payload: %w", err)
+	}
+	txs := make([]*txn.Tx, len(raws))
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc.reset())
+	for i, raw := range raws {
+		tx, err := txn.Decode(raw)
+		if err != nil {
+			return nil, fmt.Errorf("payload tx %d: %w", i, err)
+		}
+		txs[i] = tx
+		if n.pool.HasFrom(tx.Sender, tx.Hash()) {
+			continue
+		}
+		for s := range tx.Sigs {
+			sg := &tx.Sigs[s]
+			sc.items = append(sc.items, sigverify.Item{Pub: sg.PublicKey[:], Msg: tx.SigningMessage(), Sig: sg.Signature[:]})
+			sc.owner = append(sc.owner, i)
+		}
+	}
+	if len(sc.items) == 0 {
+		return txs, nil
+	}
+	n.metrics.payloadVerified.Add(len(sc.items))
+	sc.ok = append(sc.ok[:0], make([]bool, len(sc.items))...)
+	ctx, cancel := context.WithTimeout(context.Background(), payloadVerifyTimeout)
+	defer cancel()
+	allOK, err := n.verifier.Verify(ctx, sc.items, sc.ok)
+	if err != nil {
+		return nil, fmt.Errorf("payload signatures: %w", err)
+	}
+	if !allOK {
+		for k, ok := range sc.ok {
+			if !ok {
+				return nil, fmt.Errorf("payload tx %d (%s): signature does not verify", sc.owner[k], txs[sc.owner[k]].Hash())
+			}
+		}
+	}
+	return txs, nil
+}
+
+// AdmitGossip admits transactions a peer gossiped: the same checks as Submit,
+// without gossiping them again. Refusals (duplicates, mostly) are expected.
+func (n *Node) AdmitGossip(ctx context.Context, txs []*txn.Tx) {
+	if len(txs) == 0 {
+		return
+	}
+	errs := make([]error, len(txs))
+	n.submit(ctx, txs, errs, false)
+}
