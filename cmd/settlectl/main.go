@@ -43,6 +43,8 @@ func main() {
 		err = getCmd("tx", args, func(h string) string { return "/v1/tx/" + h })
 	case "status":
 		err = getCmd("status", append(args, "-"), func(string) string { return "/v1/status" })
+	case "report":
+		err = reportCmd(args)
 	case "-h", "--help", "help":
 		usage()
 		return

@@ -37,6 +37,7 @@ var (
 	routePprof       = &route{"admin_pprof", fasthttp.MethodGet, (*Server).getPprof}
 	routeHealthz     = &route{"healthz", fasthttp.MethodGet, (*Server).getHealthz}
 	routeReadyz      = &route{"readyz", fasthttp.MethodGet, (*Server).getReadyz}
+	routeReport      = &route{"report", fasthttp.MethodGet, (*Server).getReport}
 	routeNotFound    = &route{"not_found", "", nil}
 )
 
@@ -67,6 +68,8 @@ func match(path string) (*route, string) {
 		return routeHealthz, ""
 	case "/readyz":
 		return routeReadyz, ""
+	case "/v1/report":
+		return routeReport, ""
 	}
 	if strings.HasPrefix(path, "/debug/pprof/") {
 		return routePprof, ""

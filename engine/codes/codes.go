@@ -59,6 +59,22 @@ const (
 	// Expired are also execution results when the state changed between admission and
 	// execution.
 	NoDestination Code = "no_destination" // issued asset sent to an account that does not exist
+
+	// Interbank results (docs/ledger.md): trust lines, freezes, compliance,
+	// escrow and multi-signature.
+	NoTrustLine       Code = "no_trust_line"       // the holder has no trust line for the issued asset
+	TrustLimit        Code = "trust_limit"         // the holder's balance would pass its trust-line limit
+	LineNotAuthorized Code = "line_not_authorized" // the asset requires authorisation and the issuer has not given it
+	Frozen            Code = "frozen"              // the trust line or the whole asset is frozen
+	OutflowLimit      Code = "outflow_limit"       // a per-transaction or rolling-window outflow limit forbids it
+	NotPermitted      Code = "not_permitted"       // the sender may not do this (not the authority, flag forbids it)
+	NoAlternativeKey  Code = "no_alternative_key"  // the change would leave the account with no key that can sign
+	TooManyEntries    Code = "too_many_entries"    // the account holds the maximum number of lines, escrows or limits
+	EscrowNotFound    Code = "escrow_not_found"    // no escrow with this owner and sequence
+	EscrowLocked      Code = "escrow_locked"       // finish before the escrow's release height
+	EscrowExpired     Code = "escrow_expired"      // finish at or after the escrow's expiry height
+	EscrowNotExpired  Code = "escrow_not_expired"  // cancel before expiry by someone other than the destination
+	BadFulfillment    Code = "bad_fulfillment"     // the fulfillment does not hash to the escrow's condition
 )
 
 var httpStatus = map[Code]int{
@@ -90,6 +106,20 @@ var httpStatus = map[Code]int{
 	Unauthorized:      http.StatusUnauthorized,
 	NotReady:          http.StatusServiceUnavailable,
 	Internal:          http.StatusInternalServerError,
+	NoDestination:     http.StatusUnprocessableEntity,
+	NoTrustLine:       http.StatusUnprocessableEntity,
+	TrustLimit:        http.StatusUnprocessableEntity,
+	LineNotAuthorized: http.StatusUnprocessableEntity,
+	Frozen:            http.StatusUnprocessableEntity,
+	OutflowLimit:      http.StatusUnprocessableEntity,
+	NotPermitted:      http.StatusUnprocessableEntity,
+	NoAlternativeKey:  http.StatusUnprocessableEntity,
+	TooManyEntries:    http.StatusUnprocessableEntity,
+	EscrowNotFound:    http.StatusUnprocessableEntity,
+	EscrowLocked:      http.StatusUnprocessableEntity,
+	EscrowExpired:     http.StatusUnprocessableEntity,
+	EscrowNotExpired:  http.StatusUnprocessableEntity,
+	BadFulfillment:    http.StatusUnprocessableEntity,
 }
 
 // HTTPStatus returns the status an API answer with this code carries.

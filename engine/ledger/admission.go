@@ -31,7 +31,8 @@ func (l *Ledger) CheckAdmission(tx *txn.Tx, seqAheadMax uint64) error {
 
 // checkSigner is the admission form of authorized, with messages.
 func checkSigner(acc *Account, tx *txn.Tx) error {
-	switch authorized(acc, tx) {
+	code, _ := authorized(acc, tx.Sigs)
+	switch code {
 	case codes.Success:
 		return nil
 	case codes.WeakKey:
@@ -40,8 +41,15 @@ func checkSigner(acc *Account, tx *txn.Tx) error {
 	return codes.Errorf(codes.NotAuthorized, "the signatures do not authorise account %s", acc.ID)
 }
 
-// checkFunds compares the committed balance with what this one transaction needs.
+// checkFunds compares the committed balance with what this one transaction needs:
+// the fee, and for a payment or an escrow the amount too.
 func (l *Ledger) checkFunds(acc *Account, tx *txn.Tx) error {
+	if tx.Type != txn.TypePayment && tx.Type != txn.TypeEscrowCreate {
+		if acc.Native < tx.Fee {
+			return codes.Errorf(codes.InsufficientFunds, "native balance %d below fee %d", acc.Native, tx.Fee)
+		}
+		return nil
+	}
 	if tx.Asset.IsNative() {
 		if acc.Native < tx.Fee+tx.Amount { // no overflow: both <= AmountMax = 2^62
 			return codes.Errorf(codes.InsufficientFunds, "balance %d below amount %d plus fee %d", acc.Native, tx.Amount, tx.Fee)

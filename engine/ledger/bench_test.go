@@ -31,7 +31,7 @@ func benchBlock(b *testing.B, k int) []*txn.Tx {
 //
 //	go test ./engine/ledger -run '^$' -bench BenchmarkExecute -benchtime 200x
 func BenchmarkExecute(b *testing.B) {
-	g := genesis(benchAccounts, 1_000_000_000)
+	g := plainGenesis(benchAccounts, 1_000_000_000) // native payments only: no trust lines to copy
 	l0 := newLedger(b, g)
 	var accounts []*ledger.Account
 	l0.Accounts(func(a *ledger.Account) { accounts = append(accounts, a) })

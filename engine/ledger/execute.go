@@ -17,20 +17,38 @@ type Receipt struct {
 	Hash   txn.Hash
 	Result codes.Code // codes.Success or an execution code
 	Fee    uint64     // fee actually charged (0 when the transaction did not apply at all)
+	// Leg is 1 + the index of the multi-leg transfer that failed (the one Result
+	// describes); 0 for every other outcome.
+	Leg uint8
 }
 
 // Applied reports whether the transaction consumed its sequence and fee.
 func (r *Receipt) Applied() bool { return r.Fee > 0 }
+
+// Transfer is one movement of value that a successful transaction made: a
+// payment, a multi-leg leg, an escrow finish (from the escrow's owner) or a
+// clawback (from the holder to the issuer). Settlement reports and the history
+// are built from them. Fees, escrow creation and cancellation are not transfers:
+// they settle nothing between parties.
+type Transfer struct {
+	Tx     uint32 // index of the transaction in the block
+	From   txn.AccountID
+	To     txn.AccountID
+	Asset  txn.Asset
+	Amount uint64
+}
 
 // BlockResult is what executing a block would change. Nothing is installed until
 // Apply; the node makes it durable in between.
 type BlockResult struct {
 	Height    uint64
 	Receipts  []Receipt
-	Accounts  []*Account   // touched accounts' new states, sorted by id
-	Assets    []*AssetInfo // touched assets' new records
-	Meta      Meta         // totals after the block, including the new state hash
-	nativeIn  uint64       // INVARIANT: sum of native balance decreases == increases + fees
+	Accounts  []*Account    // touched accounts' new states, sorted by id
+	Assets    []*AssetInfo  // touched assets' new records
+	Escrows   []EscrowWrite // escrows created or removed, sorted by id
+	Transfers []Transfer    // value moved by successful transactions, in execution order
+	Meta      Meta          // totals after the block, including the new state hash
+	nativeIn  uint64        // INVARIANT: sum of native balance decreases == increases + fees
 	nativeOut uint64
 }
 
@@ -39,14 +57,19 @@ type overlay struct {
 	l        *Ledger
 	accounts map[txn.AccountID]*Account
 	assets   map[txn.Asset]*AssetInfo
+	escrows  map[EscrowID]*Escrow // nil value: removed in this block
+	journal  *journal             // non-nil while a multi-leg transaction runs
 }
 
 func (o *overlay) account(id txn.AccountID) *Account {
-	if a, ok := o.accounts[id]; ok {
+	a, ok := o.accounts[id]
+	if o.journal != nil {
+		o.journal.saveAccount(id, a, ok)
+	}
+	if ok {
 		return a
 	}
-	a := o.l.account(id)
-	if a == nil {
+	if a = o.l.account(id); a == nil {
 		return nil
 	}
 	c := a.clone()
@@ -54,12 +77,23 @@ func (o *overlay) account(id txn.AccountID) *Account {
 	return c
 }
 
+// create adds a new account to the overlay.
+func (o *overlay) create(id txn.AccountID) *Account {
+	a := &Account{ID: id, Seq: 1}
+	o.accounts[id] = a
+	return a
+}
+
 func (o *overlay) asset(as txn.Asset) *AssetInfo {
-	if a, ok := o.assets[as]; ok {
+	a, ok := o.assets[as]
+	if o.journal != nil {
+		o.journal.saveAsset(as, a, ok)
+	}
+	if ok {
 		return a
 	}
 	o.l.mu.RLock()
-	a := o.l.mu.assets[as]
+	a = o.l.mu.assets[as]
 	o.l.mu.RUnlock()
 	if a == nil {
 		return nil
@@ -69,26 +103,40 @@ func (o *overlay) asset(as txn.Asset) *AssetInfo {
 	return &c
 }
 
+func (o *overlay) escrow(id EscrowID) *Escrow {
+	if e, ok := o.escrows[id]; ok {
+		return e
+	}
+	o.l.mu.RLock()
+	e := o.l.mu.escrows[id]
+	o.l.mu.RUnlock()
+	return e
+}
+
 // Execute runs txs as block `height` against the committed state and returns the
 // result without installing it. It is a pure function of (committed state, height,
 // txs): every replica gets the same receipts and state hash. Transactions must have
-// passed Decode (stateless checks) and signature verification.
+// passed Decode (stateless checks) and signature verification of every signature;
+// execution only checks which keys signed. Cost: O(len(txs)), each transaction
+// bounded (at most txn.LegCountMax legs, txn.SigCountMax signatures).
 func (l *Ledger) Execute(height uint64, txs []*txn.Tx) *BlockResult {
 	meta := l.Meta()
 	if height != meta.Height+1 {
 		panic(fmt.Sprintf("ledger: execute height %d after %d", height, meta.Height))
 	}
-	o := &overlay{l: l, accounts: make(map[txn.AccountID]*Account, 2*len(txs)), assets: map[txn.Asset]*AssetInfo{}}
-	res := &BlockResult{Height: height, Receipts: make([]Receipt, len(txs)), Meta: meta}
+	o := &overlay{l: l, accounts: make(map[txn.AccountID]*Account, 2*len(txs)), assets: map[txn.Asset]*AssetInfo{},
+		escrows: map[EscrowID]*Escrow{}}
+	res := &BlockResult{Height: height, Receipts: make([]Receipt, len(txs)), Meta: meta,
+		Transfers: make([]Transfer, 0, len(txs))}
 	for i, tx := range txs {
 		r := &res.Receipts[i]
 		r.Hash = tx.Hash()
-		r.Result, r.Fee = l.apply(o, res, height, tx)
+		r.Result, r.Fee, r.Leg = l.apply(o, res, height, uint32(i), tx)
 		res.Meta.FeesBurned += r.Fee
 		res.Meta.TxCount++
 	}
-	// INVARIANT: a block conserves native supply: what left balances is what arrived
-	// plus the fees burned.
+	// INVARIANT: a block conserves native supply: what left balances (spendable or
+	// escrowed) is what arrived plus the fees burned.
 	if res.nativeOut != res.nativeIn+(res.Meta.FeesBurned-meta.FeesBurned) {
 		panic(fmt.Sprintf("ledger: block %d native out %d != in %d + fees %d", height, res.nativeOut, res.nativeIn, res.Meta.FeesBurned-meta.FeesBurned))
 	}
@@ -101,6 +149,10 @@ func (l *Ledger) Execute(height uint64, txs []*txn.Tx) *BlockResult {
 		res.Assets = append(res.Assets, a)
 	}
 	sort.Slice(res.Assets, func(i, j int) bool { return assetLess(res.Assets[i].Asset, res.Assets[j].Asset) })
+	for id, e := range o.escrows {
+		res.Escrows = append(res.Escrows, EscrowWrite{ID: id, Escrow: e, Deleted: e == nil})
+	}
+	sort.Slice(res.Escrows, func(i, j int) bool { return escrowLess(res.Escrows[i].ID, res.Escrows[j].ID) })
 	res.Meta.Height = height
 	res.Meta.StateHash = stateHash(meta.StateHash, res)
 	return res
@@ -109,141 +161,137 @@ func (l *Ledger) Execute(height uint64, txs []*txn.Tx) *BlockResult {
 // apply executes one transaction. Preconditions that fail leave no trace but the
 // receipt (fee 0); failures after the fee is claimable charge the fee and consume
 // the sequence (docs/ledger.md, "Result codes").
-func (l *Ledger) apply(o *overlay, res *BlockResult, height uint64, tx *txn.Tx) (codes.Code, uint64) {
-	if code := l.precheck(o, height, tx); code != codes.Success {
-		return code, 0
+func (l *Ledger) apply(o *overlay, res *BlockResult, height uint64, idx uint32, tx *txn.Tx) (codes.Code, uint64, uint8) {
+	code, bind := l.precheck(o, height, tx)
+	if code != codes.Success {
+		return code, 0, 0
 	}
 	sender := o.account(tx.Sender)
 	sender.Seq++
 	sender.Native -= tx.Fee
 	res.nativeOut += tx.Fee
-	if sender.Flags&FlagMasterKeySet == 0 {
-		sender.MasterKey = tx.Sigs[0].PublicKey
+	if bind >= 0 {
+		sender.MasterKey = tx.Sigs[bind].PublicKey
 		sender.Flags |= FlagMasterKeySet
 	}
+	x := &execCtx{l: l, o: o, res: res, height: height, idx: idx, tx: tx}
 	switch tx.Type {
 	case txn.TypePayment:
-		return l.pay(o, res, tx), tx.Fee
+		return x.transfer(tx.Sender, tx.Dest, tx.Asset, tx.Amount), tx.Fee, 0
+	case txn.TypeMultiLeg:
+		code, leg := x.multiLeg()
+		return code, tx.Fee, leg
+	case txn.TypeTrustSet:
+		return x.trustSet(), tx.Fee, 0
+	case txn.TypeEscrowCreate:
+		return x.escrowCreate(), tx.Fee, 0
+	case txn.TypeEscrowFinish:
+		return x.escrowFinish(), tx.Fee, 0
+	case txn.TypeEscrowCancel:
+		return x.escrowCancel(), tx.Fee, 0
+	case txn.TypeSignerListSet:
+		return x.signerListSet(), tx.Fee, 0
+	case txn.TypeRegularKeySet:
+		return x.regularKeySet(), tx.Fee, 0
+	case txn.TypeAccountSet:
+		return x.accountSet(), tx.Fee, 0
+	case txn.TypeAssetSet:
+		return x.assetSet(), tx.Fee, 0
+	case txn.TypeClawback:
+		return x.clawback(), tx.Fee, 0
+	case txn.TypeLimitsSet:
+		return x.limitsSet(), tx.Fee, 0
 	}
 	panic(fmt.Sprintf("ledger: transaction type %d passed precheck", tx.Type))
 }
 
 // precheck decides whether tx may claim its fee: it must not be expired, the chain
 // and signer must be right, the sequence must be the account's next, and the
-// native balance must cover the fee.
-func (l *Ledger) precheck(o *overlay, height uint64, tx *txn.Tx) codes.Code {
+// native balance must cover the fee. bind is the index of the signature whose key
+// becomes the sender's master key (-1: none).
+func (l *Ledger) precheck(o *overlay, height uint64, tx *txn.Tx) (codes.Code, int) {
 	if tx.ChainID != l.chainID {
-		return codes.WrongChain
+		return codes.WrongChain, -1
 	}
 	if height > tx.LastValid {
-		return codes.Expired
+		return codes.Expired, -1
 	}
 	if tx.Fee < l.baseFee {
-		return codes.FeeTooLow
+		return codes.FeeTooLow, -1
+	}
+	if !tx.Type.Known() {
+		return codes.UnsupportedType, -1
 	}
 	sender := o.account(tx.Sender)
 	if sender == nil {
-		return codes.NoAccount
+		return codes.NoAccount, -1
 	}
-	if code := authorized(sender, tx); code != codes.Success {
-		return code
+	code, bind := authorized(sender, tx.Sigs)
+	if code != codes.Success {
+		return code, -1
 	}
 	switch {
 	case tx.Seq < sender.Seq:
-		return codes.SeqPast
+		return codes.SeqPast, -1
 	case tx.Seq > sender.Seq:
-		return codes.SeqTooFar
+		return codes.SeqTooFar, -1
 	case sender.Native < tx.Fee:
-		return codes.InsufficientFunds
+		return codes.InsufficientFunds, -1
 	}
-	return codes.Success
+	return codes.Success, bind
 }
 
 // authorized checks that the (already verified) signatures speak for the account:
-// today one signature by the account's master key. The first transaction of an
-// account created by a payment binds the key whose hash is the account id, after
-// checking it is not weak.
-func authorized(a *Account, tx *txn.Tx) codes.Code {
-	if len(tx.Sigs) != 1 {
-		return codes.NotAuthorized
-	}
-	pub := tx.Sigs[0].PublicKey
+// its master key (unless disabled), its regular key, or signer-list keys whose
+// weights reach the quorum. Extra signatures are allowed (a multi-leg transaction
+// carries its co-signers'). An account created by a payment has no key yet: a
+// signature by the key its id derives from authorises it and binds that key
+// (bind is its index; -1 otherwise), after checking it is not weak.
+func authorized(a *Account, sigs []txn.Sig) (code codes.Code, bind int) {
+	masterOK := a.Flags&FlagDisableMaster == 0
 	if a.Flags&FlagMasterKeySet != 0 {
-		if pub != a.MasterKey {
-			return codes.NotAuthorized
+		for i := range sigs {
+			pub := &sigs[i].PublicKey
+			if masterOK && *pub == a.MasterKey || a.RegularKey != ([txn.PublicKeySize]byte{}) && *pub == a.RegularKey {
+				return codes.Success, -1
+			}
 		}
-		return codes.Success
-	}
-	if txn.AccountIDFromPublicKey(pub[:]) != a.ID {
-		return codes.NotAuthorized
-	}
-	if sigverify.WeakKey(pub[:]) {
-		return codes.WeakKey
-	}
-	return codes.Success
-}
-
-// pay moves tx.Amount of tx.Asset; the fee is already charged.
-func (l *Ledger) pay(o *overlay, res *BlockResult, tx *txn.Tx) codes.Code {
-	sender := o.account(tx.Sender)
-	if tx.Asset.IsNative() {
-		if sender.Native < tx.Amount {
-			return codes.InsufficientFunds
+	} else {
+		for i := range sigs {
+			pub := sigs[i].PublicKey
+			if txn.AccountIDFromPublicKey(pub[:]) != a.ID {
+				continue
+			}
+			if sigverify.WeakKey(pub[:]) {
+				return codes.WeakKey, -1
+			}
+			return codes.Success, i
 		}
-		dest := o.account(tx.Dest)
-		if dest == nil {
-			// A native payment to an unknown address creates the account; its key
-			// is bound by its first transaction.
-			dest = &Account{ID: tx.Dest, Seq: 1}
-			o.accounts[tx.Dest] = dest
+	}
+	if a.Quorum == 0 {
+		return codes.NotAuthorized, -1
+	}
+	var weight uint32
+	for i := range sigs {
+		for _, s := range a.Signers { // both lists hold at most 8 entries
+			if s.PublicKey == sigs[i].PublicKey {
+				weight += uint32(s.Weight)
+			}
 		}
-		sender.Native -= tx.Amount
-		dest.Native += tx.Amount // cannot overflow: total native supply <= AmountMax
-		res.nativeOut += tx.Amount
-		res.nativeIn += tx.Amount
-		return codes.Success
 	}
-	return payIssued(o, tx, sender)
-}
-
-func payIssued(o *overlay, tx *txn.Tx, sender *Account) codes.Code {
-	info := o.asset(tx.Asset)
-	if info == nil {
-		return codes.UnknownAsset
+	if weight >= a.Quorum {
+		return codes.Success, -1
 	}
-	issuer := tx.Asset.Issuer
-	if sender.ID != issuer && sender.Balance(tx.Asset) < tx.Amount {
-		return codes.InsufficientFunds
-	}
-	dest := o.account(tx.Dest)
-	if dest == nil {
-		return codes.NoDestination
-	}
-	switch {
-	case sender.ID == issuer: // issuance
-		if info.Outstanding+tx.Amount > txn.AmountMax {
-			return codes.AmountOverflow
-		}
-		info.Outstanding += tx.Amount
-	case dest.ID == issuer: // redemption
-		info.Outstanding -= tx.Amount
-	}
-	if sender.ID != issuer {
-		sender.setBalance(tx.Asset, sender.Balance(tx.Asset)-tx.Amount)
-	}
-	if dest.ID != issuer {
-		dest.setBalance(tx.Asset, dest.Balance(tx.Asset)+tx.Amount)
-	}
-	return codes.Success
+	return codes.NotAuthorized, -1
 }
 
 // stateHash chains the previous state hash with this block's effects: the new
-// encodings of every touched account and asset (sorted) and every receipt. Two
-// replicas that start from one genesis and execute the same blocks get the same
-// chain; any divergence in any write changes every later hash.
+// encodings of every touched account, asset and escrow (sorted) and every
+// receipt. Two replicas that start from one genesis and execute the same blocks
+// get the same chain; any divergence in any write changes every later hash.
 func stateHash(prev txn.Hash, res *BlockResult) txn.Hash {
 	h := sha256.New()
-	var buf [256]byte
+	buf := make([]byte, 0, 1024)
 	b := append(buf[:0], "settle/state/v1"...)
 	b = append(b, prev[:]...)
 	b = binary.BigEndian.AppendUint64(b, res.Height)
@@ -258,11 +306,24 @@ func stateHash(prev txn.Hash, res *BlockResult) txn.Hash {
 		b = append(buf[:0], k[:]...)
 		h.Write(a.AppendBinary(b))
 	}
+	for _, w := range res.Escrows {
+		k := w.ID.Key()
+		b = append(append(buf[:0], 'e'), k[:]...)
+		if w.Deleted {
+			b = append(b, 0)
+		} else {
+			b = w.Escrow.AppendBinary(append(b, 1))
+		}
+		h.Write(b)
+	}
 	for i := range res.Receipts {
 		r := &res.Receipts[i]
 		b = append(buf[:0], r.Hash[:]...)
 		b = append(b, r.Result...)
 		b = binary.BigEndian.AppendUint64(b, r.Fee)
+		if r.Leg != 0 {
+			b = append(b, 'L', r.Leg)
+		}
 		h.Write(b)
 	}
 	var out txn.Hash
@@ -280,6 +341,13 @@ func (l *Ledger) Apply(res *BlockResult) {
 	}
 	for _, a := range res.Assets {
 		l.mu.assets[a.Asset] = a
+	}
+	for _, w := range res.Escrows {
+		if w.Deleted {
+			delete(l.mu.escrows, w.ID)
+		} else {
+			l.mu.escrows[w.ID] = w.Escrow
+		}
 	}
 	l.mu.meta = res.Meta
 	l.mu.Unlock()

@@ -20,6 +20,9 @@ type Genesis struct {
 	Validators  []GenesisValidator `json:"validators"`
 	Accounts    []GenesisAccount   `json:"accounts"`
 	Assets      []GenesisAsset     `json:"assets"`
+	// ComplianceAuthority (an address) may set outflow limits on any account and
+	// asset (limits_set); empty: only issuers, for their own assets.
+	ComplianceAuthority string `json:"compliance_authority,omitempty"`
 }
 
 // GenesisValidator is one consensus participant.
@@ -37,16 +40,40 @@ type GenesisAccount struct {
 	Issued    []GenesisBalance `json:"issued,omitempty"`
 }
 
-// GenesisBalance is an issued-asset balance at genesis.
+// GenesisBalance is a trust line at genesis: an issued-asset balance, the
+// holder's limit (omitted: the maximum, so a genesis balance needs no separate
+// trust_set) and the issuer's line flags ("authorized", "frozen").
 type GenesisBalance struct {
-	Asset  string   `json:"asset"`
-	Amount txn.Uint `json:"amount"`
+	Asset  string    `json:"asset"`
+	Amount txn.Uint  `json:"amount"`
+	Limit  *txn.Uint `json:"limit,omitempty"`
+	Flags  []string  `json:"flags,omitempty"`
 }
 
-// GenesisAsset declares an issued asset.
+// GenesisAsset declares an issued asset and its flags ("require_auth",
+// "global_freeze", "no_freeze", "clawback").
 type GenesisAsset struct {
-	Code   string `json:"code"`
-	Issuer string `json:"issuer"` // address
+	Code   string   `json:"code"`
+	Issuer string   `json:"issuer"` // address
+	Flags  []string `json:"flags,omitempty"`
+}
+
+var (
+	genesisAssetFlags = map[string]uint32{"require_auth": txn.AssetFlagRequireAuth, "global_freeze": txn.AssetFlagGlobalFreeze,
+		"no_freeze": txn.AssetFlagNoFreeze, "clawback": txn.AssetFlagClawback}
+	genesisLineFlags = map[string]uint32{"authorized": txn.LineFlagAuthorized, "frozen": txn.LineFlagFrozen}
+)
+
+func parseFlags(names []string, known map[string]uint32) (uint32, error) {
+	var f uint32
+	for _, n := range names {
+		v, ok := known[n]
+		if !ok {
+			return 0, fmt.Errorf("unknown flag %q", n)
+		}
+		f |= v
+	}
+	return f, nil
 }
 
 // LoadGenesis reads and validates a genesis file.
@@ -93,6 +120,11 @@ func (g *Genesis) Validate() error {
 		}
 		seen[v.PublicKey] = true
 	}
+	if g.ComplianceAuthority != "" {
+		if _, err := txn.ParseAddress(g.ComplianceAuthority); err != nil {
+			return fmt.Errorf("compliance_authority: %w", err)
+		}
+	}
 	_, err := g.state()
 	return err
 }
@@ -126,7 +158,14 @@ func (g *Genesis) state() (*genesisState, error) {
 		if st.assets[as] != nil {
 			return nil, fmt.Errorf("asset %s declared twice", as)
 		}
-		st.assets[as] = &AssetInfo{Asset: as}
+		flags, err := parseFlags(a.Flags, genesisAssetFlags)
+		if err != nil {
+			return nil, fmt.Errorf("asset %s: %w", as, err)
+		}
+		if flags&txn.AssetFlagGlobalFreeze != 0 && flags&txn.AssetFlagNoFreeze != 0 {
+			return nil, fmt.Errorf("asset %s: global_freeze and no_freeze exclude each other", as)
+		}
+		st.assets[as] = &AssetInfo{Asset: as, Flags: flags}
 	}
 	for i, ga := range g.Accounts {
 		key, err := parseKey(ga.PublicKey)
@@ -155,13 +194,30 @@ func (g *Genesis) state() (*genesisState, error) {
 				return nil, fmt.Errorf("account %d: an issuer holds no balance of its own asset %s", i, b.Asset)
 			}
 			info := st.assets[as]
+			if acc.line(as) != nil {
+				return nil, fmt.Errorf("account %d: two lines for %s", i, b.Asset)
+			}
 			if uint64(b.Amount) > txn.AmountMax {
 				return nil, fmt.Errorf("account %d: balance %d of %s exceeds %d", i, uint64(b.Amount), b.Asset, uint64(txn.AmountMax))
 			}
 			if info.Outstanding += uint64(b.Amount); info.Outstanding > txn.AmountMax {
 				return nil, fmt.Errorf("outstanding %s exceeds %d", as, uint64(txn.AmountMax))
 			}
-			acc.setBalance(as, acc.Balance(as)+uint64(b.Amount))
+			ln := acc.lineOrCreate(as)
+			if ln == nil {
+				return nil, fmt.Errorf("account %d: more than %d lines", i, LinesPerAccountMax)
+			}
+			ln.Amount, ln.Limit = uint64(b.Amount), txn.AmountMax
+			if b.Limit != nil {
+				ln.Limit = uint64(*b.Limit)
+			}
+			if ln.Flags, err = parseFlags(b.Flags, genesisLineFlags); err != nil {
+				return nil, fmt.Errorf("account %d line %s: %w", i, b.Asset, err)
+			}
+			if ln.Limit > txn.AmountMax || ln.Amount > ln.Limit {
+				return nil, fmt.Errorf("account %d line %s: balance %d over limit %d (at most %d)", i, b.Asset, ln.Amount, ln.Limit, uint64(txn.AmountMax))
+			}
+			acc.prune(as)
 		}
 		st.accounts[id] = acc
 	}

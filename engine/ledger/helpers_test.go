@@ -39,11 +39,23 @@ func usd() txn.Asset {
 	return as
 }
 
-// genesis returns a dev genesis of n demo accounts with native each.
-func genesis(n int, native uint64) *ledger.Genesis {
+// plainGenesis is the dev genesis as devnet builds it: no trust lines.
+func plainGenesis(n int, native uint64) *ledger.Genesis {
 	o := devnet.DefaultOptions()
 	o.Accounts, o.NativeEach, o.BaseFee = n, native, testBaseFee
 	return devnet.Genesis(o)
+}
+
+// genesis returns a dev genesis of n demo accounts with native each, where every
+// account but the issuer (0) has a USD trust line at the maximum limit.
+func genesis(n int, native uint64) *ledger.Genesis {
+	o := devnet.DefaultOptions()
+	o.Accounts, o.NativeEach, o.BaseFee = n, native, testBaseFee
+	g := devnet.Genesis(o)
+	for i := 1; i < n; i++ {
+		g.Accounts[i].Issued = []ledger.GenesisBalance{{Asset: usd().String()}}
+	}
+	return g
 }
 
 func newLedger(t testing.TB, g *ledger.Genesis) *ledger.Ledger {

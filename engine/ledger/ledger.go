@@ -52,8 +52,9 @@ func DecodeMeta(b []byte) (Meta, error) {
 
 // Ledger holds the committed state in memory. Storage holds the durable copy.
 type Ledger struct {
-	chainID string
-	baseFee uint64
+	chainID    string
+	baseFee    uint64
+	compliance txn.AccountID // genesis compliance authority; zero: none
 
 	shards [shardCount]struct {
 		mu       sync.RWMutex
@@ -61,17 +62,22 @@ type Ledger struct {
 	}
 	mu struct {
 		sync.RWMutex
-		assets map[txn.Asset]*AssetInfo
-		meta   Meta
+		assets  map[txn.Asset]*AssetInfo
+		escrows map[EscrowID]*Escrow // open escrows; values are never mutated once installed
+		meta    Meta
 	}
 }
 
-func newLedger(chainID string, baseFee uint64) *Ledger {
-	l := &Ledger{chainID: chainID, baseFee: baseFee}
+func newLedger(g *Genesis) *Ledger {
+	l := &Ledger{chainID: g.ChainID, baseFee: g.BaseFee}
+	if g.ComplianceAuthority != "" {
+		l.compliance, _ = txn.ParseAddress(g.ComplianceAuthority) // Validate checked it
+	}
 	for i := range l.shards {
 		l.shards[i].accounts = map[txn.AccountID]*Account{}
 	}
 	l.mu.assets = map[txn.Asset]*AssetInfo{}
+	l.mu.escrows = map[EscrowID]*Escrow{}
 	return l
 }
 
@@ -84,7 +90,7 @@ func FromGenesis(g *Genesis) (*Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := newLedger(g.ChainID, g.BaseFee)
+	l := newLedger(g)
 	for id, a := range st.accounts {
 		l.shards[shardOf(id)].accounts[id] = a
 	}
@@ -93,14 +99,18 @@ func FromGenesis(g *Genesis) (*Ledger, error) {
 	return l, nil
 }
 
-// Restore builds a ledger from stored state (see package store).
-func Restore(g *Genesis, meta Meta, accounts []*Account, assets []*AssetInfo) *Ledger {
-	l := newLedger(g.ChainID, g.BaseFee)
+// Restore builds a ledger from stored state (see package store): accounts, assets
+// and the open escrows.
+func Restore(g *Genesis, meta Meta, accounts []*Account, assets []*AssetInfo, escrows ...*Escrow) *Ledger {
+	l := newLedger(g)
 	for _, a := range accounts {
 		l.shards[shardOf(a.ID)].accounts[a.ID] = a
 	}
 	for _, a := range assets {
 		l.mu.assets[a.Asset] = a
+	}
+	for _, e := range escrows {
+		l.mu.escrows[e.ID] = e
 	}
 	l.mu.meta = meta
 	return l
@@ -151,6 +161,31 @@ func (l *Ledger) Asset(as txn.Asset) (AssetInfo, bool) {
 	return *a, true
 }
 
+// ComplianceAuthority returns the genesis compliance authority (zero: none).
+func (l *Ledger) ComplianceAuthority() txn.AccountID { return l.compliance }
+
+// Escrow returns a committed open escrow.
+func (l *Ledger) Escrow(id EscrowID) (Escrow, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	e, ok := l.mu.escrows[id]
+	if !ok {
+		return Escrow{}, false
+	}
+	return *e, true
+}
+
+// Escrows returns pointers to all open escrows (read-only; for snapshots and checks).
+func (l *Ledger) Escrows() []*Escrow {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]*Escrow, 0, len(l.mu.escrows))
+	for _, e := range l.mu.escrows {
+		out = append(out, e)
+	}
+	return out
+}
+
 // Meta returns the running totals after the last applied block.
 func (l *Ledger) Meta() Meta {
 	l.mu.RLock()
@@ -182,45 +217,127 @@ func (l *Ledger) Assets() []AssetInfo {
 	return out
 }
 
-// CheckInvariants verifies the supply invariants over the whole state: native
-// balances plus burned fees equal the genesis supply; each issued asset's
-// outstanding amount equals the sum of its holders' balances; no balance exceeds
-// AmountMax; every account's next sequence is at least 1. It costs O(accounts):
-// tests and the simulator call it after every block, the node at start-up.
+// CheckInvariants verifies the ledger invariants over the whole state:
+//   - native: spendable plus escrowed native balances plus burned fees equal the
+//     genesis supply;
+//   - each issued asset: outstanding equals its holders' balances plus their
+//     escrowed amounts; every line's balance plus escrowed amount is within its
+//     trust-line limit; no balance exceeds AmountMax;
+//   - escrows: each account's escrowed amounts and escrow count equal the sums of
+//     its open escrows;
+//   - bounds: lines, escrows and signers per account within their maxima, a
+//     signer list's quorum reachable, every account's next sequence at least 1.
+//
+// It costs O(accounts + escrows): tests and the simulator call it after every
+// block, the node at start-up.
 func (l *Ledger) CheckInvariants() error {
+	if err := l.checkInvariants(); err != nil {
+		return fmt.Errorf("invariant: %w", err)
+	}
+	return nil
+}
+
+type escrowSum struct {
+	amount uint64
+	count  int
+}
+
+func (l *Ledger) checkInvariants() error {
 	meta := l.Meta()
 	held := map[txn.Asset]uint64{}
+	escrowed := map[txn.AccountID]map[txn.Asset]*escrowSum{}
+	for _, e := range l.Escrows() {
+		if e.Amount == 0 || e.Amount > txn.AmountMax {
+			return fmt.Errorf("escrow %x holds %d", e.ID.Key(), e.Amount)
+		}
+		m := escrowed[e.ID.Owner]
+		if m == nil {
+			m = map[txn.Asset]*escrowSum{}
+			escrowed[e.ID.Owner] = m
+		}
+		if m[e.Asset] == nil {
+			m[e.Asset] = &escrowSum{}
+		}
+		m[e.Asset].amount += e.Amount
+		m[e.Asset].count++
+	}
 	var native uint64
 	var err error
 	l.Accounts(func(a *Account) {
-		if err != nil {
-			return
-		}
-		if a.Seq == 0 {
-			err = fmt.Errorf("account %s has sequence 0", a.ID)
-		}
-		native += a.Native
-		for _, b := range a.Issued {
-			if b.Amount == 0 || b.Amount > txn.AmountMax {
-				err = fmt.Errorf("account %s holds %d %s", a.ID, b.Amount, b.Asset)
-			}
-			held[b.Asset] += b.Amount
+		if err == nil {
+			native += a.Native + a.NativeEscrowed
+			err = checkAccount(a, escrowed[a.ID], held)
 		}
 	})
 	if err != nil {
-		return fmt.Errorf("invariant: %w", err)
+		return err
 	}
 	if native+meta.FeesBurned != meta.NativeSupply {
-		return fmt.Errorf("invariant: native balances %d + burned fees %d != supply %d", native, meta.FeesBurned, meta.NativeSupply)
+		return fmt.Errorf("native balances and escrows %d + burned fees %d != supply %d", native, meta.FeesBurned, meta.NativeSupply)
 	}
 	for _, info := range l.Assets() {
 		if held[info.Asset] != info.Outstanding {
-			return fmt.Errorf("invariant: %s held %d != outstanding %d", info.Asset, held[info.Asset], info.Outstanding)
+			return fmt.Errorf("%s held and escrowed %d != outstanding %d", info.Asset, held[info.Asset], info.Outstanding)
 		}
 		delete(held, info.Asset)
 	}
 	for as := range held {
-		return fmt.Errorf("invariant: balances of undeclared asset %s", as)
+		return fmt.Errorf("balances of undeclared asset %s", as)
 	}
 	return nil
+}
+
+// checkAccount checks one account against its escrows and adds its issued
+// holdings (spendable and escrowed) to held.
+func checkAccount(a *Account, escrows map[txn.Asset]*escrowSum, held map[txn.Asset]uint64) error {
+	if a.Seq == 0 {
+		return fmt.Errorf("account %s has sequence 0", a.ID)
+	}
+	if len(a.Issued) > LinesPerAccountMax || len(a.Signers) > txn.SignerCountMax || int(a.EscrowCount) > EscrowsPerAccountMax {
+		return fmt.Errorf("account %s holds %d lines, %d signers, %d escrows", a.ID, len(a.Issued), len(a.Signers), a.EscrowCount)
+	}
+	var weight uint32
+	for _, s := range a.Signers {
+		weight += uint32(s.Weight)
+	}
+	if (a.Quorum == 0) != (len(a.Signers) == 0) || a.Quorum > weight {
+		return fmt.Errorf("account %s has quorum %d over signer weight %d", a.ID, a.Quorum, weight)
+	}
+	count := 0
+	for _, e := range escrows {
+		count += e.count
+	}
+	if count != int(a.EscrowCount) {
+		return fmt.Errorf("account %s counts %d escrows, has %d", a.ID, a.EscrowCount, count)
+	}
+	if want := escrowAmount(escrows, txn.Native); a.NativeEscrowed != want {
+		return fmt.Errorf("account %s escrowed native %d != its escrows' %d", a.ID, a.NativeEscrowed, want)
+	}
+	for i := range a.Issued {
+		b := &a.Issued[i]
+		switch {
+		case b.Amount > txn.AmountMax || b.Escrowed > txn.AmountMax || b.empty():
+			return fmt.Errorf("account %s line %s holds %d and %d escrowed", a.ID, b.Asset, b.Amount, b.Escrowed)
+		case b.Amount+b.Escrowed > b.Limit:
+			return fmt.Errorf("account %s line %s holds %d + %d escrowed over its limit %d", a.ID, b.Asset, b.Amount, b.Escrowed, b.Limit)
+		case b.Escrowed != escrowAmount(escrows, b.Asset):
+			return fmt.Errorf("account %s line %s escrowed %d != its escrows' %d", a.ID, b.Asset, b.Escrowed, escrowAmount(escrows, b.Asset))
+		case i > 0 && !assetLess(a.Issued[i-1].Asset, b.Asset):
+			return fmt.Errorf("account %s lines are not sorted", a.ID)
+		}
+		held[b.Asset] += b.Amount + b.Escrowed
+	}
+	for as, e := range escrows {
+		if !as.IsNative() && a.line(as) == nil && e.amount > 0 {
+			return fmt.Errorf("account %s escrows %d %s without a line", a.ID, e.amount, as)
+		}
+	}
+	return nil
+}
+
+func escrowAmount(m map[txn.Asset]*escrowSum, as txn.Asset) uint64 {
+	if e := m[as]; e != nil {
+		return e.amount
+	}
+	return 0
 }

@@ -44,6 +44,7 @@ const (
 	kLowFee
 	kGhostSender
 	kWrongSigner
+	kTrustSet // a trust line to USD at the maximum limit (new accounts need one to hold USD)
 	kindCount
 )
 
@@ -157,6 +158,19 @@ func (w *workload) next(t testing.TB) (*txn.Tx, kind) {
 	case kWrongSigner:
 		s := key(w.other(from))
 		p.signer, consumes = &s, false
+	case kTrustSet:
+		if from != 0 {
+			tx := &txn.Tx{Type: txn.TypeTrustSet, ChainID: testChain, Sender: id(from), Seq: w.seq[from], Fee: testBaseFee,
+				LastValid: noExpiry, Asset: usd(), Limit: txn.AmountMax}
+			if err := txn.Sign(tx, key(from)); err != nil {
+				t.Fatal(err)
+			}
+			w.seq[from]++
+			if w.native[from] >= testBaseFee {
+				w.native[from] -= testBaseFee
+			}
+			return tx, k
+		}
 	}
 	if consumes {
 		w.seq[p.from]++

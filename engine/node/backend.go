@@ -85,3 +85,13 @@ func (n *Node) Status() api.Status {
 
 // WriteMetrics implements api.Backend.
 func (n *Node) WriteMetrics(w io.Writer) { n.metrics.set.WritePrometheus(w) }
+
+var _ api.Reporter = (*Node)(nil)
+
+// Report implements api.Reporter: settlement net positions over a height range.
+func (n *Node) Report(from, to uint64, account *txn.AccountID) (*store.Report, error) {
+	if to > n.Height() {
+		return nil, fmt.Errorf("report to height %d beyond the committed head %d: %w", to, n.Height(), store.ErrReportRange)
+	}
+	return n.store.Report(from, to, account)
+}

@@ -38,24 +38,29 @@ func assetKey(as txn.Asset) []byte {
 	return append([]byte{prefixAsset, '/'}, k[:]...)
 }
 
-// appendReceipt: hash [32] | fee u64 | code length u8 | code.
+// receiptLenMin is the size of a receipt with an empty code.
+const receiptLenMin = 32 + 8 + 1 + 1
+
+// appendReceipt: hash [32] | fee u64 | code length u8 | code | failed leg u8.
 func appendReceipt(dst []byte, r *ledger.Receipt) []byte {
 	dst = append(dst, r.Hash[:]...)
 	dst = binary.BigEndian.AppendUint64(dst, r.Fee)
 	dst = append(dst, byte(len(r.Result)))
-	return append(dst, r.Result...)
+	dst = append(dst, r.Result...)
+	return append(dst, r.Leg)
 }
 
 func decodeReceipt(b []byte) (ledger.Receipt, []byte, error) {
 	var r ledger.Receipt
-	if len(b) < 41 || len(b) < 41+int(b[40]) {
+	if len(b) < receiptLenMin || len(b) < receiptLenMin+int(b[40]) {
 		return r, nil, fmt.Errorf("receipt truncated")
 	}
 	copy(r.Hash[:], b)
 	r.Fee = binary.BigEndian.Uint64(b[32:])
 	n := int(b[40])
 	r.Result = codes.Code(b[41 : 41+n])
-	return r, b[41+n:], nil
+	r.Leg = b[41+n]
+	return r, b[receiptLenMin+n:], nil
 }
 
 // AppendBinary encodes the record: height u64 | time i64 | hash | parent | state |
@@ -86,7 +91,7 @@ func DecodeBlockRecord(b []byte) (*BlockRecord, error) {
 	copy(r.StateHash[:], b[80:])
 	n := binary.BigEndian.Uint32(b[112:])
 	rest := b[fixed:]
-	if uint64(n) > uint64(len(rest))/41 {
+	if uint64(n) > uint64(len(rest))/receiptLenMin {
 		return nil, fmt.Errorf("block record claims %d receipts in %d bytes", n, len(rest))
 	}
 	r.Receipts = make([]ledger.Receipt, n)
@@ -135,7 +140,14 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 	}
 	set(blockKey(rec.Height), rec.AppendBinary(buf[:0]))
 	written := make(map[txn.Hash]bool, len(txs)) // hashes given a tx record in this batch
+	transfers := res.Transfers
 	for i, tx := range txs {
+		n := 0 // this transaction's transfers come next: res.Transfers is in tx order
+		for n < len(transfers) && transfers[n].Tx == uint32(i) {
+			n++
+		}
+		mine := transfers[:n]
+		transfers = transfers[n:]
 		r := &res.Receipts[i]
 		if !r.Applied() && (written[r.Hash] || s.HasTx(r.Hash)) {
 			// A transaction included again (a replay, seq_past or expired) keeps its
@@ -146,8 +158,18 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 		written[r.Hash] = true
 		set(txKey(r.Hash), appendTxRecord(buf[:0], rec.Height, uint32(i), r, tx.Bytes()))
 		if r.Applied() {
-			s.addHistory(set, buf[:0], rec.Height, uint32(i), tx, r)
+			addHistory(set, buf[:0], rec.Height, uint32(i), tx, r, mine)
 		}
+	}
+	addNetDeltas(set, buf[:0], rec.Height, res.Transfers)
+	for _, w := range res.Escrows {
+		if w.Deleted {
+			if err := b.Delete(escrowKey(w.ID), nil); err != nil {
+				panic(fmt.Sprintf("store: batch delete: %v", err))
+			}
+			continue
+		}
+		set(escrowKey(w.ID), w.Escrow.AppendBinary(buf[:0]))
 	}
 	for _, a := range res.Accounts {
 		set(accountKey(a.ID), a.AppendBinary(buf[:0]))
@@ -243,4 +265,9 @@ func (s *Store) Replay(g *ledger.Genesis) (ledger.Meta, error) {
 		return l.Meta(), err
 	}
 	return l.Meta(), nil
+}
+
+func escrowKey(id ledger.EscrowID) []byte {
+	k := id.Key()
+	return append([]byte{prefixEscrow, '/'}, k[:]...)
 }

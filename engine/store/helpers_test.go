@@ -28,7 +28,11 @@ var keys = func() []txn.Key {
 func testGenesis(accounts int) *ledger.Genesis {
 	o := devnet.DefaultOptions()
 	o.Accounts, o.NativeEach, o.BaseFee = accounts, testNative, testFee
-	return devnet.Genesis(o)
+	g := devnet.Genesis(o)
+	for i := 1; i < accounts; i++ { // every account but the issuer trusts USD
+		g.Accounts[i].Issued = []ledger.GenesisBalance{{Asset: usd().String()}}
+	}
+	return g
 }
 
 func usd() txn.Asset { return txn.Asset{Code: [3]byte{'U', 'S', 'D'}, Issuer: keys[0].AccountID()} }

@@ -17,13 +17,17 @@ type Role uint8
 
 // Roles in history entries.
 const (
-	RoleSender   Role = 1
-	RoleReceiver Role = 2
+	RoleSender   Role = 1 // sent the transaction, or was debited by one of its transfers
+	RoleReceiver Role = 2 // was credited by one of its transfers
+	RoleSubject  Role = 3 // its line, limits or escrow was changed by another account
 )
 
 func (r Role) String() string {
-	if r == RoleSender {
+	switch r {
+	case RoleSender:
 		return "sender"
+	case RoleSubject:
+		return "subject"
 	}
 	return "receiver"
 }
@@ -33,6 +37,7 @@ type HistoryEntry struct {
 	Height       uint64
 	Index        uint32
 	Role         Role
+	Part         uint8 // which transfer of the transaction (a multi-leg leg), 0 to 7
 	Hash         txn.Hash
 	Result       codes.Code
 	Asset        txn.Asset
@@ -46,29 +51,65 @@ const HistoryPageMax = 1000
 
 func historyPrefix(id txn.AccountID) []byte { return append([]byte{prefixHistory, '/'}, id[:]...) }
 
-func historyKey(id txn.AccountID, h uint64, i uint32, role Role) []byte {
+// historyKey's last byte is the role in its low two bits and the part above them.
+func historyKey(id txn.AccountID, h uint64, i uint32, role Role, part uint8) []byte {
 	k := binary.BigEndian.AppendUint64(historyPrefix(id), h)
 	k = binary.BigEndian.AppendUint32(k, i)
-	return append(k, byte(role))
+	return append(k, byte(role)|part<<2)
 }
 
 // value: hash [32] | fee u64 | asset [23] | amount u64 | counterparty [20] | code len u8 | code
-func appendHistoryValue(dst []byte, tx *txn.Tx, r *ledger.Receipt, counterparty txn.AccountID) []byte {
+func appendHistoryValue(dst []byte, r *ledger.Receipt, as txn.Asset, amount uint64, counterparty txn.AccountID) []byte {
 	dst = append(dst, r.Hash[:]...)
 	dst = binary.BigEndian.AppendUint64(dst, r.Fee)
-	k := ledger.AssetKey(tx.Asset)
+	k := ledger.AssetKey(as)
 	dst = append(dst, k[:]...)
-	dst = binary.BigEndian.AppendUint64(dst, tx.Amount)
+	dst = binary.BigEndian.AppendUint64(dst, amount)
 	dst = append(dst, counterparty[:]...)
 	dst = append(dst, byte(len(r.Result)))
 	return append(dst, r.Result...)
 }
 
-// addHistory records an applied transaction for its sender and, on success, its receiver.
-func (s *Store) addHistory(set func(k, v []byte), buf []byte, h uint64, i uint32, tx *txn.Tx, r *ledger.Receipt) {
-	set(historyKey(tx.Sender, h, i, RoleSender), appendHistoryValue(buf[:0], tx, r, tx.Dest))
-	if r.Result == codes.Success {
-		set(historyKey(tx.Dest, h, i, RoleReceiver), appendHistoryValue(buf[:0], tx, r, tx.Sender))
+// summary is what the sender's history entry shows of a transaction: its main
+// asset, amount and counterparty (zero where the type has none).
+func summary(tx *txn.Tx) (txn.Asset, uint64, txn.AccountID) {
+	switch tx.Type {
+	case txn.TypePayment, txn.TypeEscrowCreate:
+		return tx.Asset, tx.Amount, tx.Dest
+	case txn.TypeClawback:
+		return tx.Asset, tx.Amount, tx.Holder
+	case txn.TypeAssetSet, txn.TypeLimitsSet:
+		return tx.Asset, 0, tx.Holder
+	case txn.TypeTrustSet:
+		return tx.Asset, tx.Limit, tx.Asset.Issuer
+	case txn.TypeEscrowFinish, txn.TypeEscrowCancel:
+		return txn.Native, 0, tx.Owner
+	case txn.TypeMultiLeg:
+		l := &tx.Legs[0]
+		return l.Asset, l.Amount, l.To
+	}
+	return txn.Native, 0, txn.AccountID{}
+}
+
+// addHistory records an applied transaction: for its sender always; on success,
+// for both sides of each of its transfers (a multi-leg transaction's legs are
+// parts 0 to 7), and for the account another account's asset_set, limits_set or
+// escrow_cancel changed.
+func addHistory(set func(k, v []byte), buf []byte, h uint64, i uint32, tx *txn.Tx, r *ledger.Receipt, transfers []ledger.Transfer) {
+	as, amount, cp := summary(tx)
+	set(historyKey(tx.Sender, h, i, RoleSender, 0), appendHistoryValue(buf[:0], r, as, amount, cp))
+	if r.Result != codes.Success {
+		return
+	}
+	for k, t := range transfers {
+		set(historyKey(t.From, h, i, RoleSender, uint8(k)), appendHistoryValue(buf[:0], r, t.Asset, t.Amount, t.To))
+		set(historyKey(t.To, h, i, RoleReceiver, uint8(k)), appendHistoryValue(buf[:0], r, t.Asset, t.Amount, t.From))
+	}
+	switch {
+	case (tx.Type == txn.TypeAssetSet || tx.Type == txn.TypeLimitsSet) && !tx.Holder.IsZero():
+		set(historyKey(tx.Holder, h, i, RoleSubject, 0), appendHistoryValue(buf[:0], r, tx.Asset, 0, tx.Sender))
+	case tx.Type == txn.TypeEscrowCancel && tx.Owner != tx.Sender:
+		set(historyKey(tx.Owner, h, i, RoleSubject, 0), appendHistoryValue(buf[:0], r, txn.Native, 0, tx.Sender))
 	}
 }
 
@@ -104,7 +145,7 @@ func (s *Store) History(id txn.AccountID, cursor string, limit int) (entries []H
 	}
 	if len(entries) == limit && it.Valid() {
 		last := entries[len(entries)-1]
-		next = hex.EncodeToString(historyKey(id, last.Height, last.Index, last.Role)[len(prefix):])
+		next = hex.EncodeToString(historyKey(id, last.Height, last.Index, last.Role, last.Part)[len(prefix):])
 	}
 	return entries, next, nil
 }
@@ -116,7 +157,7 @@ func decodeHistory(k, v []byte) (HistoryEntry, error) {
 	}
 	e.Height = binary.BigEndian.Uint64(k)
 	e.Index = binary.BigEndian.Uint32(k[8:])
-	e.Role = Role(k[12])
+	e.Role, e.Part = Role(k[12]&3), k[12]>>2
 	copy(e.Hash[:], v)
 	e.Fee = binary.BigEndian.Uint64(v[32:])
 	as, err := ledger.AssetFromKey(v[40:63])

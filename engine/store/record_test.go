@@ -98,7 +98,7 @@ func TestCorruptRecordsReported(t *testing.T) {
 			func(s *Store, _ [][]*txn.Tx) error { _, err := s.Load(g); return err }, "ledger meta is 1 bytes"},
 		{"history entry", func(s *Store, txs [][]*txn.Tx) error {
 			tx := txs[0][0]
-			return s.db.Set(historyKey(tx.Sender, 1, 0, RoleSender), []byte{1, 2, 3}, pebble.Sync)
+			return s.db.Set(historyKey(tx.Sender, 1, 0, RoleSender, 0), []byte{1, 2, 3}, pebble.Sync)
 		}, func(s *Store, txs [][]*txn.Tx) error { _, _, err := s.History(txs[0][0].Sender, "", 10); return err },
 			"history entry truncated"},
 	}

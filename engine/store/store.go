@@ -16,6 +16,8 @@
 //	b/<height u64>              block record
 //	t/<tx hash 32>              tx record: height, index, result, fee, raw tx
 //	h/<id 20><height u64><index u32><role u8>  history entry
+//	e/<owner 20><seq u64>       open escrow
+//	n/<height u64><id 20><asset 23>  net settlement delta of one block
 //	c/<name>                    consensus records (safety state, blocks) owned by the consensus driver
 package store
 
@@ -44,6 +46,8 @@ const (
 	prefixBlock   = 'b'
 	prefixTx      = 't'
 	prefixHistory = 'h'
+	prefixEscrow  = 'e'
+	prefixNet     = 'n'
 	prefixCons    = 'c'
 )
 
@@ -197,7 +201,23 @@ func (s *Store) Load(g *ledger.Genesis) (*ledger.Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load assets: %w", err)
 	}
-	return ledger.Restore(g, meta, accounts, assets), nil
+	var escrows []*ledger.Escrow
+	err = s.scan([]byte{prefixEscrow, '/'}, func(k, v []byte) error {
+		id, err := ledger.EscrowIDFromKey(k[2:])
+		if err != nil {
+			return err
+		}
+		e, err := ledger.DecodeEscrow(id, v)
+		if err != nil {
+			return err
+		}
+		escrows = append(escrows, e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load escrows: %w", err)
+	}
+	return ledger.Restore(g, meta, accounts, assets, escrows...), nil
 }
 
 // scan calls fn for every key with the prefix, in order; k and v are only valid

@@ -17,17 +17,35 @@ import (
 // strings (JSON numbers lose precision beyond 2^53 in many clients); plain JSON
 // integers are accepted on input too. Binary fields are lower-case hex.
 type JSON struct {
-	Type        string    `json:"type"`
-	ChainID     string    `json:"chain_id"`
-	Sender      string    `json:"sender"`
-	Sequence    Uint      `json:"sequence"`
-	Fee         Uint      `json:"fee"`
-	LastValid   Uint      `json:"last_valid"`
-	Memo        string    `json:"memo,omitempty"`
-	Destination string    `json:"destination"`
-	Asset       string    `json:"asset"`
-	Amount      Uint      `json:"amount"`
-	Signatures  []SigJSON `json:"signatures"`
+	Type        string `json:"type"`
+	ChainID     string `json:"chain_id"`
+	Sender      string `json:"sender"`
+	Sequence    Uint   `json:"sequence"`
+	Fee         Uint   `json:"fee"`
+	LastValid   Uint   `json:"last_valid"`
+	Memo        string `json:"memo,omitempty"`
+	Destination string `json:"destination,omitempty"`
+	Asset       string `json:"asset,omitempty"`
+	Amount      Uint   `json:"amount,omitempty"`
+	// Fields of the other types; which ones a type carries is in typeJSONKeys.
+	Limit          *Uint        `json:"limit,omitempty"`
+	ReleaseHeight  *Uint        `json:"release_height,omitempty"`
+	ExpiryHeight   *Uint        `json:"expiry_height,omitempty"`
+	Condition      string       `json:"condition,omitempty"`
+	Owner          string       `json:"owner,omitempty"`
+	EscrowSequence *Uint        `json:"escrow_sequence,omitempty"`
+	Fulfillment    string       `json:"fulfillment,omitempty"`
+	Legs           []LegJSON    `json:"legs,omitempty"`
+	Quorum         *Uint        `json:"quorum,omitempty"`
+	Signers        []SignerJSON `json:"signers,omitempty"`
+	RegularKey     string       `json:"regular_key,omitempty"`
+	SetFlags       *Uint        `json:"set_flags,omitempty"`
+	ClearFlags     *Uint        `json:"clear_flags,omitempty"`
+	Holder         string       `json:"holder,omitempty"`
+	PerTxMax       *Uint        `json:"per_tx_max,omitempty"`
+	WindowMax      *Uint        `json:"window_max,omitempty"`
+	WindowBlocks   *Uint        `json:"window_blocks,omitempty"`
+	Signatures     []SigJSON    `json:"signatures"`
 	// Hash is output only; if an input carries it, it must match.
 	Hash string `json:"hash,omitempty"`
 }
@@ -36,6 +54,20 @@ type JSON struct {
 type SigJSON struct {
 	PublicKey string `json:"public_key"`
 	Signature string `json:"signature"`
+}
+
+// LegJSON is one leg of a multi-leg transaction in JSON.
+type LegJSON struct {
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Asset  string `json:"asset"`
+	Amount Uint   `json:"amount"`
+}
+
+// SignerJSON is one signer-list entry in JSON.
+type SignerJSON struct {
+	PublicKey string `json:"public_key"`
+	Weight    Uint   `json:"weight"`
 }
 
 // Uint is a non-negative integer that reads from a JSON string or number and
@@ -90,18 +122,16 @@ func parseDecimal(s string, max uint64) (uint64, error) {
 // ToJSON renders tx in its JSON form.
 func ToJSON(tx *Tx) JSON {
 	j := JSON{
-		Type:        tx.Type.String(),
-		ChainID:     tx.ChainID,
-		Sender:      tx.Sender.String(),
-		Sequence:    Uint(tx.Seq),
-		Fee:         Uint(tx.Fee),
-		LastValid:   Uint(tx.LastValid),
-		Memo:        hex.EncodeToString(tx.Memo),
-		Destination: tx.Dest.String(),
-		Asset:       tx.Asset.String(),
-		Amount:      Uint(tx.Amount),
-		Hash:        tx.Hash().String(),
+		Type:      tx.Type.String(),
+		ChainID:   tx.ChainID,
+		Sender:    tx.Sender.String(),
+		Sequence:  Uint(tx.Seq),
+		Fee:       Uint(tx.Fee),
+		LastValid: Uint(tx.LastValid),
+		Memo:      hex.EncodeToString(tx.Memo),
+		Hash:      tx.Hash().String(),
 	}
+	typeToJSON(tx, &j)
 	for _, s := range tx.Sigs {
 		j.Signatures = append(j.Signatures, SigJSON{
 			PublicKey: hex.EncodeToString(s.PublicKey[:]),
@@ -128,7 +158,7 @@ func ParseJSON(b []byte) (*Tx, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, codes.Errorf(codes.Malformed, "trailing data after the JSON object")
 	}
-	if err := exactKeys(b); err != nil {
+	if err := exactKeys(b, typeJSONKeys[j.Type]); err != nil {
 		return nil, err
 	}
 	return FromJSON(&j)
@@ -138,8 +168,12 @@ func ParseJSON(b []byte) (*Tx, error) {
 // and lets a repeated name overwrite the earlier one; exactKeys closes both gaps
 // so that every parser reads a Settle JSON transaction the same way.
 var (
-	txJSONKeys  = jsonKeys(reflect.TypeFor[JSON]())
-	sigJSONKeys = jsonKeys(reflect.TypeFor[SigJSON]())
+	txJSONKeys     = jsonKeys(reflect.TypeFor[JSON]())
+	sigJSONKeys    = jsonKeys(reflect.TypeFor[SigJSON]())
+	legJSONKeys    = jsonKeys(reflect.TypeFor[LegJSON]())
+	signerJSONKeys = jsonKeys(reflect.TypeFor[SignerJSON]())
+	// nestedJSONKeys are the arrays of objects and their objects' keys.
+	nestedJSONKeys = map[string]map[string]bool{"signatures": sigJSONKeys, "legs": legJSONKeys, "signers": signerJSONKeys}
 )
 
 func jsonKeys(t reflect.Type) map[string]bool {
@@ -152,19 +186,25 @@ func jsonKeys(t reflect.Type) map[string]bool {
 }
 
 // exactKeys checks, on input that already decoded, that every object key is
-// spelled exactly as the schema spells it (else UnknownField) and appears once
-// (else Malformed).
-func exactKeys(b []byte) error {
+// spelled exactly as the schema spells it (else UnknownField), belongs to the
+// transaction's type (typeKeys; nil when the type is unknown, which FromJSON
+// reports) and appears once (else Malformed).
+func exactKeys(b []byte, typeKeys map[string]bool) error {
+	known := txJSONKeys
+	if typeKeys != nil {
+		known = typeKeys
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
-	return objectKeys(dec, txJSONKeys, func(key string) error {
-		if key != "signatures" {
+	return objectKeys(dec, known, func(key string) error {
+		inner, nested := nestedJSONKeys[key]
+		if !nested {
 			return skipValue(dec)
 		}
 		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
 			return skipAfter(dec, t, err)
 		}
 		for dec.More() {
-			if err := objectKeys(dec, sigJSONKeys, func(string) error { return skipValue(dec) }); err != nil {
+			if err := objectKeys(dec, inner, func(string) error { return skipValue(dec) }); err != nil {
 				return err
 			}
 		}
@@ -187,7 +227,7 @@ func objectKeys(dec *json.Decoder, known map[string]bool, value func(key string)
 		}
 		key, _ := t.(string)
 		if !known[key] {
-			return codes.Errorf(codes.UnknownField, "unknown field %q (field names are case-sensitive)", key)
+			return codes.Errorf(codes.UnknownField, "unknown field %q (field names are case-sensitive, and each type has its own)", key)
 		}
 		if seen[key] {
 			return codes.Errorf(codes.Malformed, "field %q appears twice", key)
@@ -252,21 +292,17 @@ func jsonError(err error) error {
 // FromJSON converts the JSON form into a sealed transaction.
 func FromJSON(j *JSON) (*Tx, error) {
 	tx := &Tx{ChainID: j.ChainID, Seq: uint64(j.Sequence), Fee: uint64(j.Fee), LastValid: uint64(j.LastValid), Amount: uint64(j.Amount)}
-	switch j.Type {
-	case "payment":
-		tx.Type = TypePayment
-	default:
+	t, ok := TypeFromString(j.Type)
+	if !ok {
 		return nil, codes.Errorf(codes.UnsupportedType, "transaction type %q is not supported", j.Type)
 	}
+	tx.Type = t
 	var err error
 	if tx.Sender, err = ParseAddress(j.Sender); err != nil {
 		return nil, codes.Errorf(codes.Malformed, "sender: %v", err)
 	}
-	if tx.Dest, err = ParseAddress(j.Destination); err != nil {
-		return nil, codes.Errorf(codes.Malformed, "destination: %v", err)
-	}
-	if tx.Asset, err = ParseAsset(j.Asset); err != nil {
-		return nil, codes.Errorf(codes.Malformed, "%v", err)
+	if err := typeFromJSON(j, tx); err != nil {
+		return nil, err
 	}
 	if j.Memo != "" {
 		if tx.Memo, err = hex.DecodeString(j.Memo); err != nil {

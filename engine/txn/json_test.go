@@ -96,7 +96,7 @@ func TestParseJSONRejects(t *testing.T) {
 		{"bool amount", jsonWith(t, "amount", `true`), codes.Malformed},
 		{"hex amount", jsonWith(t, "amount", `"0x10"`), codes.Malformed},
 		{"hash mismatch", jsonWith(t, "hash", `"`+strings.Repeat("00", 32)+`"`), codes.Malformed},
-		{"unknown type", jsonWith(t, "type", `"escrow_create"`), codes.UnsupportedType},
+		{"unknown type", jsonWith(t, "type", `"escrow_release"`), codes.UnsupportedType},
 		{"missing type", jsonWith(t, "type", ""), codes.UnsupportedType},
 		{"bad sender checksum", jsonWith(t, "sender", `"`+flipLast(ToJSON(testPayment(t)).Sender)+`"`), codes.Malformed},
 		{"missing destination", jsonWith(t, "destination", ""), codes.Malformed},

@@ -42,21 +42,6 @@ const (
 // Type is a transaction type.
 type Type uint8
 
-// Transaction types. Values are consensus-critical; reserved values belong to the
-// interbank features (trust lines, escrow, multi-signature, compliance) and are
-// rejected as unsupported until those land.
-const (
-	TypePayment Type = 1
-)
-
-func (t Type) String() string {
-	switch t {
-	case TypePayment:
-		return "payment"
-	}
-	return "unknown"
-}
-
 // Sig is one signature over the transaction's signing message.
 type Sig struct {
 	PublicKey [PublicKeySize]byte
@@ -73,10 +58,30 @@ type Tx struct {
 	LastValid uint64 // the last block height that may include this transaction
 	Memo      []byte
 
-	// Payment fields.
+	// Payment fields, shared by escrow_create (Dest, Asset, Amount), clawback
+	// (Asset, Amount), trust_set, asset_set and limits_set (Asset).
 	Dest   AccountID
 	Asset  Asset
 	Amount uint64
+
+	// Fields of the other types (docs/protocol.md §4); zero when unused.
+	Limit         uint64              // trust_set: the holder's limit
+	ReleaseHeight uint64              // escrow_create: first height a finish may apply (0: no time lock)
+	ExpiryHeight  uint64              // escrow_create: first height a finish may not apply and anyone may cancel
+	Condition     [ConditionSize]byte // escrow_create: SHA-256 hash lock (zero: none)
+	Owner         AccountID           // escrow_finish, escrow_cancel: the escrow's creator
+	EscrowSeq     uint64              // escrow_finish, escrow_cancel: the sequence of the escrow_create
+	Fulfillment   []byte              // escrow_finish: the hash-lock preimage (aliases the input)
+	Legs          []Leg               // multi_leg
+	Quorum        uint32              // signer_list_set
+	Signers       []SignerEntry       // signer_list_set, sorted by public key
+	RegularKey    [PublicKeySize]byte // regular_key_set (zero: remove)
+	SetFlags      uint32              // account_set, asset_set
+	ClearFlags    uint32              // account_set, asset_set
+	Holder        AccountID           // asset_set (zero: the whole asset), clawback, limits_set
+	PerTxMax      uint64              // limits_set (0: none)
+	WindowMax     uint64              // limits_set (0: none)
+	WindowBlocks  uint32              // limits_set
 
 	Sigs []Sig
 
@@ -100,12 +105,7 @@ func (tx *Tx) Bytes() []byte { return tx.raw }
 func (tx *Tx) SigningMessage() []byte { return tx.raw[:tx.bodyLen] }
 
 func bodyLen(tx *Tx) int {
-	n := headerFixedLen + len(tx.ChainID) + AccountIDSize + 8*3 + 2 + len(tx.Memo)
-	switch tx.Type {
-	case TypePayment:
-		n += AccountIDSize + 3 + AccountIDSize + 8
-	}
-	return n
+	return headerFixedLen + len(tx.ChainID) + AccountIDSize + 8*3 + 2 + len(tx.Memo) + typeBodyLen(tx)
 }
 
 // appendBody appends the unsigned body (the signing message).
@@ -119,14 +119,7 @@ func appendBody(dst []byte, tx *Tx) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, tx.LastValid)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(tx.Memo)))
 	dst = append(dst, tx.Memo...)
-	switch tx.Type {
-	case TypePayment:
-		dst = append(dst, tx.Dest[:]...)
-		dst = append(dst, tx.Asset.Code[:]...)
-		dst = append(dst, tx.Asset.Issuer[:]...)
-		dst = binary.BigEndian.AppendUint64(dst, tx.Amount)
-	}
-	return dst
+	return appendTypeBody(dst, tx)
 }
 
 // AppendEncoding appends the full signed encoding of tx to dst.
@@ -224,7 +217,7 @@ func DecodeInto(tx *Tx, b []byte) error {
 		return codes.Errorf(codes.Malformed, "encoding version %d, want %d", v, Version)
 	}
 	tx.Type = Type(r.u8("type"))
-	if r.err == nil && tx.Type != TypePayment {
+	if r.err == nil && !tx.Type.Known() {
 		return codes.Errorf(codes.UnsupportedType, "transaction type %d is not supported", tx.Type)
 	}
 	n := int(r.u8("chain id length"))
@@ -238,12 +231,7 @@ func DecodeInto(tx *Tx, b []byte) error {
 	if m := r.take(int(r.u16("memo length")), "memo"); len(m) > 0 {
 		tx.Memo = m
 	}
-	r.id(&tx.Dest, "destination")
-	if c := r.take(3, "currency"); c != nil {
-		copy(tx.Asset.Code[:], c)
-	}
-	r.id(&tx.Asset.Issuer, "issuer")
-	tx.Amount = r.u64("amount")
+	decodeTypeBody(&r, tx)
 	tx.bodyLen = r.off
 	sigCount := int(r.u8("signature count"))
 	if r.err == nil && (sigCount == 0 || sigCount > SigCountMax) {
@@ -294,11 +282,7 @@ func Check(tx *Tx) error {
 			return codes.Errorf(codes.Malformed, "signatures must be sorted by public key without repeats")
 		}
 	}
-	switch tx.Type {
-	case TypePayment:
-		return checkPayment(tx)
-	}
-	return codes.Errorf(codes.UnsupportedType, "transaction type %d is not supported", tx.Type)
+	return checkType(tx)
 }
 
 func checkPayment(tx *Tx) error {

@@ -1,0 +1,92 @@
+package api
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"settle/engine/codes"
+	"settle/engine/store"
+	"settle/engine/txn"
+)
+
+// Reporter is an optional Backend extension: settlement reports over a height
+// range (store.Store.Report). Backends without it answer GET /v1/report with 404
+// not_found.
+type Reporter interface {
+	// Report sums every participant's (or one account's) transfers per asset
+	// over heights from..to inclusive. store.ErrReportRange for a range that is
+	// not committed or too long, store.ErrReportTooLarge for too many rows.
+	Report(from, to uint64, account *txn.AccountID) (*store.Report, error)
+}
+
+// reportAnswer is GET /v1/report?from=H1&to=H2[&account=A].
+type reportAnswer struct {
+	From      uint64           `json:"from"`
+	To        uint64           `json:"to"`
+	Positions []positionAnswer `json:"positions"`
+}
+
+// positionAnswer is one (account, asset) row. Sums are decimal strings (they may
+// exceed 2^64 over a long range); net is signed.
+type positionAnswer struct {
+	Account  string `json:"account"`
+	Asset    string `json:"asset"`
+	Credited string `json:"credited"`
+	Debited  string `json:"debited"`
+	Net      string `json:"net"`
+}
+
+func (s *Server) getReport(ctx *fasthttp.RequestCtx, _ string) error {
+	r, ok := s.b.(Reporter)
+	if !ok {
+		return codes.Errorf(codes.NotFound, "this node does not serve settlement reports")
+	}
+	args := ctx.QueryArgs()
+	from, err := heightArg(args.Peek("from"), "from")
+	if err != nil {
+		return err
+	}
+	to, err := heightArg(args.Peek("to"), "to")
+	if err != nil {
+		return err
+	}
+	var account *txn.AccountID
+	if v := args.Peek("account"); v != nil {
+		id, err := parseAddress(string(v))
+		if err != nil {
+			return err
+		}
+		account = &id
+	}
+	rep, err := r.Report(from, to, account)
+	switch {
+	case errors.Is(err, store.ErrReportRange), errors.Is(err, store.ErrReportTooLarge):
+		return codes.Errorf(codes.BadRequest, "%v", err)
+	case err != nil:
+		return backendError(err, "report")
+	}
+	return writeJSON(ctx, fasthttp.StatusOK, newReportAnswer(rep))
+}
+
+func heightArg(v []byte, name string) (uint64, error) {
+	if v == nil {
+		return 0, codes.Errorf(codes.BadRequest, "query parameter %q (a height) is required", name)
+	}
+	h, err := strconv.ParseUint(string(v), 10, 64)
+	if err != nil {
+		return 0, codes.Errorf(codes.BadRequest, "%s %q must be a decimal height", name, v)
+	}
+	return h, nil
+}
+
+func newReportAnswer(rep *store.Report) *reportAnswer {
+	ans := &reportAnswer{From: rep.From, To: rep.To, Positions: make([]positionAnswer, len(rep.Positions))}
+	for i := range rep.Positions {
+		p := &rep.Positions[i]
+		ans.Positions[i] = positionAnswer{Account: p.Account.String(), Asset: p.Asset.String(),
+			Credited: p.Credited.String(), Debited: p.Debited.String(), Net: p.Net().String()}
+	}
+	return ans
+}

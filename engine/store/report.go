@@ -1,0 +1,182 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/big"
+	"math/bits"
+	"sort"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"settle/engine/ledger"
+	"settle/engine/txn"
+)
+
+// Settlement reports (docs/storage.md, "Settlement reports"). Each committed block
+// stores, in its own batch, one net-delta record per (account, asset) that its
+// transfers touched: n/<height u64><account 20><asset 23> → credited u128 |
+// debited u128. A report over a height range is one range scan.
+
+// Report bounds.
+const (
+	ReportBlocksMax    = 1_000_000 // heights in one report
+	ReportPositionsMax = 100_000   // (account, asset) rows in one report
+)
+
+// ErrReportRange is returned for a height range a report cannot cover.
+var ErrReportRange = errors.New("report range")
+
+// ErrReportTooLarge is returned when a report would exceed ReportPositionsMax rows.
+var ErrReportTooLarge = errors.New("report too large")
+
+// Position is one account's settlement in one asset over a report's range: what
+// its transfers credited and debited. Net = Credited − Debited.
+type Position struct {
+	Account  txn.AccountID
+	Asset    txn.Asset
+	Credited *big.Int
+	Debited  *big.Int
+}
+
+// Net returns Credited − Debited (negative: the account paid out more).
+func (p *Position) Net() *big.Int { return new(big.Int).Sub(p.Credited, p.Debited) }
+
+// Report is the net positions of every participant (or one) over [From, To].
+type Report struct {
+	From, To  uint64
+	Positions []Position // sorted by account, then asset
+}
+
+const netValueLen = 32
+
+func netPrefix(h uint64) []byte { return binary.BigEndian.AppendUint64([]byte{prefixNet, '/'}, h) }
+
+type u128 struct{ hi, lo uint64 }
+
+func (u *u128) add(v uint64) {
+	var c uint64
+	u.lo, c = bits.Add64(u.lo, v, 0)
+	u.hi += c
+}
+
+func (u u128) big() *big.Int {
+	b := new(big.Int).SetUint64(u.hi)
+	return b.Lsh(b, 64).Or(b, new(big.Int).SetUint64(u.lo))
+}
+
+type netKey struct {
+	id txn.AccountID
+	as txn.Asset
+}
+
+type netDelta struct{ credit, debit u128 }
+
+// addNetDeltas writes the block's net delta per (account, asset) of its transfers.
+func addNetDeltas(set func(k, v []byte), buf []byte, h uint64, transfers []ledger.Transfer) {
+	if len(transfers) == 0 {
+		return
+	}
+	deltas := make(map[netKey]*netDelta, 2*len(transfers))
+	get := func(k netKey) *netDelta {
+		d := deltas[k]
+		if d == nil {
+			d = &netDelta{}
+			deltas[k] = d
+		}
+		return d
+	}
+	for _, t := range transfers {
+		get(netKey{t.From, t.Asset}).debit.add(t.Amount)
+		get(netKey{t.To, t.Asset}).credit.add(t.Amount)
+	}
+	prefix := netPrefix(h)
+	for k, d := range deltas { // a batch sorts its keys itself: map order does not matter
+		key := append(append([]byte(nil), prefix...), k.id[:]...)
+		ak := ledger.AssetKey(k.as)
+		key = append(key, ak[:]...)
+		v := binary.BigEndian.AppendUint64(buf[:0], d.credit.hi)
+		v = binary.BigEndian.AppendUint64(v, d.credit.lo)
+		v = binary.BigEndian.AppendUint64(v, d.debit.hi)
+		v = binary.BigEndian.AppendUint64(v, d.debit.lo)
+		set(key, v)
+	}
+}
+
+// Report sums the net deltas of blocks from to to (inclusive) per (account,
+// asset); with account non-nil, only that account's rows. The range must lie
+// within the committed blocks and span at most ReportBlocksMax heights
+// (ErrReportRange); a report of more than ReportPositionsMax rows fails with
+// ErrReportTooLarge.
+func (s *Store) Report(from, to uint64, account *txn.AccountID) (*Report, error) {
+	head := uint64(0)
+	if m, err := s.Meta(); err == nil {
+		head = m.Height
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	switch {
+	case from == 0 || from > to:
+		return nil, fmt.Errorf("%w: heights %d to %d: want 1 <= from <= to", ErrReportRange, from, to)
+	case to > head:
+		return nil, fmt.Errorf("%w: height %d is not committed yet (head %d)", ErrReportRange, to, head)
+	case to-from >= ReportBlocksMax:
+		return nil, fmt.Errorf("%w: %d heights, limit %d", ErrReportRange, to-from+1, ReportBlocksMax)
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: netPrefix(from), UpperBound: netPrefix(to + 1)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	sums := map[netKey]*netDelta{}
+	for ok := it.First(); ok; ok = it.Next() {
+		k, v := it.Key(), it.Value()
+		if len(k) != 2+8+txn.AccountIDSize+23 || len(v) != netValueLen {
+			return nil, fmt.Errorf("net delta record %x is corrupt", k)
+		}
+		var nk netKey
+		copy(nk.id[:], k[10:])
+		if account != nil && !bytes.Equal(nk.id[:], account[:]) {
+			continue
+		}
+		if nk.as, err = ledger.AssetFromKey(k[30:]); err != nil && !allZero(k[30:]) {
+			return nil, fmt.Errorf("net delta record %x: %w", k, err)
+		}
+		d := sums[nk]
+		if d == nil {
+			if len(sums) >= ReportPositionsMax {
+				return nil, fmt.Errorf("%w: over %d positions; name an account or narrow the range", ErrReportTooLarge, ReportPositionsMax)
+			}
+			d = &netDelta{}
+			sums[nk] = d
+		}
+		addU128(&d.credit, binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:]))
+		addU128(&d.debit, binary.BigEndian.Uint64(v[16:]), binary.BigEndian.Uint64(v[24:]))
+	}
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	rep := &Report{From: from, To: to, Positions: make([]Position, 0, len(sums))}
+	for k, d := range sums {
+		rep.Positions = append(rep.Positions, Position{Account: k.id, Asset: k.as, Credited: d.credit.big(), Debited: d.debit.big()})
+	}
+	sort.Slice(rep.Positions, func(i, j int) bool {
+		a, b := &rep.Positions[i], &rep.Positions[j]
+		if c := bytes.Compare(a.Account[:], b.Account[:]); c != 0 {
+			return c < 0
+		}
+		ka, kb := ledger.AssetKey(a.Asset), ledger.AssetKey(b.Asset)
+		return bytes.Compare(ka[:], kb[:]) < 0
+	})
+	return rep, nil
+}
+
+// addU128 adds (hi, lo) to u. Sums over a report's range stay far below 2^128:
+// at most ReportBlocksMax blocks of at most 2^32 transfers of at most 2^62 each.
+func addU128(u *u128, hi, lo uint64) {
+	var c uint64
+	u.lo, c = bits.Add64(u.lo, lo, 0)
+	u.hi += hi + c
+}
