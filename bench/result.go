@@ -1,0 +1,202 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"settle/loadgen"
+)
+
+// Result is one `bench run` or `bench sweep`: its rounds (repeats or sweep steps)
+// with the machine, calibration and node statistics. It is summary.json at the
+// top of a result directory; each round's loadgen outputs are in round-NN/.
+type Result struct {
+	Kind        string       `json:"kind"` // "run" or "sweep"
+	Scenario    *Scenario    `json:"scenario"`
+	Machine     Machine      `json:"machine"`
+	Calibration *Calibration `json:"calibration,omitempty"`
+	Targets     []string     `json:"targets"`
+	Local       bool         `json:"local"`      // validators started by the harness on this machine
+	Validators  int          `json:"validators"` // validators loaded
+	GoMaxProcs  int          `json:"gomaxprocs,omitempty"`
+	StartTime   string       `json:"start_time"`
+	TookS       float64      `json:"took_s"`
+	Dir         string       `json:"-"` // where the result was written
+
+	Rounds []Round      `json:"rounds"`
+	Nodes  []NodeStats  `json:"nodes"`
+	Sweep  *SweepResult `json:"sweep,omitempty"`
+	Checks []Check      `json:"checks"`
+
+	// Headline figures over the rounds (for sweeps: the max sustainable round).
+	CommittedPerS      Stat    `json:"committed_per_s"`
+	P99Ms              Stat    `json:"p99_ms"`
+	Efficiency         float64 `json:"efficiency"`               // mean committed/s ÷ verification ceiling
+	EfficiencyCeilingS float64 `json:"efficiency_ceiling_per_s"` // that ceiling
+	Passed             bool    `json:"passed"`
+}
+
+// Round is one loadgen run inside a result.
+type Round struct {
+	Index    int     `json:"index"`
+	Label    string  `json:"label"`
+	Dir      string  `json:"dir"` // relative to the result directory
+	RatePerS float64 `json:"nominal_rate_per_s,omitempty"`
+
+	Offered    int64            `json:"offered"`
+	Sent       int64            `json:"sent"`
+	Accepted   int64            `json:"accepted"`
+	Rejected   int64            `json:"rejected"`
+	RejectedBy map[string]int64 `json:"rejected_by_code"`
+	Committed  int64            `json:"committed"` // in a block, any result
+	Failed     int64            `json:"failed"`    // committed with a result other than success
+	FailedBy   map[string]int64 `json:"failed_by_code"`
+	TimedOut   int64            `json:"timed_out"`
+
+	OfferedPerS   float64 `json:"offered_per_s"`
+	CommittedPerS float64 `json:"committed_per_s"` // throughput
+	GoodputPerS   float64 `json:"goodput_per_s"`   // committed with success, per second
+	CommitRatio   float64 `json:"commit_ratio"`    // committed ÷ offered
+
+	Latency         loadgen.LatencyStats `json:"committed_latency"`
+	AcceptedLatency loadgen.LatencyStats `json:"accepted_latency"`
+
+	GeneratorValid   bool     `json:"generator_valid"`
+	GeneratorReasons []string `json:"generator_reasons,omitempty"`
+	MeetsSLO         bool     `json:"meets_slo"` // p99 ≤ SLO
+	Sustained        bool     `json:"sustained"` // committed ≥ 99% of offered, p99 ≤ SLO, generator valid
+}
+
+// Stat is a mean with its spread over repeated rounds.
+type Stat struct {
+	N      int     `json:"n"`
+	Mean   float64 `json:"mean"`
+	StdDev float64 `json:"stddev"` // sample standard deviation (0 for one round)
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+}
+
+// Check is one pass/fail rule of a result.
+type Check struct {
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail"`
+}
+
+// sustainedRatioMin is the share of the offered load that must commit for a round
+// to count as sustained (SPEC §8).
+const sustainedRatioMin = 0.99
+
+// newRound condenses a loadgen summary.
+func newRound(i int, label string, rate float64, s *loadgen.Summary, sloMs float64) Round {
+	c := s.Counts
+	r := Round{Index: i, Label: label, Dir: fmt.Sprintf("round-%02d", i), RatePerS: rate,
+		Offered: c.Offered, Sent: c.Sent, Accepted: c.Accepted, Rejected: c.Rejected, RejectedBy: c.RejectedByCode,
+		Committed: c.Committed, Failed: c.Failed, FailedBy: c.FailedByCode, TimedOut: c.TimedOut,
+		OfferedPerS: s.Rates.OfferedPerS, CommittedPerS: s.Rates.CommittedPerS,
+		Latency: s.Committed, AcceptedLatency: s.Accepted, GeneratorValid: s.Valid, GeneratorReasons: s.InvalidReasons}
+	if r.OfferedPerS == 0 && s.TimedS > 0 { // closed loop: offered is what was dispatched
+		r.OfferedPerS = float64(c.Offered) / s.TimedS
+	}
+	if c.Committed > 0 {
+		r.GoodputPerS = r.CommittedPerS * float64(c.Committed-c.Failed) / float64(c.Committed)
+	}
+	if c.Offered > 0 {
+		r.CommitRatio = float64(c.Committed) / float64(c.Offered)
+	}
+	r.MeetsSLO = c.Committed > 0 && r.Latency.P99Ms <= sloMs
+	r.Sustained = r.MeetsSLO && r.CommitRatio >= sustainedRatioMin && r.GeneratorValid
+	return r
+}
+
+func statOf(xs []float64) Stat {
+	s := Stat{N: len(xs)}
+	if len(xs) == 0 {
+		return s
+	}
+	s.Min, s.Max = math.Inf(1), math.Inf(-1)
+	for _, x := range xs {
+		s.Mean += x
+		s.Min, s.Max = math.Min(s.Min, x), math.Max(s.Max, x)
+	}
+	s.Mean /= float64(len(xs))
+	if len(xs) > 1 {
+		var ss float64
+		for _, x := range xs {
+			ss += (x - s.Mean) * (x - s.Mean)
+		}
+		s.StdDev = math.Sqrt(ss / float64(len(xs)-1))
+	}
+	return s
+}
+
+// headline fills the figures over rounds (the chosen rounds for a sweep).
+func (r *Result) headline(rounds []Round) {
+	var thr, p99 []float64
+	for _, rd := range rounds {
+		thr = append(thr, rd.CommittedPerS)
+		p99 = append(p99, rd.Latency.P99Ms)
+	}
+	r.CommittedPerS, r.P99Ms = statOf(thr), statOf(p99)
+	if r.Calibration != nil && r.Local {
+		r.EfficiencyCeilingS = r.Calibration.VerifyBatchAllCoresPerS / float64(max(1, r.Validators))
+		r.Efficiency = r.Calibration.Efficiency(r.CommittedPerS.Mean, r.Validators)
+	}
+	r.Passed = true
+	for _, c := range r.Checks {
+		r.Passed = r.Passed && c.Passed
+	}
+}
+
+// File names inside a result directory.
+const (
+	FileResult   = "summary.json"
+	FileMachine  = "machine.json"
+	FileScenario = "scenario.json"
+	FileNodes    = "nodes.json"
+	FileReport   = "report.md"
+)
+
+// WriteResult writes summary.json, machine.json and scenario.json into dir.
+func WriteResult(dir string, r *Result) error {
+	files := map[string]any{FileResult: r, FileMachine: r.Machine, FileScenario: r.Scenario}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := writeJSON(filepath.Join(dir, n), files[n]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadResult reads a result directory's summary.json.
+func ReadResult(dir string) (*Result, error) {
+	b, err := os.ReadFile(filepath.Join(dir, FileResult))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a bench result directory: %w", dir, err)
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, FileResult), err)
+	}
+	return &r, nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
