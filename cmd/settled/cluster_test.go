@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -28,11 +29,33 @@ import (
 // validator's event stream) is in the same block on all four, and that state
 // hashes agree at equal heights. It logs the time from killing the leader to the
 // next committed block.
+//
+// SETTLE_RACE_BINARY=1 builds the validators with -race (a separate, slower
+// build) and fails the test if any of their outputs, killed processes included,
+// reports a data race:
+//
+//	SETTLE_RACE_BINARY=1 go test ./cmd/settled -run TestClusterFaults -v
 func TestClusterFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs four real validators")
 	}
-	bin := buildSettled(t)
+	var bin string
+	if os.Getenv("SETTLE_RACE_BINARY") == "1" {
+		bin = buildRaceSettled(t)
+		t.Logf("validators built with -race: %s", bin)
+	} else {
+		bin = buildSettled(t)
+	}
+	var procs []*proc // every validator process started (only this goroutine starts them)
+	startHook = func(p *proc) { procs = append(procs, p) }
+	defer func() { // runs after the validators are stopped: defers are LIFO
+		startHook = nil
+		for _, p := range procs {
+			if out := p.out.String(); strings.Contains(out, "WARNING: DATA RACE") {
+				t.Errorf("a validator reported a data race:\n%s", out)
+			}
+		}
+	}()
 	dir := t.TempDir()
 	const n, accounts = 4, 64
 	if out, err := exec.Command(bin, "testnet", "-validators", fmt.Sprint(n), "-dir", dir, "-accounts", fmt.Sprint(accounts)).CombinedOutput(); err != nil {
@@ -137,9 +160,27 @@ func loadValidator(t *testing.T, dir string, i int) *validator {
 	return v
 }
 
+// startHook, when set, sees every validator process TestClusterFaults starts.
+var startHook func(*proc)
+
 func (v *validator) start(t *testing.T, bin string) {
 	t.Helper()
 	v.p = start(t, bin, "run", "-config", v.cfg)
+	if startHook != nil {
+		startHook(v.p)
+	}
+}
+
+// buildRaceSettled compiles the binary with the race detector into a test
+// directory (not cached between tests: only TestClusterFaults asks for it).
+func buildRaceSettled(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "settled-race")
+	cmd := exec.Command("go", "build", "-race", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build settled -race: %v\n%s", err, out)
+	}
+	return bin
 }
 
 func (v *validator) kill() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -38,6 +39,9 @@ type Config struct {
 	Key        ed25519.PrivateKey // never logged
 	Validators []Validator
 	ListenAddr string // replica listen address; defaults to Validators[Self].Addr
+	// Listener, when set, is used instead of listening on ListenAddr (tests bind
+	// 127.0.0.1:0 first to learn every validator's address).
+	Listener net.Listener
 
 	DB               *pebble.DB // keys under "c/" belong to the driver
 	Pool             *mempool.Pool
@@ -135,7 +139,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("cluster config: validator %d (%s) has no replica address", i, v.Name)
 		}
 	}
-	if c.ListenAddr == "" {
+	if c.ListenAddr == "" && c.Listener == nil {
 		return errors.New("cluster config: this validator needs a replica listen address")
 	}
 	return c.Block.Validate()

@@ -122,7 +122,8 @@ func (d *Driver) coreConfig() hotstuff.Config {
 }
 
 func (d *Driver) transportConfig() transport.Config {
-	tc := transport.Config{ChainID: d.cfg.ChainID, Self: d.cfg.Self, Key: d.cfg.Key, ListenAddr: d.cfg.ListenAddr}
+	tc := transport.Config{ChainID: d.cfg.ChainID, Self: d.cfg.Self, Key: d.cfg.Key, ListenAddr: d.cfg.ListenAddr,
+		Listener: d.cfg.Listener}
 	for i, v := range d.cfg.Validators {
 		tc.Peers = append(tc.Peers, transport.Peer{Index: i, PublicKey: v.PublicKey, Addr: v.Addr})
 	}

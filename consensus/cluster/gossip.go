@@ -25,9 +25,10 @@ func (d *Driver) Gossip(raws [][]byte) {
 }
 
 // gossipOut broadcasts the queued transactions every GossipInterval, in frames of
-// at most GossipFrameTxMax. The transport drops a frame for a peer whose queue is
-// full; consensus frames are few and small, and the receiving side serves them
-// first (see readLoop).
+// at most GossipFrameTxMax, on the transport's low-priority lane: a peer's writer
+// sends them only when no consensus frame is waiting, and a full gossip queue
+// drops the frame (counted in the transport's LowDrops) instead of delaying
+// consensus. The receiving side serves consensus frames first too (see readLoop).
 func (d *Driver) gossipOut(ctx context.Context) {
 	t := time.NewTicker(d.cfg.GossipInterval)
 	defer t.Stop()
@@ -53,7 +54,7 @@ func (d *Driver) gossipOut(ctx context.Context) {
 			for _, r := range raws[:n] {
 				frame = txn.AppendBatchTx(frame, r)
 			}
-			d.tr.Broadcast(frame)
+			d.tr.BroadcastLow(frame)
 			d.counters.gossipFrames.Add(1)
 			d.counters.gossipTxs.Add(uint64(n))
 			raws = raws[n:]

@@ -15,6 +15,8 @@ import (
 const (
 	SendQueueMaxDefault      = 1024
 	SendQueueBytesMaxDefault = 64 << 20
+	LowQueueMaxDefault       = 1024
+	LowQueueBytesMaxDefault  = 32 << 20
 	RecvQueueMaxDefault      = 4096
 	FrameBytesMaxDefault     = 16 << 20
 	DialBackoffMinDefault    = 50 * time.Millisecond
@@ -58,6 +60,8 @@ type Config struct {
 
 	SendQueueMax      int         // frames queued per peer before Send drops
 	SendQueueBytesMax int         // wire bytes queued per peer before Send drops
+	LowQueueMax       int         // low-priority (gossip) frames queued per peer before SendLow drops
+	LowQueueBytesMax  int         // low-priority wire bytes queued per peer before SendLow drops
 	RecvQueueMax      int         // frames buffered in Recv() before the readers drop
 	FrameBytesMax     int         // largest frame, before and after compression
 	CompressMinBytes  int         // frames above this size are compressed; <0 disables
@@ -119,6 +123,8 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.SendQueueMax, SendQueueMaxDefault)
 	def(&c.SendQueueBytesMax, SendQueueBytesMaxDefault)
+	def(&c.LowQueueMax, LowQueueMaxDefault)
+	def(&c.LowQueueBytesMax, LowQueueBytesMaxDefault)
 	def(&c.RecvQueueMax, RecvQueueMaxDefault)
 	def(&c.FrameBytesMax, FrameBytesMaxDefault)
 	def(&c.CompressMinBytes, CompressMinBytesDefault)
@@ -132,7 +138,8 @@ func (c Config) withDefaults() (Config, error) {
 	defD(&c.HandshakeTimeout, HandshakeTimeoutDefault)
 	defD(&c.WriteTimeout, WriteTimeoutDefault)
 	switch {
-	case c.SendQueueMax < 0 || c.RecvQueueMax < 0 || c.SendQueueBytesMax < 0:
+	case c.SendQueueMax < 0 || c.RecvQueueMax < 0 || c.SendQueueBytesMax < 0 ||
+		c.LowQueueMax < 0 || c.LowQueueBytesMax < 0:
 		return c, configErr("queue sizes must be positive")
 	case c.FrameBytesMax < 0 || c.FrameBytesMax > FrameBytesMaxLimit:
 		return c, configErr("FrameBytesMax must be 1 to %d", FrameBytesMaxLimit)

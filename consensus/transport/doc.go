@@ -17,8 +17,12 @@
 // and the receiver decompresses under a memory limit and a maximum decoded size.
 // docs/consensus.md ("Transport") has the measurements behind the default.
 //
-// Sending never blocks: every peer has a bounded queue, and a full queue drops the
-// frame and counts it (consensus tolerates loss and retransmits by timeout). The
+// Sending never blocks: every peer has two bounded queues, and a full queue drops
+// the frame and counts it (consensus tolerates loss and retransmits by timeout).
+// Send and Broadcast use the consensus lane; SendLow and BroadcastLow a
+// low-priority lane for transaction gossip, which the writer serves only when no
+// consensus frame is waiting, a bounded amount per write, so a gossip backlog
+// never holds consensus frames back. The
 // inbound channel is bounded too, and the reader drops when it is full, so a slow
 // consumer cannot make the transport grow without limit.
 //

@@ -26,7 +26,7 @@ func rawClient(chainID string, self int, signKey ed25519.PrivateKey, claimedKey 
 		byKey: map[[32]byte]*peer{},
 	}
 	for _, pc := range peers {
-		p := newPeer(pc, 1, 1<<20)
+		p := newPeer(pc, &Config{SendQueueMax: 1, SendQueueBytesMax: 1 << 20, LowQueueMax: 1, LowQueueBytesMax: 1 << 20})
 		t.byIdx[pc.Index] = p
 		t.byKey[[32]byte(pc.PublicKey)] = p
 	}

@@ -15,19 +15,71 @@ const ioBufferBytes = 64 << 10
 // writeBatchFramesMax bounds how many queued frames are written before a flush.
 const writeBatchFramesMax = 64
 
+// writeBatchLowBytesMax bounds the low-priority wire bytes written in one batch
+// (at least one frame is always taken): a consensus frame queued while a batch is
+// written waits behind at most this much gossip in the write buffer.
+const writeBatchLowBytesMax = ioBufferBytes
+
+// lane is one bounded send queue of a peer: frames and wire bytes.
+type lane struct {
+	// q holds encoded wire frames; its capacity is the lane's frame bound.
+	q chan []byte
+	// queuedBytes is the wire size of the frames in q.
+	// INVARIANT: queuedBytes <= bytesMax + one frame per concurrent sender
+	// (admit and enqueue are not atomic together).
+	queuedBytes atomic.Int64
+	bytesMax    int64
+	drops       atomic.Uint64 // refused: queue full (frames or bytes) or frame too large
+}
+
+func newLane(framesMax, bytesMax int) lane {
+	return lane{q: make(chan []byte, framesMax), bytesMax: int64(bytesMax)}
+}
+
+// admit applies the cheap refusals before a frame is encoded.
+func (l *lane) admit(frameBytes, frameBytesMax int) bool {
+	if frameBytes > frameBytesMax || len(l.q) == cap(l.q) ||
+		l.queuedBytes.Load()+int64(frameBytes) > l.bytesMax {
+		l.drops.Add(1)
+		return false
+	}
+	return true
+}
+
+// enqueue queues wire without blocking; false means dropped and counted.
+func (l *lane) enqueue(wire []byte) bool {
+	l.queuedBytes.Add(int64(len(wire)))
+	select {
+	case l.q <- wire:
+		return true
+	default:
+		l.queuedBytes.Add(-int64(len(wire)))
+		l.drops.Add(1)
+		return false
+	}
+}
+
+// take dequeues one frame without blocking; nil when the lane is empty.
+func (l *lane) take() []byte {
+	select {
+	case wire := <-l.q:
+		l.queuedBytes.Add(-int64(len(wire)))
+		return wire
+	default:
+		return nil
+	}
+}
+
 // peer is the state kept for one remote validator across its connections.
 type peer struct {
 	index int
 	pub   []byte
 	addr  string
-	// sendQ holds encoded wire frames; its capacity is Config.SendQueueMax.
-	sendQ chan []byte
-	// queuedBytes is the wire size of the frames in sendQ.
-	// INVARIANT: queuedBytes <= sendQueueBytesMax + one frame (admit and
-	// enqueue are not atomic together; concurrent senders may overshoot by one
-	// frame each).
-	queuedBytes       atomic.Int64
-	sendQueueBytesMax int64
+	// high carries consensus frames (Send, Broadcast); low carries transaction
+	// gossip (SendLow, BroadcastLow).
+	// INVARIANT: the writer takes a low frame only when high is empty, so a
+	// gossip backlog never delays a consensus frame by more than one batch.
+	high, low lane
 	// incoming hands an authenticated inbound connection to runPeer (accepting
 	// side only). Capacity 1: a newer connection replaces a waiting one.
 	incoming chan net.Conn
@@ -35,48 +87,53 @@ type peer struct {
 	blocked   atomic.Bool
 	connected atomic.Bool
 
-	sentFrames, sentBytes atomic.Uint64
-	recvFrames, recvBytes atomic.Uint64
-	drops, blockedDrops   atomic.Uint64
-	connects              atomic.Uint64
-	protocolErrors        atomic.Uint64
+	sentFrames, sentBytes       atomic.Uint64
+	lowSentFrames, lowSentBytes atomic.Uint64
+	recvFrames, recvBytes       atomic.Uint64
+	blockedDrops                atomic.Uint64
+	connects                    atomic.Uint64
+	protocolErrors              atomic.Uint64
 }
 
-func newPeer(pc Peer, queueMax, queueBytesMax int) *peer {
+func newPeer(pc Peer, cfg *Config) *peer {
 	return &peer{
-		sendQueueBytesMax: int64(queueBytesMax),
-		index:             pc.Index,
-		pub:               append([]byte(nil), pc.PublicKey...),
-		addr:              pc.Addr,
-		sendQ:             make(chan []byte, queueMax),
-		incoming:          make(chan net.Conn, 1),
+		index:    pc.Index,
+		pub:      append([]byte(nil), pc.PublicKey...),
+		addr:     pc.Addr,
+		high:     newLane(cfg.SendQueueMax, cfg.SendQueueBytesMax),
+		low:      newLane(cfg.LowQueueMax, cfg.LowQueueBytesMax),
+		incoming: make(chan net.Conn, 1),
 	}
+}
+
+func (p *peer) lane(low bool) *lane {
+	if low {
+		return &p.low
+	}
+	return &p.high
 }
 
 // admit applies the cheap refusals before a frame is encoded.
-func (p *peer) admit(frameBytes, frameBytesMax int) bool {
-	switch {
-	case p.blocked.Load():
+func (p *peer) admit(low bool, frameBytes, frameBytesMax int) bool {
+	if p.blocked.Load() {
 		p.blockedDrops.Add(1)
 		return false
-	case frameBytes > frameBytesMax || len(p.sendQ) == cap(p.sendQ) ||
-		p.queuedBytes.Load()+int64(frameBytes) > p.sendQueueBytesMax:
-		p.drops.Add(1)
-		return false
 	}
-	return true
+	return p.lane(low).admit(frameBytes, frameBytesMax)
 }
 
-func (p *peer) enqueue(wire []byte) bool {
-	p.queuedBytes.Add(int64(len(wire)))
-	select {
-	case p.sendQ <- wire:
-		return true
-	default:
-		p.queuedBytes.Add(-int64(len(wire)))
-		p.drops.Add(1)
-		return false
+// next dequeues the frame to write next without blocking: a consensus frame if
+// any is queued, else a gossip frame when lowAllowed. nil when there is none.
+func (p *peer) next(lowAllowed bool) (wire []byte, low bool) {
+	if wire = p.high.take(); wire != nil {
+		return wire, false
 	}
+	if lowAllowed {
+		if wire = p.low.take(); wire != nil {
+			return wire, true
+		}
+	}
+	return nil, false
 }
 
 func (p *peer) stats() PeerStats {
@@ -86,9 +143,12 @@ func (p *peer) stats() PeerStats {
 		Connected:      p.connected.Load(),
 		SentFrames:     p.sentFrames.Load(),
 		SentBytes:      p.sentBytes.Load(),
+		LowSentFrames:  p.lowSentFrames.Load(),
+		LowSentBytes:   p.lowSentBytes.Load(),
 		RecvFrames:     p.recvFrames.Load(),
 		RecvBytes:      p.recvBytes.Load(),
-		Drops:          p.drops.Load(),
+		Drops:          p.high.drops.Load(),
+		LowDrops:       p.low.drops.Load(),
 		BlockedDrops:   p.blockedDrops.Load(),
 		Connects:       c,
 		Reconnects:     max(c, 1) - 1,
@@ -238,55 +298,93 @@ func (t *Transport) serve(p *peer, conn net.Conn) (next net.Conn) {
 		incoming = nil // we dial p; p never dials us
 	}
 	bw := bufio.NewWriterSize(conn, ioBufferBytes)
-loop:
 	for {
+		// Control first, so that a busy queue cannot keep a dead or replaced
+		// connection alive.
 		select {
-		case wire := <-p.sendQ:
-			if err := t.writeBatch(p, conn, bw, wire); err != nil {
-				break loop
-			}
 		case <-readerDone:
-			break loop
+			return t.endServe(p, conn, readerDone, nil)
 		case next = <-incoming:
-			break loop
+			return t.endServe(p, conn, readerDone, next)
 		case <-t.ctx.Done():
-			break loop
+			return t.endServe(p, conn, readerDone, nil)
+		default:
+		}
+		wire, low := p.next(true) // consensus first
+		if wire == nil {
+			select {
+			case wire = <-p.high.q:
+				p.high.queuedBytes.Add(-int64(len(wire)))
+			case wire = <-p.low.q:
+				// Both lanes were empty: at most this one gossip frame goes
+				// ahead of a consensus frame queued at the same moment.
+				p.low.queuedBytes.Add(-int64(len(wire)))
+				low = true
+			case <-readerDone:
+				return t.endServe(p, conn, readerDone, nil)
+			case next = <-incoming:
+				return t.endServe(p, conn, readerDone, next)
+			case <-t.ctx.Done():
+				return t.endServe(p, conn, readerDone, nil)
+			}
+		}
+		if err := t.writeBatch(p, conn, bw, wire, low); err != nil {
+			return t.endServe(p, conn, readerDone, nil)
 		}
 	}
+}
+
+func (t *Transport) endServe(p *peer, conn net.Conn, readerDone <-chan struct{}, next net.Conn) net.Conn {
 	p.connected.Store(false)
 	t.untrack(conn)
 	<-readerDone
 	return next
 }
 
-// writeBatch writes wire and whatever else is queued (up to writeBatchFramesMax
-// frames) under one write deadline, then flushes.
-func (t *Transport) writeBatch(p *peer, conn net.Conn, bw *bufio.Writer, wire []byte) error {
+// writeBatch writes wire, then more queued frames under one write deadline, and
+// flushes. See fillBatch for which frames.
+func (t *Transport) writeBatch(p *peer, conn net.Conn, bw *bufio.Writer, wire []byte, low bool) error {
 	if err := conn.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout)); err != nil {
 		return err
 	}
+	if err := p.fillBatch(wire, low, func(w []byte) error { _, err := bw.Write(w); return err }); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// fillBatch writes wire (already dequeued; low says from which lane) and then up
+// to writeBatchFramesMax-1 more frames, choosing each one afresh: a queued
+// consensus frame always comes next; a gossip frame only when the consensus lane
+// is empty and fewer than writeBatchLowBytesMax gossip bytes are in this batch.
+// Frames to a blocked peer are dropped and counted instead of written.
+func (p *peer) fillBatch(wire []byte, low bool, write func([]byte) error) error {
+	lowBytes := 0
 	for i := 0; ; i++ {
-		p.queuedBytes.Add(-int64(len(wire)))
+		if low {
+			lowBytes += len(wire)
+		}
 		if p.blocked.Load() {
 			p.blockedDrops.Add(1)
 		} else {
-			if _, err := bw.Write(wire); err != nil {
+			if err := write(wire); err != nil {
 				return err
 			}
-			p.sentFrames.Add(1)
-			p.sentBytes.Add(uint64(len(wire)))
+			if low {
+				p.lowSentFrames.Add(1)
+				p.lowSentBytes.Add(uint64(len(wire)))
+			} else {
+				p.sentFrames.Add(1)
+				p.sentBytes.Add(uint64(len(wire)))
+			}
 		}
 		if i+1 == writeBatchFramesMax {
-			break
+			return nil
 		}
-		select {
-		case wire = <-p.sendQ:
-			continue
-		default:
+		if wire, low = p.next(lowBytes < writeBatchLowBytesMax); wire == nil {
+			return nil
 		}
-		break
 	}
-	return bw.Flush()
 }
 
 // readLoop reads frames until the connection fails. It never blocks on the

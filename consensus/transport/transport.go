@@ -61,7 +61,7 @@ func New(cfg Config) (*Transport, error) {
 		if pc.Index == cfg.Self {
 			continue
 		}
-		p := newPeer(pc, cfg.SendQueueMax, cfg.SendQueueBytesMax)
+		p := newPeer(pc, &cfg)
 		t.peers = append(t.peers, p)
 		t.byIdx[p.index] = p
 		t.byKey[[32]byte(p.pub)] = p
@@ -171,33 +171,46 @@ func (t *Transport) untrack(conn net.Conn) {
 // Recv returns the bounded channel of received frames. It is closed by Close.
 func (t *Transport) Recv() <-chan Inbound { return t.recv }
 
-// Send queues frame for validator to without blocking. It returns false, and
-// counts a drop, when the peer's queue is full, the peer is blocked (SetBlocked),
-// unknown or the frame is larger than FrameBytesMax. frame may be reused by the
-// caller as soon as Send returns.
-func (t *Transport) Send(to int, frame []byte) bool {
+// Send queues a consensus frame for validator to without blocking. It returns
+// false, and counts a drop, when the peer's queue is full, the peer is blocked
+// (SetBlocked), unknown or the frame is larger than FrameBytesMax. frame may be
+// reused by the caller as soon as Send returns.
+func (t *Transport) Send(to int, frame []byte) bool { return t.send(to, frame, false) }
+
+// Broadcast sends a consensus frame to every other validator, compressing it once.
+func (t *Transport) Broadcast(frame []byte) { t.broadcast(frame, false) }
+
+// SendLow is Send on the low-priority lane, for transaction gossip: its own
+// bounded queue per peer (LowQueueMax frames, LowQueueBytesMax bytes), drops
+// counted in PeerStats.LowDrops, and frames written only when no consensus frame
+// is waiting for that peer.
+func (t *Transport) SendLow(to int, frame []byte) bool { return t.send(to, frame, true) }
+
+// BroadcastLow is Broadcast on the low-priority lane (see SendLow).
+func (t *Transport) BroadcastLow(frame []byte) { t.broadcast(frame, true) }
+
+func (t *Transport) send(to int, frame []byte, low bool) bool {
 	p := t.byIdx[to]
 	if p == nil {
 		return false
 	}
-	if !p.admit(len(frame), t.cfg.FrameBytesMax) {
+	if !p.admit(low, len(frame), t.cfg.FrameBytesMax) {
 		return false
 	}
-	return p.enqueue(t.encode(frame))
+	return p.lane(low).enqueue(t.encode(frame))
 }
 
-// Broadcast sends frame to every other validator, compressing it once.
-func (t *Transport) Broadcast(frame []byte) {
+func (t *Transport) broadcast(frame []byte, low bool) {
 	var wire []byte
 	for _, p := range t.peers {
-		if !p.admit(len(frame), t.cfg.FrameBytesMax) {
+		if !p.admit(low, len(frame), t.cfg.FrameBytesMax) {
 			continue
 		}
 		if wire == nil {
 			wire = t.encode(frame)
 		}
 		// INVARIANT: wire is never modified after encode, so peers share it.
-		p.enqueue(wire)
+		p.lane(low).enqueue(wire)
 	}
 }
 
@@ -223,10 +236,13 @@ type PeerStats struct {
 	Index          int
 	Connected      bool
 	SentFrames     uint64
-	SentBytes      uint64 // wire bytes, headers included
-	RecvFrames     uint64
+	SentBytes      uint64 // wire bytes, headers included (consensus lane)
+	LowSentFrames  uint64 // frames written from the low-priority lane
+	LowSentBytes   uint64
+	RecvFrames     uint64 // both lanes (the receiver cannot tell them apart)
 	RecvBytes      uint64 // wire bytes, headers included
-	Drops          uint64 // Send refused: queue full (frames or bytes) or frame too large
+	Drops          uint64 // Send/Broadcast refused: queue full (frames or bytes) or frame too large
+	LowDrops       uint64 // SendLow/BroadcastLow refused, for the same reasons
 	BlockedDrops   uint64 // frames dropped by SetBlocked, both directions
 	Connects       uint64 // authenticated connections established
 	Reconnects     uint64 // Connects after the first
