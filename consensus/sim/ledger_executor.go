@@ -131,13 +131,19 @@ func (e *LedgerExecutor) CheckInvariants() error {
 	return e.ledger.CheckInvariants()
 }
 
-// Recover rebuilds the in-memory ledger from the durable committed state, as a
-// restarted node does, and checks its invariants.
+// Recover rebuilds the in-memory ledger from the durable committed state
+// (accounts, assets and open escrows, copied), as a restarted node does, and
+// checks its invariants.
 func (e *LedgerExecutor) Recover() error {
 	var accounts []*ledger.Account
 	e.ledger.Accounts(func(a *ledger.Account) {
 		c := *a
 		c.Issued = slices.Clone(a.Issued)
+		if a.Ext != nil {
+			x := *a.Ext
+			x.Signers = slices.Clone(a.Ext.Signers)
+			c.Ext = &x
+		}
 		accounts = append(accounts, &c)
 	})
 	infos := e.ledger.Assets()
@@ -145,7 +151,13 @@ func (e *LedgerExecutor) Recover() error {
 	for i := range infos {
 		assets[i] = &infos[i]
 	}
-	l := ledger.Restore(e.genesis, e.ledger.Meta(), accounts, assets)
+	open := e.ledger.Escrows()
+	escrows := make([]*ledger.Escrow, len(open))
+	for i, es := range open {
+		c := *es // as read back from the durable escrow records
+		escrows[i] = &c
+	}
+	l := ledger.Restore(e.genesis, e.ledger.Meta(), accounts, assets, escrows...)
 	if err := l.CheckInvariants(); err != nil {
 		return fmt.Errorf("ledger executor recover at height %d: %w", l.Meta().Height, err)
 	}

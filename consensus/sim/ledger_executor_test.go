@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -276,3 +277,66 @@ func TestLedgerValidatePayload(t *testing.T) {
 }
 
 var errAny = errors.New("any error")
+
+// TestLedgerRecoverKeepsEscrows: open escrows survive a restart (Recover), can
+// be finished after it, and one that expires after the restart is returned to
+// its owner automatically; a run without the restart reaches the same state
+// hashes.
+func TestLedgerRecoverKeepsEscrows(t *testing.T) {
+	app := newTestLedgerApp(t)
+	owner, dest := app.ids[1], app.ids[2]
+	cond := sha256.Sum256([]byte("preimage"))
+	sign := func(k int, txs ...*txn.Tx) []byte {
+		raws := make([][]byte, len(txs))
+		for i, tx := range txs {
+			tx.ChainID, tx.Fee, tx.LastValid = simChainID, app.genesis.BaseFee, 1<<40
+			if err := txn.Sign(tx, app.keys[k]); err != nil {
+				t.Fatal(err)
+			}
+			raws[i] = tx.Bytes()
+		}
+		return txn.EncodeBatch(raws)
+	}
+	stream := [][]byte{
+		sign(1,
+			&txn.Tx{Type: txn.TypeEscrowCreate, Sender: owner, Seq: 1, Dest: dest, Asset: txn.Native, Amount: 5000, ExpiryHeight: 10, Condition: cond},
+			&txn.Tx{Type: txn.TypeEscrowCreate, Sender: owner, Seq: 2, Dest: dest, Asset: txn.Native, Amount: 700, ExpiryHeight: 4, Condition: cond}),
+		sign(2, &txn.Tx{Type: txn.TypeEscrowFinish, Sender: dest, Seq: 1, Owner: owner, EscrowSeq: 1, Fulfillment: []byte("preimage")}),
+		nil,
+		nil, // the second escrow expires here
+		nil,
+	}
+	straight := replay(t, app.genesis, stream, func(uint64) bool { return false })
+
+	e, err := NewLedgerExecutor(app.genesis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, _ := e.ledger.Account(owner)
+	for i, p := range stream {
+		h := uint64(i + 1)
+		if got := e.Execute(h, p); got != straight[i] {
+			t.Fatalf("height %d: state %x with restarts, %x without", h, got, straight[i])
+		}
+		if err := e.Recover(); err != nil { // a restart after every block
+			t.Fatal(err)
+		}
+		l := e.Ledger()
+		a, _ := l.Account(owner)
+		x := a.Extended()
+		switch h {
+		case 1:
+			if len(l.Escrows()) != 2 || x.NativeEscrowed != 5700 || x.EscrowCount != 2 {
+				t.Fatalf("after restart: %d escrows, %d escrowed in %d", len(l.Escrows()), x.NativeEscrowed, x.EscrowCount)
+			}
+		case 2, 3:
+			if len(l.Escrows()) != 1 || x.NativeEscrowed != 700 {
+				t.Fatalf("height %d: %d escrows, %d escrowed", h, len(l.Escrows()), x.NativeEscrowed)
+			}
+		case 4, 5:
+			if len(l.Escrows()) != 0 || a.Ext != nil || a.Native != start.Native-5000-2*app.genesis.BaseFee {
+				t.Fatalf("height %d: %d escrows, owner %+v", h, len(l.Escrows()), a)
+			}
+		}
+	}
+}

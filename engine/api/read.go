@@ -24,13 +24,16 @@ const (
 
 // txAnswer is GET /v1/tx/{hash}.
 type txAnswer struct {
-	Hash   string    `json:"hash"`
-	Status string    `json:"status"` // pending | committed
-	Height *uint64   `json:"height,omitempty"`
-	Index  *uint32   `json:"index,omitempty"`
-	Result string    `json:"result,omitempty"`
-	Fee    *txn.Uint `json:"fee,omitempty"`
-	Tx     *txn.JSON `json:"tx,omitempty"`
+	Hash   string  `json:"hash"`
+	Status string  `json:"status"` // pending | committed
+	Height *uint64 `json:"height,omitempty"`
+	Index  *uint32 `json:"index,omitempty"`
+	Result string  `json:"result,omitempty"`
+	// FailedLeg is 1 + the index of the multi-leg transfer whose failure result
+	// reports (absent for every other outcome).
+	FailedLeg uint8     `json:"failed_leg,omitempty"`
+	Fee       *txn.Uint `json:"fee,omitempty"`
+	Tx        *txn.JSON `json:"tx,omitempty"`
 }
 
 func (s *Server) getTx(ctx *fasthttp.RequestCtx, p string) error {
@@ -50,6 +53,7 @@ func (s *Server) getTx(ctx *fasthttp.RequestCtx, p string) error {
 	if r := st.Record; st.Committed && r != nil {
 		fee := txn.Uint(r.Receipt.Fee)
 		ans.Height, ans.Index, ans.Result, ans.Fee = &r.Height, &r.Index, string(r.Receipt.Result), &fee
+		ans.FailedLeg = r.Receipt.Leg
 		if tx == nil && len(r.Raw) > 0 {
 			if tx, err = txn.Decode(r.Raw); err != nil {
 				return err // a stored transaction that does not decode: internal
@@ -63,18 +67,70 @@ func (s *Server) getTx(ctx *fasthttp.RequestCtx, p string) error {
 	return writeJSON(ctx, fasthttp.StatusOK, &ans)
 }
 
-// accountAnswer is GET /v1/account/{address}.
+// accountAnswer is GET /v1/account/{address}. Every list in it is bounded by
+// the ledger (lines, signers); escrows are counted, not listed.
 type accountAnswer struct {
-	Address  string          `json:"address"`
-	Sequence txn.Uint        `json:"sequence"`
-	Balances []balanceAnswer `json:"balances"`
-	Flags    uint32          `json:"flags"`
+	Address    string          `json:"address"`
+	Sequence   txn.Uint        `json:"sequence"`
+	Balances   []balanceAnswer `json:"balances"`
+	Flags      uint32          `json:"flags"`
+	FlagNames  []string        `json:"flag_names"`
+	TrustLines []lineAnswer    `json:"trust_lines"`
+	Escrows    escrowsAnswer   `json:"escrows"`
+	RegularKey string          `json:"regular_key,omitempty"` // hex; absent: none
+	SignerList *signerList     `json:"signer_list,omitempty"`
 }
 
 type balanceAnswer struct {
 	Asset  string   `json:"asset"`
 	Amount txn.Uint `json:"amount"`
 }
+
+// lineAnswer is one trust line (at most ledger.LinesPerAccountMax).
+type lineAnswer struct {
+	Asset    string   `json:"asset"`
+	Balance  txn.Uint `json:"balance"`
+	Limit    txn.Uint `json:"limit"`
+	Escrowed txn.Uint `json:"escrowed"`
+	Flags    []string `json:"flags"` // "authorized", "frozen"
+}
+
+// escrowsAnswer summarises the open escrows the account created.
+type escrowsAnswer struct {
+	Count          int      `json:"count"`
+	NativeEscrowed txn.Uint `json:"native_escrowed"`
+}
+
+type signerList struct {
+	Quorum  uint32         `json:"quorum"`
+	Signers []signerAnswer `json:"signers"`
+}
+
+type signerAnswer struct {
+	PublicKey string `json:"public_key"`
+	Weight    uint16 `json:"weight"`
+}
+
+// flagNames lists the names of the set bits of flags, in bit order.
+func flagNames(flags uint32, names []flagName) []string {
+	out := []string{}
+	for _, n := range names {
+		if flags&n.bit != 0 {
+			out = append(out, n.name)
+		}
+	}
+	return out
+}
+
+type flagName struct {
+	bit  uint32
+	name string
+}
+
+var (
+	accountFlagNames = []flagName{{ledger.FlagMasterKeySet, "master_key_set"}, {ledger.FlagDisableMaster, "disable_master"}}
+	lineFlagNames    = []flagName{{txn.LineFlagAuthorized, "authorized"}, {txn.LineFlagFrozen, "frozen"}}
+)
 
 func parseAddress(p string) (txn.AccountID, error) {
 	id, err := txn.ParseAddress(p)
@@ -97,11 +153,27 @@ func (s *Server) getAccount(ctx *fasthttp.RequestCtx, p string) error {
 }
 
 func newAccountAnswer(a *ledger.Account) *accountAnswer {
+	x := a.Extended()
 	ans := &accountAnswer{Address: a.ID.String(), Sequence: txn.Uint(a.Seq), Flags: a.Flags,
-		Balances: make([]balanceAnswer, 0, 1+len(a.Issued))}
+		FlagNames: flagNames(a.Flags, accountFlagNames),
+		Balances:  make([]balanceAnswer, 0, 1+len(a.Issued)), TrustLines: make([]lineAnswer, 0, len(a.Issued)),
+		Escrows: escrowsAnswer{Count: int(x.EscrowCount), NativeEscrowed: txn.Uint(x.NativeEscrowed)}}
 	ans.Balances = append(ans.Balances, balanceAnswer{Asset: txn.Native.String(), Amount: txn.Uint(a.Native)})
 	for _, b := range a.Issued {
-		ans.Balances = append(ans.Balances, balanceAnswer{Asset: b.Asset.String(), Amount: txn.Uint(b.Amount)})
+		if b.Amount != 0 {
+			ans.Balances = append(ans.Balances, balanceAnswer{Asset: b.Asset.String(), Amount: txn.Uint(b.Amount)})
+		}
+		ans.TrustLines = append(ans.TrustLines, lineAnswer{Asset: b.Asset.String(), Balance: txn.Uint(b.Amount),
+			Limit: txn.Uint(b.Limit), Escrowed: txn.Uint(b.Escrowed), Flags: flagNames(b.Flags, lineFlagNames)})
+	}
+	if x.RegularKey != ([txn.PublicKeySize]byte{}) {
+		ans.RegularKey = hex.EncodeToString(x.RegularKey[:])
+	}
+	if x.Quorum != 0 {
+		ans.SignerList = &signerList{Quorum: x.Quorum, Signers: make([]signerAnswer, len(x.Signers))}
+		for i, s := range x.Signers {
+			ans.SignerList.Signers[i] = signerAnswer{PublicKey: hex.EncodeToString(s.PublicKey[:]), Weight: s.Weight}
+		}
 	}
 	return ans
 }

@@ -25,12 +25,52 @@ type Account struct {
 	Native    uint64                  // native balance in minor units (spendable)
 	Issued    []Balance               // trust lines, sorted by asset, no empty entries; at most LinesPerAccountMax
 
+	// Ext is the rarely used interbank state; nil when all of it is zero, which
+	// keeps the copy the executor makes of every touched plain account small
+	// (SPEC §10). Read it through Extended; only the ledger writes it.
+	// INVARIANT: an installed account's Ext is never mutated: clone copies it.
+	Ext *AccountExt
+}
+
+// AccountExt is the part of an account that plain payment accounts never use.
+type AccountExt struct {
 	NativeEscrowed uint64                  // native units held in this account's open escrows
 	NativeLimits   Limits                  // compliance limits on native outflows
 	RegularKey     [txn.PublicKeySize]byte // zero: none
 	Quorum         uint32                  // signer-list quorum; 0: no signer list
 	Signers        []txn.SignerEntry       // sorted by key, at most txn.SignerCountMax; never mutated in place
 	EscrowCount    uint16                  // open escrows created by this account; at most EscrowsPerAccountMax
+}
+
+func (e *AccountExt) zero() bool {
+	return e.NativeEscrowed == 0 && e.NativeLimits == (Limits{}) && e.RegularKey == ([txn.PublicKeySize]byte{}) &&
+		e.Quorum == 0 && len(e.Signers) == 0 && e.EscrowCount == 0
+}
+
+// Extended returns a copy of the account's interbank state (zero when it has none).
+func (a *Account) Extended() AccountExt {
+	if a.Ext == nil {
+		return AccountExt{}
+	}
+	return *a.Ext
+}
+
+// ext returns the account's interbank state for writing, creating it if needed.
+// Only for overlay copies (see clone).
+func (a *Account) ext() *AccountExt {
+	if a.Ext == nil {
+		a.Ext = &AccountExt{}
+	}
+	return a.Ext
+}
+
+// compact drops an interbank state that became all zero, so an account has one
+// in-memory form per encoding. Every change that can zero the state calls it
+// (CheckInvariants checks that none is left).
+func (a *Account) compact() {
+	if a.Ext != nil && a.Ext.zero() {
+		a.Ext = nil
+	}
 }
 
 // Balance is the account's trust line for one issued asset: its balance, the
@@ -153,10 +193,17 @@ func assetLess(x, y txn.Asset) bool {
 	return string(x.Issuer[:]) < string(y.Issuer[:])
 }
 
-// clone returns a deep copy (Issued is not shared; Signers is never mutated in place).
+// clone returns a deep copy (Issued and Ext are not shared; Signers is never
+// mutated in place). A plain account costs one small allocation, plus its lines.
 func (a *Account) clone() *Account {
 	c := *a
-	c.Issued = append([]Balance(nil), a.Issued...)
+	if a.Issued != nil {
+		c.Issued = append([]Balance(nil), a.Issued...)
+	}
+	if a.Ext != nil {
+		e := *a.Ext
+		c.Ext = &e
+	}
 	return &c
 }
 
@@ -193,8 +240,7 @@ func (lim *Limits) window(height uint64) (cur, prev uint64) {
 }
 
 func (a *Account) extended() bool {
-	if a.NativeEscrowed != 0 || a.NativeLimits != (Limits{}) || a.RegularKey != ([txn.PublicKeySize]byte{}) ||
-		a.Quorum != 0 || len(a.Signers) != 0 || a.EscrowCount != 0 {
+	if a.Ext != nil && !a.Ext.zero() {
 		return true
 	}
 	for i := range a.Issued {
@@ -246,16 +292,17 @@ func (a *Account) AppendBinary(dst []byte) []byte {
 	if !ext {
 		return dst
 	}
-	dst = binary.BigEndian.AppendUint64(dst, a.NativeEscrowed)
-	dst = a.NativeLimits.appendBinary(dst)
-	dst = append(dst, a.RegularKey[:]...)
-	dst = binary.BigEndian.AppendUint32(dst, a.Quorum)
-	dst = append(dst, byte(len(a.Signers)))
-	for _, s := range a.Signers {
+	x := a.Extended()
+	dst = binary.BigEndian.AppendUint64(dst, x.NativeEscrowed)
+	dst = x.NativeLimits.appendBinary(dst)
+	dst = append(dst, x.RegularKey[:]...)
+	dst = binary.BigEndian.AppendUint32(dst, x.Quorum)
+	dst = append(dst, byte(len(x.Signers)))
+	for _, s := range x.Signers {
 		dst = append(dst, s.PublicKey[:]...)
 		dst = binary.BigEndian.AppendUint16(dst, s.Weight)
 	}
-	return binary.BigEndian.AppendUint16(dst, a.EscrowCount)
+	return binary.BigEndian.AppendUint16(dst, x.EscrowCount)
 }
 
 func (lim *Limits) appendBinary(dst []byte) []byte {
@@ -316,10 +363,11 @@ func DecodeAccount(id txn.AccountID, b []byte) (*Account, error) {
 	if len(rest) < tailFixed {
 		return nil, fmt.Errorf("account %s: extended record truncated", id)
 	}
-	a.NativeEscrowed = binary.BigEndian.Uint64(rest)
-	a.NativeLimits = decodeLimits(rest[8:])
-	copy(a.RegularKey[:], rest[8+limitsLen:])
-	a.Quorum = binary.BigEndian.Uint32(rest[8+limitsLen+txn.PublicKeySize:])
+	x := &AccountExt{}
+	x.NativeEscrowed = binary.BigEndian.Uint64(rest)
+	x.NativeLimits = decodeLimits(rest[8:])
+	copy(x.RegularKey[:], rest[8+limitsLen:])
+	x.Quorum = binary.BigEndian.Uint32(rest[8+limitsLen+txn.PublicKeySize:])
 	k := int(rest[tailFixed-1])
 	rest = rest[tailFixed:]
 	if k > txn.SignerCountMax || len(rest) != k*(txn.PublicKeySize+2)+2 {
@@ -329,10 +377,12 @@ func DecodeAccount(id txn.AccountID, b []byte) (*Account, error) {
 		var s txn.SignerEntry
 		copy(s.PublicKey[:], rest)
 		s.Weight = binary.BigEndian.Uint16(rest[txn.PublicKeySize:])
-		a.Signers = append(a.Signers, s)
+		x.Signers = append(x.Signers, s)
 		rest = rest[txn.PublicKeySize+2:]
 	}
-	a.EscrowCount = binary.BigEndian.Uint16(rest)
+	x.EscrowCount = binary.BigEndian.Uint16(rest)
+	a.Ext = x
+	a.compact()
 	return a, nil
 }
 

@@ -28,8 +28,9 @@ func (r *Receipt) Applied() bool { return r.Fee > 0 }
 // Transfer is one movement of value that a successful transaction made: a
 // payment, a multi-leg leg, an escrow finish (from the escrow's owner) or a
 // clawback (from the holder to the issuer). Settlement reports and the history
-// are built from them. Fees, escrow creation and cancellation are not transfers:
-// they settle nothing between parties.
+// are built from them (BlockResult.TxTransfers). Fees, escrow creation,
+// cancellation and expiry are not transfers: they settle nothing between
+// parties.
 type Transfer struct {
 	Tx     uint32 // index of the transaction in the block
 	From   txn.AccountID
@@ -41,15 +42,42 @@ type Transfer struct {
 // BlockResult is what executing a block would change. Nothing is installed until
 // Apply; the node makes it durable in between.
 type BlockResult struct {
-	Height    uint64
-	Receipts  []Receipt
-	Accounts  []*Account    // touched accounts' new states, sorted by id
-	Assets    []*AssetInfo  // touched assets' new records
-	Escrows   []EscrowWrite // escrows created or removed, sorted by id
-	Transfers []Transfer    // value moved by successful transactions, in execution order
-	Meta      Meta          // totals after the block, including the new state hash
-	nativeIn  uint64        // INVARIANT: sum of native balance decreases == increases + fees
+	Height   uint64
+	Receipts []Receipt
+	Accounts []*Account    // touched accounts' new states, sorted by id
+	Assets   []*AssetInfo  // touched assets' new records
+	Escrows  []EscrowWrite // escrows created or removed, sorted by id
+	// Transfers are the value movements of successful transactions other than
+	// payments, in execution order. A successful payment's one transfer is the
+	// payment itself and is not repeated here, which keeps the common case
+	// free: read a block's transfers through TxTransfers.
+	Transfers []Transfer
+	// Expired are the escrows returned to their owners automatically at the end
+	// of the block because their expiry height is at or below it, in the order
+	// returned: by (expiry height, owner, sequence). They are also in Escrows
+	// (removed) and their owners in Accounts; no transaction stands for them.
+	Expired   []*Escrow
+	Meta      Meta   // totals after the block, including the new state hash
+	nativeIn  uint64 // INVARIANT: sum of native balance decreases == increases + fees
 	nativeOut uint64
+}
+
+// TxTransfers returns the transfers of transaction i of the block (txs are the
+// block's transactions, as given to Execute), given rest, the part of
+// r.Transfers not yet consumed by transactions before i; it returns the rest
+// after i. A caller walks the block in order starting with r.Transfers.
+// one is scratch space for a payment's transfer, so the walk allocates nothing.
+func (r *BlockResult) TxTransfers(txs []*txn.Tx, i int, rest []Transfer, one *[1]Transfer) (mine, after []Transfer) {
+	n := 0
+	for n < len(rest) && rest[n].Tx == uint32(i) {
+		n++
+	}
+	mine, after = rest[:n], rest[n:]
+	if tx := txs[i]; tx.Type == txn.TypePayment && r.Receipts[i].Result == codes.Success {
+		one[0] = Transfer{Tx: uint32(i), From: tx.Sender, To: tx.Dest, Asset: tx.Asset, Amount: tx.Amount}
+		mine = one[:]
+	}
+	return mine, after
 }
 
 // overlay is the block-local view: committed state plus this block's writes.
@@ -58,7 +86,17 @@ type overlay struct {
 	accounts map[txn.AccountID]*Account
 	assets   map[txn.Asset]*AssetInfo
 	escrows  map[EscrowID]*Escrow // nil value: removed in this block
+	removed  map[EscrowID]*Escrow // the records of the escrows removed in this block
 	journal  *journal             // non-nil while a multi-leg transaction runs
+}
+
+// removeEscrow removes an open escrow (finished, cancelled or expired).
+func (o *overlay) removeEscrow(e *Escrow) {
+	if o.removed == nil {
+		o.removed = map[EscrowID]*Escrow{}
+	}
+	o.removed[e.ID] = e
+	o.escrows[e.ID] = nil
 }
 
 func (o *overlay) account(id txn.AccountID) *Account {
@@ -126,8 +164,7 @@ func (l *Ledger) Execute(height uint64, txs []*txn.Tx) *BlockResult {
 	}
 	o := &overlay{l: l, accounts: make(map[txn.AccountID]*Account, 2*len(txs)), assets: map[txn.Asset]*AssetInfo{},
 		escrows: map[EscrowID]*Escrow{}}
-	res := &BlockResult{Height: height, Receipts: make([]Receipt, len(txs)), Meta: meta,
-		Transfers: make([]Transfer, 0, len(txs))}
+	res := &BlockResult{Height: height, Receipts: make([]Receipt, len(txs)), Meta: meta}
 	for i, tx := range txs {
 		r := &res.Receipts[i]
 		r.Hash = tx.Hash()
@@ -135,6 +172,7 @@ func (l *Ledger) Execute(height uint64, txs []*txn.Tx) *BlockResult {
 		res.Meta.FeesBurned += r.Fee
 		res.Meta.TxCount++
 	}
+	l.expireEscrows(o, res, height)
 	// INVARIANT: a block conserves native supply: what left balances (spendable or
 	// escrowed) is what arrived plus the fees burned.
 	if res.nativeOut != res.nativeIn+(res.Meta.FeesBurned-meta.FeesBurned) {
@@ -150,7 +188,11 @@ func (l *Ledger) Execute(height uint64, txs []*txn.Tx) *BlockResult {
 	}
 	sort.Slice(res.Assets, func(i, j int) bool { return assetLess(res.Assets[i].Asset, res.Assets[j].Asset) })
 	for id, e := range o.escrows {
-		res.Escrows = append(res.Escrows, EscrowWrite{ID: id, Escrow: e, Deleted: e == nil})
+		if e == nil {
+			res.Escrows = append(res.Escrows, EscrowWrite{ID: id, Escrow: o.removed[id], Deleted: true})
+		} else {
+			res.Escrows = append(res.Escrows, EscrowWrite{ID: id, Escrow: e})
+		}
 	}
 	sort.Slice(res.Escrows, func(i, j int) bool { return escrowLess(res.Escrows[i].ID, res.Escrows[j].ID) })
 	res.Meta.Height = height
@@ -249,10 +291,12 @@ func (l *Ledger) precheck(o *overlay, height uint64, tx *txn.Tx) (codes.Code, in
 // (bind is its index; -1 otherwise), after checking it is not weak.
 func authorized(a *Account, sigs []txn.Sig) (code codes.Code, bind int) {
 	masterOK := a.Flags&FlagDisableMaster == 0
+	x := a.Ext // nil for a plain account: master key only
 	if a.Flags&FlagMasterKeySet != 0 {
+		regular := x != nil && x.RegularKey != ([txn.PublicKeySize]byte{})
 		for i := range sigs {
 			pub := &sigs[i].PublicKey
-			if masterOK && *pub == a.MasterKey || a.RegularKey != ([txn.PublicKeySize]byte{}) && *pub == a.RegularKey {
+			if masterOK && *pub == a.MasterKey || regular && *pub == x.RegularKey {
 				return codes.Success, -1
 			}
 		}
@@ -268,18 +312,18 @@ func authorized(a *Account, sigs []txn.Sig) (code codes.Code, bind int) {
 			return codes.Success, i
 		}
 	}
-	if a.Quorum == 0 {
+	if x == nil || x.Quorum == 0 {
 		return codes.NotAuthorized, -1
 	}
 	var weight uint32
 	for i := range sigs {
-		for _, s := range a.Signers { // both lists hold at most 8 entries
+		for _, s := range x.Signers { // both lists hold at most 8 entries
 			if s.PublicKey == sigs[i].PublicKey {
 				weight += uint32(s.Weight)
 			}
 		}
 	}
-	if weight >= a.Quorum {
+	if weight >= x.Quorum {
 		return codes.Success, -1
 	}
 	return codes.NotAuthorized, -1
@@ -326,6 +370,10 @@ func stateHash(prev txn.Hash, res *BlockResult) txn.Hash {
 		}
 		h.Write(b)
 	}
+	for _, e := range res.Expired {
+		k := e.ID.Key()
+		h.Write(append(append(buf[:0], 'X'), k[:]...))
+	}
 	var out txn.Hash
 	h.Sum(out[:0])
 	return out
@@ -344,11 +392,16 @@ func (l *Ledger) Apply(res *BlockResult) {
 	}
 	for _, w := range res.Escrows {
 		if w.Deleted {
-			delete(l.mu.escrows, w.ID)
+			if e := l.mu.escrows[w.ID]; e != nil {
+				l.mu.expiry.remove(e)
+				delete(l.mu.escrows, w.ID)
+			}
 		} else {
 			l.mu.escrows[w.ID] = w.Escrow
+			l.mu.expiry.add(w.Escrow)
 		}
 	}
+	l.mu.expiry.prune(res.Height)
 	l.mu.meta = res.Meta
 	l.mu.Unlock()
 	for _, a := range res.Accounts {

@@ -43,7 +43,7 @@ func (x *execCtx) escrowCreate() codes.Code {
 	switch {
 	case tx.ExpiryHeight <= x.height:
 		return codes.EscrowExpired
-	case int(sender.EscrowCount) >= EscrowsPerAccountMax:
+	case int(sender.Extended().EscrowCount) >= EscrowsPerAccountMax:
 		return codes.TooManyEntries
 	case x.o.account(tx.Dest) == nil:
 		return codes.NoDestination
@@ -52,12 +52,13 @@ func (x *execCtx) escrowCreate() codes.Code {
 		if sender.Native < tx.Amount {
 			return codes.InsufficientFunds
 		}
-		if !sender.NativeLimits.allow(x.height, tx.Amount) {
+		if sender.Ext != nil && !sender.Ext.NativeLimits.allow(x.height, tx.Amount) {
 			return codes.OutflowLimit
 		}
+		sx := sender.ext()
 		sender.Native -= tx.Amount
-		sender.NativeLimits.consume(x.height, tx.Amount)
-		sender.NativeEscrowed += tx.Amount
+		sx.NativeLimits.consume(x.height, tx.Amount)
+		sx.NativeEscrowed += tx.Amount
 		x.res.nativeOut += tx.Amount // out of the spendable balance, into the escrowed one
 		x.res.nativeIn += tx.Amount
 	} else {
@@ -76,7 +77,7 @@ func (x *execCtx) escrowCreate() codes.Code {
 	id := EscrowID{Owner: tx.Sender, Seq: tx.Seq}
 	x.o.escrows[id] = &Escrow{ID: id, Dest: tx.Dest, Asset: tx.Asset, Amount: tx.Amount,
 		ReleaseHeight: tx.ReleaseHeight, ExpiryHeight: tx.ExpiryHeight, Condition: tx.Condition}
-	sender.EscrowCount++
+	sender.ext().EscrowCount++
 	return codes.Success
 }
 
@@ -99,7 +100,7 @@ func (x *execCtx) escrowFinish() codes.Code {
 	}
 	owner, dest := x.o.account(e.ID.Owner), x.o.account(e.Dest)
 	if e.Asset.IsNative() {
-		owner.NativeEscrowed -= e.Amount
+		owner.Ext.NativeEscrowed -= e.Amount // INVARIANT: an owner of an open escrow has Ext
 		dest.Native += e.Amount
 		x.res.nativeOut += e.Amount
 		x.res.nativeIn += e.Amount
@@ -117,8 +118,9 @@ func (x *execCtx) escrowFinish() codes.Code {
 		owner.line(e.Asset).Escrowed -= e.Amount // INVARIANT: the owner's line holds the escrowed amount
 		owner.prune(e.Asset)
 	}
-	owner.EscrowCount--
-	x.o.escrows[id] = nil
+	owner.Ext.EscrowCount--
+	owner.compact()
+	x.o.removeEscrow(e)
 	x.record(e.ID.Owner, e.Dest, e.Asset, e.Amount)
 	return codes.Success
 }
@@ -135,25 +137,34 @@ func (x *execCtx) escrowCancel() codes.Code {
 	case x.height < e.ExpiryHeight && tx.Sender != e.Dest:
 		return codes.EscrowNotExpired
 	}
-	owner := x.o.account(e.ID.Owner)
+	returnEscrow(x.o, x.res, e)
+	return codes.Success
+}
+
+// returnEscrow gives an escrow back to its owner's spendable balance and removes
+// it: a cancel, or the automatic return of an expired escrow (expireEscrows).
+func returnEscrow(o *overlay, res *BlockResult, e *Escrow) {
+	owner := o.account(e.ID.Owner)
+	ox := owner.Ext // INVARIANT: an owner of an open escrow has Ext (EscrowCount > 0)
 	if e.Asset.IsNative() {
-		owner.NativeEscrowed -= e.Amount
+		ox.NativeEscrowed -= e.Amount
 		owner.Native += e.Amount
-		x.res.nativeOut += e.Amount
-		x.res.nativeIn += e.Amount
+		res.nativeOut += e.Amount
+		res.nativeIn += e.Amount
 	} else {
 		ln := owner.line(e.Asset) // INVARIANT: exists while it holds an escrowed amount
 		ln.Escrowed -= e.Amount
 		ln.Amount += e.Amount // Amount + Escrowed is unchanged: still within the limit
 	}
-	owner.EscrowCount--
-	x.o.escrows[id] = nil
-	return codes.Success
+	ox.EscrowCount--
+	owner.compact()
+	o.removeEscrow(e)
 }
 
 // hasAlternativeKey reports whether the account can sign without its master key.
 func hasAlternativeKey(a *Account) bool {
-	return a.RegularKey != [txn.PublicKeySize]byte{} || a.Quorum != 0
+	x := a.Extended()
+	return x.RegularKey != [txn.PublicKeySize]byte{} || x.Quorum != 0
 }
 
 func (x *execCtx) signerListSet() codes.Code {
@@ -164,14 +175,16 @@ func (x *execCtx) signerListSet() codes.Code {
 			return codes.WeakKey
 		}
 	}
-	if len(tx.Signers) == 0 && sender.Flags&FlagDisableMaster != 0 && sender.RegularKey == [txn.PublicKeySize]byte{} {
+	if len(tx.Signers) == 0 && sender.Flags&FlagDisableMaster != 0 && sender.Extended().RegularKey == [txn.PublicKeySize]byte{} {
 		return codes.NoAlternativeKey
 	}
-	sender.Quorum = tx.Quorum
-	sender.Signers = append([]txn.SignerEntry(nil), tx.Signers...)
-	if len(sender.Signers) == 0 {
-		sender.Signers = nil
+	sx := sender.ext()
+	sx.Quorum = tx.Quorum
+	sx.Signers = append([]txn.SignerEntry(nil), tx.Signers...)
+	if len(sx.Signers) == 0 {
+		sx.Signers = nil
 	}
+	sender.compact()
 	return codes.Success
 }
 
@@ -179,13 +192,14 @@ func (x *execCtx) regularKeySet() codes.Code {
 	tx := x.tx
 	sender := x.o.account(tx.Sender)
 	if tx.RegularKey == [txn.PublicKeySize]byte{} {
-		if sender.Flags&FlagDisableMaster != 0 && sender.Quorum == 0 {
+		if sender.Flags&FlagDisableMaster != 0 && sender.Extended().Quorum == 0 {
 			return codes.NoAlternativeKey
 		}
 	} else if sigverify.WeakKey(tx.RegularKey[:]) {
 		return codes.WeakKey
 	}
-	sender.RegularKey = tx.RegularKey
+	sender.ext().RegularKey = tx.RegularKey
+	sender.compact()
 	return codes.Success
 }
 
@@ -278,8 +292,10 @@ func (x *execCtx) limitsSet() codes.Code {
 	if holder == nil {
 		return codes.NoDestination
 	}
-	lim := &holder.NativeLimits
-	if !tx.Asset.IsNative() {
+	var lim *Limits
+	if tx.Asset.IsNative() {
+		lim = &holder.ext().NativeLimits
+	} else {
 		ln := holder.lineOrCreate(tx.Asset)
 		if ln == nil {
 			return codes.TooManyEntries
@@ -293,7 +309,9 @@ func (x *execCtx) limitsSet() codes.Code {
 	if lim.WindowMax == 0 {
 		*lim = Limits{PerTxMax: tx.PerTxMax}
 	}
-	if !tx.Asset.IsNative() {
+	if tx.Asset.IsNative() {
+		holder.compact()
+	} else {
 		holder.prune(tx.Asset)
 	}
 	return codes.Success

@@ -176,14 +176,14 @@ func TestInterbankExecution(t *testing.T) {
 				if a := account(t, l, id(2)); a.Native != testNative+500 {
 					t.Errorf("destination holds %d", a.Native)
 				}
-				if a := account(t, l, id(1)); a.NativeEscrowed != 0 || a.EscrowCount != 0 {
-					t.Errorf("owner still escrows %d in %d escrows", a.NativeEscrowed, a.EscrowCount)
+				if a := account(t, l, id(1)); a.Extended().NativeEscrowed != 0 || a.Extended().EscrowCount != 0 {
+					t.Errorf("owner still escrows %d in %d escrows", a.Extended().NativeEscrowed, a.Extended().EscrowCount)
 				}
 			}},
 		{name: "escrow holds funds out of the balance", tx: escrow(1, 2, txn.Native, 500, 0, 100, true), want: codes.Success,
 			check: func(t *testing.T, l *ledger.Ledger) {
-				if a := account(t, l, id(1)); a.Native != testNative-500-testBaseFee || a.NativeEscrowed != 500 || a.EscrowCount != 1 {
-					t.Errorf("owner native %d escrowed %d count %d", a.Native, a.NativeEscrowed, a.EscrowCount)
+				if a := account(t, l, id(1)); a.Native != testNative-500-testBaseFee || a.Extended().NativeEscrowed != 500 || a.Extended().EscrowCount != 1 {
+					t.Errorf("owner native %d escrowed %d count %d", a.Native, a.Extended().NativeEscrowed, a.Extended().EscrowCount)
 				}
 			}},
 		{name: "escrow finish with a wrong preimage", setup: []step{escrow(1, 2, txn.Native, 500, 0, 100, true)},
@@ -199,8 +199,8 @@ func TestInterbankExecution(t *testing.T) {
 		{name: "escrow reject by the destination", setup: []step{escrow(1, 2, txn.Native, 500, 0, 100, true)},
 			tx: cancel(2, 1, 1), want: codes.Success,
 			check: func(t *testing.T, l *ledger.Ledger) {
-				if a := account(t, l, id(1)); a.Native != testNative-testBaseFee || a.NativeEscrowed != 0 {
-					t.Errorf("owner native %d escrowed %d", a.Native, a.NativeEscrowed)
+				if a := account(t, l, id(1)); a.Native != testNative-testBaseFee || a.Extended().NativeEscrowed != 0 {
+					t.Errorf("owner native %d escrowed %d", a.Native, a.Extended().NativeEscrowed)
 				}
 			}},
 		{name: "escrow expire by anyone", setup: []step{escrow(1, 2, txn.Native, 500, 0, 2, true)}, tx: cancel(3, 1, 1), want: codes.Success},

@@ -64,6 +64,7 @@ type Ledger struct {
 		sync.RWMutex
 		assets  map[txn.Asset]*AssetInfo
 		escrows map[EscrowID]*Escrow // open escrows; values are never mutated once installed
+		expiry  expiryIndex          // the open escrows by expiry height
 		meta    Meta
 	}
 }
@@ -111,6 +112,7 @@ func Restore(g *Genesis, meta Meta, accounts []*Account, assets []*AssetInfo, es
 	}
 	for _, e := range escrows {
 		l.mu.escrows[e.ID] = e
+		l.mu.expiry.add(e)
 	}
 	l.mu.meta = meta
 	return l
@@ -261,11 +263,17 @@ func (l *Ledger) checkInvariants() error {
 		m[e.Asset].amount += e.Amount
 		m[e.Asset].count++
 	}
+	l.mu.RLock()
+	indexed, open := l.mu.expiry.len(), len(l.mu.escrows)
+	l.mu.RUnlock()
+	if indexed != open {
+		return fmt.Errorf("expiry index holds %d escrows, %d are open", indexed, open)
+	}
 	var native uint64
 	var err error
 	l.Accounts(func(a *Account) {
 		if err == nil {
-			native += a.Native + a.NativeEscrowed
+			native += a.Native + a.Extended().NativeEscrowed
 			err = checkAccount(a, escrowed[a.ID], held)
 		}
 	})
@@ -293,25 +301,29 @@ func checkAccount(a *Account, escrows map[txn.Asset]*escrowSum, held map[txn.Ass
 	if a.Seq == 0 {
 		return fmt.Errorf("account %s has sequence 0", a.ID)
 	}
-	if len(a.Issued) > LinesPerAccountMax || len(a.Signers) > txn.SignerCountMax || int(a.EscrowCount) > EscrowsPerAccountMax {
-		return fmt.Errorf("account %s holds %d lines, %d signers, %d escrows", a.ID, len(a.Issued), len(a.Signers), a.EscrowCount)
+	x := a.Extended()
+	if len(a.Issued) > LinesPerAccountMax || len(x.Signers) > txn.SignerCountMax || int(x.EscrowCount) > EscrowsPerAccountMax {
+		return fmt.Errorf("account %s holds %d lines, %d signers, %d escrows", a.ID, len(a.Issued), len(x.Signers), x.EscrowCount)
+	}
+	if a.Ext != nil && x.zero() {
+		return fmt.Errorf("account %s keeps an empty interbank state", a.ID)
 	}
 	var weight uint32
-	for _, s := range a.Signers {
+	for _, s := range x.Signers {
 		weight += uint32(s.Weight)
 	}
-	if (a.Quorum == 0) != (len(a.Signers) == 0) || a.Quorum > weight {
-		return fmt.Errorf("account %s has quorum %d over signer weight %d", a.ID, a.Quorum, weight)
+	if (x.Quorum == 0) != (len(x.Signers) == 0) || x.Quorum > weight {
+		return fmt.Errorf("account %s has quorum %d over signer weight %d", a.ID, x.Quorum, weight)
 	}
 	count := 0
 	for _, e := range escrows {
 		count += e.count
 	}
-	if count != int(a.EscrowCount) {
-		return fmt.Errorf("account %s counts %d escrows, has %d", a.ID, a.EscrowCount, count)
+	if count != int(x.EscrowCount) {
+		return fmt.Errorf("account %s counts %d escrows, has %d", a.ID, x.EscrowCount, count)
 	}
-	if want := escrowAmount(escrows, txn.Native); a.NativeEscrowed != want {
-		return fmt.Errorf("account %s escrowed native %d != its escrows' %d", a.ID, a.NativeEscrowed, want)
+	if want := escrowAmount(escrows, txn.Native); x.NativeEscrowed != want {
+		return fmt.Errorf("account %s escrowed native %d != its escrows' %d", a.ID, x.NativeEscrowed, want)
 	}
 	for i := range a.Issued {
 		b := &a.Issued[i]

@@ -19,13 +19,15 @@ type execCtx struct {
 // transfer moves amount of as from one account to another: a payment or a
 // multi-leg leg. The source is authorised by the caller. A native transfer to an
 // unknown account creates it; an issued one needs the destination's trust line.
+// It does not record the transfer: a leg's caller does, and a payment's transfer
+// is the payment itself (BlockResult.TxTransfers).
 func (x *execCtx) transfer(fromID, toID txn.AccountID, as txn.Asset, amount uint64) codes.Code {
 	from := x.o.account(fromID)
 	if as.IsNative() {
 		if from.Native < amount {
 			return codes.InsufficientFunds
 		}
-		if !from.NativeLimits.allow(x.height, amount) {
+		if from.Ext != nil && !from.Ext.NativeLimits.allow(x.height, amount) {
 			return codes.OutflowLimit
 		}
 		to := x.o.account(toID)
@@ -35,11 +37,12 @@ func (x *execCtx) transfer(fromID, toID txn.AccountID, as txn.Asset, amount uint
 			to = x.o.create(toID)
 		}
 		from.Native -= amount
-		from.NativeLimits.consume(x.height, amount)
+		if from.Ext != nil {
+			from.Ext.NativeLimits.consume(x.height, amount)
+		}
 		to.Native += amount // cannot overflow: total native supply <= AmountMax
 		x.res.nativeOut += amount
 		x.res.nativeIn += amount
-		x.record(fromID, toID, as, amount)
 		return codes.Success
 	}
 	info := x.o.asset(as)
@@ -86,7 +89,6 @@ func (x *execCtx) transfer(fromID, toID txn.AccountID, as txn.Asset, amount uint
 	if src != nil {
 		from.prune(as) // after the last use of src and dst (dst is another account's)
 	}
-	x.record(fromID, toID, as, amount)
 	return codes.Success
 }
 
@@ -159,7 +161,11 @@ func (x *execCtx) leg(leg *txn.Leg) codes.Code {
 			from.Flags |= FlagMasterKeySet
 		}
 	}
-	return x.transfer(leg.From, leg.To, leg.Asset, leg.Amount)
+	code := x.transfer(leg.From, leg.To, leg.Asset, leg.Amount)
+	if code == codes.Success {
+		x.record(leg.From, leg.To, leg.Asset, leg.Amount)
+	}
+	return code
 }
 
 // journal remembers the overlay state a multi-leg transaction found, so that a

@@ -124,8 +124,9 @@ func appendTxRecord(dst []byte, height uint64, index uint32, r *ledger.Receipt, 
 }
 
 // CommitBlock makes one executed block durable in a single synced Pebble batch:
-// the block record, each transaction, the history entries, the touched accounts and
-// assets, and the ledger totals. When it returns nil the block survives any crash.
+// the block record, each transaction, the history entries (including those of
+// the escrows the block returned on expiry), the escrows and their expiry index,
+// the touched accounts and assets, and the ledger totals. When it returns nil the block survives any crash.
 func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockResult) error {
 	if len(txs) != len(res.Receipts) || rec.Height != res.Height {
 		panic(fmt.Sprintf("store: block %d with %d txs and %d receipts", rec.Height, len(txs), len(res.Receipts)))
@@ -140,14 +141,13 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 	}
 	set(blockKey(rec.Height), rec.AppendBinary(buf[:0]))
 	written := make(map[txn.Hash]bool, len(txs)) // hashes given a tx record in this batch
+	deltas := newNetDeltas(len(txs))
 	transfers := res.Transfers
+	var one [1]ledger.Transfer
 	for i, tx := range txs {
-		n := 0 // this transaction's transfers come next: res.Transfers is in tx order
-		for n < len(transfers) && transfers[n].Tx == uint32(i) {
-			n++
-		}
-		mine := transfers[:n]
-		transfers = transfers[n:]
+		var mine []ledger.Transfer
+		mine, transfers = res.TxTransfers(txs, i, transfers, &one)
+		deltas.add(mine)
 		r := &res.Receipts[i]
 		if !r.Applied() && (written[r.Hash] || s.HasTx(r.Hash)) {
 			// A transaction included again (a replay, seq_past or expired) keeps its
@@ -161,15 +161,19 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 			addHistory(set, buf[:0], rec.Height, uint32(i), tx, r, mine)
 		}
 	}
-	addNetDeltas(set, buf[:0], rec.Height, res.Transfers)
+	addExpiryHistory(set, buf[:0], rec.Height, uint32(len(txs)), res.Expired)
+	deltas.write(set, buf[:0], rec.Height)
 	for _, w := range res.Escrows {
 		if w.Deleted {
-			if err := b.Delete(escrowKey(w.ID), nil); err != nil {
-				panic(fmt.Sprintf("store: batch delete: %v", err))
+			for _, k := range [][]byte{escrowKey(w.ID), expiryKey(w.Escrow)} {
+				if err := b.Delete(k, nil); err != nil {
+					panic(fmt.Sprintf("store: batch delete: %v", err))
+				}
 			}
 			continue
 		}
 		set(escrowKey(w.ID), w.Escrow.AppendBinary(buf[:0]))
+		set(expiryKey(w.Escrow), nil)
 	}
 	for _, a := range res.Accounts {
 		set(accountKey(a.ID), a.AppendBinary(buf[:0]))
@@ -270,4 +274,10 @@ func (s *Store) Replay(g *ledger.Genesis) (ledger.Meta, error) {
 func escrowKey(id ledger.EscrowID) []byte {
 	k := id.Key()
 	return append([]byte{prefixEscrow, '/'}, k[:]...)
+}
+
+// expiryKey is an open escrow's entry in the expiry index: x/<expiry><owner><seq>.
+func expiryKey(e *ledger.Escrow) []byte {
+	k := e.ExpiryKey()
+	return append([]byte{prefixExpiry, '/'}, k[:]...)
 }

@@ -17,6 +17,11 @@ type Role uint8
 
 // Roles in history entries.
 const (
+	// RoleExpiry marks an escrow returned to its owner automatically at the end
+	// of the block at its expiry height (an entry for the owner and one for the
+	// destination); no transaction stands for it: the entry's index follows the
+	// block's transactions and its hash is the escrow id's ReturnHash.
+	RoleExpiry   Role = 0
 	RoleSender   Role = 1 // sent the transaction, or was debited by one of its transfers
 	RoleReceiver Role = 2 // was credited by one of its transfers
 	RoleSubject  Role = 3 // its line, limits or escrow was changed by another account
@@ -28,6 +33,8 @@ func (r Role) String() string {
 		return "sender"
 	case RoleSubject:
 		return "subject"
+	case RoleExpiry:
+		return "expiry"
 	}
 	return "receiver"
 }
@@ -110,6 +117,18 @@ func addHistory(set func(k, v []byte), buf []byte, h uint64, i uint32, tx *txn.T
 		set(historyKey(tx.Holder, h, i, RoleSubject, 0), appendHistoryValue(buf[:0], r, tx.Asset, 0, tx.Sender))
 	case tx.Type == txn.TypeEscrowCancel && tx.Owner != tx.Sender:
 		set(historyKey(tx.Owner, h, i, RoleSubject, 0), appendHistoryValue(buf[:0], r, txn.Native, 0, tx.Sender))
+	}
+}
+
+// addExpiryHistory records the escrows a block returned on expiry: for the
+// owner and for the destination, at index first+k for the k-th return, with the
+// result escrow_expired, no fee, and the escrow's asset and amount.
+func addExpiryHistory(set func(k, v []byte), buf []byte, h uint64, first uint32, expired []*ledger.Escrow) {
+	for k, e := range expired {
+		r := ledger.Receipt{Hash: e.ID.ReturnHash(), Result: codes.EscrowExpired}
+		i := first + uint32(k)
+		set(historyKey(e.ID.Owner, h, i, RoleExpiry, 0), appendHistoryValue(buf[:0], &r, e.Asset, e.Amount, e.Dest))
+		set(historyKey(e.Dest, h, i, RoleExpiry, 0), appendHistoryValue(buf[:0], &r, e.Asset, e.Amount, e.ID.Owner))
 	}
 }
 

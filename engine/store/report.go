@@ -74,26 +74,31 @@ type netKey struct {
 
 type netDelta struct{ credit, debit u128 }
 
-// addNetDeltas writes the block's net delta per (account, asset) of its transfers.
-func addNetDeltas(set func(k, v []byte), buf []byte, h uint64, transfers []ledger.Transfer) {
-	if len(transfers) == 0 {
-		return
+// netDeltas accumulates a block's net delta per (account, asset) of its transfers.
+type netDeltas map[netKey]*netDelta
+
+func newNetDeltas(txs int) netDeltas { return make(netDeltas, 2*txs) }
+
+func (m netDeltas) get(k netKey) *netDelta {
+	d := m[k]
+	if d == nil {
+		d = &netDelta{}
+		m[k] = d
 	}
-	deltas := make(map[netKey]*netDelta, 2*len(transfers))
-	get := func(k netKey) *netDelta {
-		d := deltas[k]
-		if d == nil {
-			d = &netDelta{}
-			deltas[k] = d
-		}
-		return d
-	}
+	return d
+}
+
+func (m netDeltas) add(transfers []ledger.Transfer) {
 	for _, t := range transfers {
-		get(netKey{t.From, t.Asset}).debit.add(t.Amount)
-		get(netKey{t.To, t.Asset}).credit.add(t.Amount)
+		m.get(netKey{t.From, t.Asset}).debit.add(t.Amount)
+		m.get(netKey{t.To, t.Asset}).credit.add(t.Amount)
 	}
+}
+
+// write sets the block's net-delta records.
+func (m netDeltas) write(set func(k, v []byte), buf []byte, h uint64) {
 	prefix := netPrefix(h)
-	for k, d := range deltas { // a batch sorts its keys itself: map order does not matter
+	for k, d := range m { // a batch sorts its keys itself: map order does not matter
 		key := append(append([]byte(nil), prefix...), k.id[:]...)
 		ak := ledger.AssetKey(k.as)
 		key = append(key, ak[:]...)

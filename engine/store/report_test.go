@@ -153,8 +153,8 @@ func TestReportReconcilesWithHistory(t *testing.T) {
 	if err := l2.CheckInvariants(); err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := l2.Account(keys[6].AccountID()); a.NativeEscrowed != 123 || len(l2.Escrows()) != 1 {
-		t.Errorf("after restart: escrowed %d, %d escrows", a.NativeEscrowed, len(l2.Escrows()))
+	if a, _ := l2.Account(keys[6].AccountID()); a.Extended().NativeEscrowed != 123 || len(l2.Escrows()) != 1 {
+		t.Errorf("after restart: escrowed %d, %d escrows", a.Extended().NativeEscrowed, len(l2.Escrows()))
 	}
 	if m, err := s.Replay(g); err != nil || m.StateHash != l.Meta().StateHash {
 		t.Fatalf("replay: %v", err)

@@ -17,6 +17,7 @@
 //	t/<tx hash 32>              tx record: height, index, result, fee, raw tx
 //	h/<id 20><height u64><index u32><role u8>  history entry
 //	e/<owner 20><seq u64>       open escrow
+//	x/<expiry u64><owner 20><seq u64>  expiry index of the open escrows (empty value)
 //	n/<height u64><id 20><asset 23>  net settlement delta of one block
 //	c/<name>                    consensus records (safety state, blocks) owned by the consensus driver
 package store
@@ -48,6 +49,7 @@ const (
 	prefixHistory = 'h'
 	prefixEscrow  = 'e'
 	prefixNet     = 'n'
+	prefixExpiry  = 'x'
 	prefixCons    = 'c'
 )
 
@@ -217,7 +219,40 @@ func (s *Store) Load(g *ledger.Genesis) (*ledger.Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load escrows: %w", err)
 	}
+	if err := s.checkExpiryIndex(escrows); err != nil {
+		return nil, err
+	}
 	return ledger.Restore(g, meta, accounts, assets, escrows...), nil
+}
+
+// checkExpiryIndex checks that the stored expiry index lists exactly the open
+// escrows, each under its expiry height. Restore rebuilds the in-memory index
+// from the escrows themselves; a mismatch means a corrupt directory.
+func (s *Store) checkExpiryIndex(escrows []*ledger.Escrow) error {
+	want := make(map[[8 + ledger.EscrowIDLen]byte]bool, len(escrows))
+	for _, e := range escrows {
+		want[e.ExpiryKey()] = true
+	}
+	n := 0
+	err := s.scan([]byte{prefixExpiry, '/'}, func(k, _ []byte) error {
+		var ek [8 + ledger.EscrowIDLen]byte
+		if len(k) != 2+len(ek) {
+			return fmt.Errorf("expiry key %x has the wrong length", k)
+		}
+		copy(ek[:], k[2:])
+		if !want[ek] {
+			return fmt.Errorf("expiry key %x names no open escrow", k)
+		}
+		n++
+		return nil
+	})
+	if err == nil && n != len(escrows) {
+		err = fmt.Errorf("%d open escrows, %d in the expiry index", len(escrows), n)
+	}
+	if err != nil {
+		return fmt.Errorf("load escrow expiry index: %w", err)
+	}
+	return nil
 }
 
 // scan calls fn for every key with the prefix, in order; k and v are only valid
