@@ -131,7 +131,9 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 	if len(txs) != len(res.Receipts) || rec.Height != res.Height {
 		panic(fmt.Sprintf("store: block %d with %d txs and %d receipts", rec.Height, len(txs), len(res.Receipts)))
 	}
-	b := s.db.NewBatchWithSize(256 * (len(txs) + 1))
+	// About 700 bytes a transaction (tx record, two history entries, accounts):
+	// sizing the batch once avoids regrowing (copying) it while it fills.
+	b := s.db.NewBatchWithSize(1024 + 768*len(txs))
 	defer b.Close()
 	buf := make([]byte, 0, 4096)
 	set := func(k, v []byte) {
@@ -162,7 +164,7 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 		}
 	}
 	addExpiryHistory(set, buf[:0], rec.Height, uint32(len(txs)), res.Expired)
-	deltas.write(set, buf[:0], rec.Height)
+	deltas.write(set, rec.Height)
 	for _, w := range res.Escrows {
 		if w.Deleted {
 			for _, k := range [][]byte{escrowKey(w.ID), expiryKey(w.Escrow)} {

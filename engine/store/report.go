@@ -16,9 +16,10 @@ import (
 )
 
 // Settlement reports (docs/storage.md, "Settlement reports"). Each committed block
-// stores, in its own batch, one net-delta record per (account, asset) that its
-// transfers touched: n/<height u64><account 20><asset 23> → credited u128 |
-// debited u128. A report over a height range is one range scan.
+// stores, in its own batch, one net-delta record listing every (account, asset)
+// that its transfers touched: n/<height u64> → count u32 | count × (account 20 |
+// asset 23 | credited u128 | debited u128). A report over a height range is one
+// range scan.
 
 // Report bounds.
 const (
@@ -75,39 +76,59 @@ type netKey struct {
 type netDelta struct{ credit, debit u128 }
 
 // netDeltas accumulates a block's net delta per (account, asset) of its transfers.
-type netDeltas map[netKey]*netDelta
+type netDeltas map[netKey]netDelta
 
 func newNetDeltas(txs int) netDeltas { return make(netDeltas, 2*txs) }
 
-func (m netDeltas) get(k netKey) *netDelta {
-	d := m[k]
-	if d == nil {
-		d = &netDelta{}
-		m[k] = d
-	}
-	return d
-}
-
 func (m netDeltas) add(transfers []ledger.Transfer) {
 	for _, t := range transfers {
-		m.get(netKey{t.From, t.Asset}).debit.add(t.Amount)
-		m.get(netKey{t.To, t.Asset}).credit.add(t.Amount)
+		from, to := netKey{t.From, t.Asset}, netKey{t.To, t.Asset}
+		d := m[from]
+		d.debit.add(t.Amount)
+		m[from] = d
+		d = m[to]
+		d.credit.add(t.Amount)
+		m[to] = d
 	}
 }
 
-// write sets the block's net-delta records.
-func (m netDeltas) write(set func(k, v []byte), buf []byte, h uint64) {
-	prefix := netPrefix(h)
-	for k, d := range m { // a batch sorts its keys itself: map order does not matter
-		key := append(append([]byte(nil), prefix...), k.id[:]...)
+const netEntryLen = txn.AccountIDSize + 23 + netValueLen
+
+// write sets the block's net deltas as ONE record, n/<height> → u32 count |
+// count × (account 20 | asset 23 | credited u128 | debited u128), sorted by
+// account then asset. One key per block, not one per (account, asset): Pebble's
+// cost per block grows with its key count, and reports read whole ranges anyway.
+func (m netDeltas) write(set func(k, v []byte), h uint64) {
+	if len(m) == 0 {
+		return
+	}
+	keys := make([]netKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return netKeyLess(&keys[i], &keys[j]) })
+	v := make([]byte, 0, 4+len(keys)*netEntryLen)
+	v = binary.BigEndian.AppendUint32(v, uint32(len(keys)))
+	for i := range keys {
+		k := &keys[i]
+		d := m[*k]
 		ak := ledger.AssetKey(k.as)
-		key = append(key, ak[:]...)
-		v := binary.BigEndian.AppendUint64(buf[:0], d.credit.hi)
+		v = append(v, k.id[:]...)
+		v = append(v, ak[:]...)
+		v = binary.BigEndian.AppendUint64(v, d.credit.hi)
 		v = binary.BigEndian.AppendUint64(v, d.credit.lo)
 		v = binary.BigEndian.AppendUint64(v, d.debit.hi)
 		v = binary.BigEndian.AppendUint64(v, d.debit.lo)
-		set(key, v)
 	}
+	set(netPrefix(h), v)
+}
+
+func netKeyLess(a, b *netKey) bool {
+	if c := bytes.Compare(a.id[:], b.id[:]); c != 0 {
+		return c < 0
+	}
+	ka, kb := ledger.AssetKey(a.as), ledger.AssetKey(b.as)
+	return bytes.Compare(ka[:], kb[:]) < 0
 }
 
 // Report sums the net deltas of blocks from to to (inclusive) per (account,
@@ -137,28 +158,9 @@ func (s *Store) Report(from, to uint64, account *txn.AccountID) (*Report, error)
 	defer it.Close()
 	sums := map[netKey]*netDelta{}
 	for ok := it.First(); ok; ok = it.Next() {
-		k, v := it.Key(), it.Value()
-		if len(k) != 2+8+txn.AccountIDSize+23 || len(v) != netValueLen {
-			return nil, fmt.Errorf("net delta record %x is corrupt", k)
+		if err := sumBlockDeltas(sums, it.Key(), it.Value(), account); err != nil {
+			return nil, err
 		}
-		var nk netKey
-		copy(nk.id[:], k[10:])
-		if account != nil && !bytes.Equal(nk.id[:], account[:]) {
-			continue
-		}
-		if nk.as, err = ledger.AssetFromKey(k[30:]); err != nil && !allZero(k[30:]) {
-			return nil, fmt.Errorf("net delta record %x: %w", k, err)
-		}
-		d := sums[nk]
-		if d == nil {
-			if len(sums) >= ReportPositionsMax {
-				return nil, fmt.Errorf("%w: over %d positions; name an account or narrow the range", ErrReportTooLarge, ReportPositionsMax)
-			}
-			d = &netDelta{}
-			sums[nk] = d
-		}
-		addU128(&d.credit, binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:]))
-		addU128(&d.debit, binary.BigEndian.Uint64(v[16:]), binary.BigEndian.Uint64(v[24:]))
 	}
 	if err := it.Error(); err != nil {
 		return nil, err
@@ -176,6 +178,36 @@ func (s *Store) Report(from, to uint64, account *txn.AccountID) (*Report, error)
 		return bytes.Compare(ka[:], kb[:]) < 0
 	})
 	return rep, nil
+}
+
+// sumBlockDeltas adds one block's net-delta record to sums (only account's rows
+// when account is non-nil).
+func sumBlockDeltas(sums map[netKey]*netDelta, k, v []byte, account *txn.AccountID) error {
+	if len(k) != 2+8 || len(v) < 4 || uint64(len(v)-4) != uint64(binary.BigEndian.Uint32(v))*netEntryLen {
+		return fmt.Errorf("net delta record %x is corrupt", k)
+	}
+	for e := v[4:]; len(e) > 0; e = e[netEntryLen:] {
+		var nk netKey
+		copy(nk.id[:], e)
+		if account != nil && nk.id != *account {
+			continue
+		}
+		var err error
+		if nk.as, err = ledger.AssetFromKey(e[20:43]); err != nil && !allZero(e[20:43]) {
+			return fmt.Errorf("net delta record %x: %w", k, err)
+		}
+		d := sums[nk]
+		if d == nil {
+			if len(sums) >= ReportPositionsMax {
+				return fmt.Errorf("%w: over %d positions; name an account or narrow the range", ErrReportTooLarge, ReportPositionsMax)
+			}
+			d = &netDelta{}
+			sums[nk] = d
+		}
+		addU128(&d.credit, binary.BigEndian.Uint64(e[43:]), binary.BigEndian.Uint64(e[51:]))
+		addU128(&d.debit, binary.BigEndian.Uint64(e[59:]), binary.BigEndian.Uint64(e[67:]))
+	}
+	return nil
 }
 
 // addU128 adds (hi, lo) to u. Sums over a report's range stay far below 2^128:

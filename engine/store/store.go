@@ -18,7 +18,7 @@
 //	h/<id 20><height u64><index u32><role u8>  history entry
 //	e/<owner 20><seq u64>       open escrow
 //	x/<expiry u64><owner 20><seq u64>  expiry index of the open escrows (empty value)
-//	n/<height u64><id 20><asset 23>  net settlement delta of one block
+//	n/<height u64>                   net settlement deltas of one block (one record)
 //	c/<name>                    consensus records (safety state, blocks) owned by the consensus driver
 package store
 
