@@ -55,6 +55,7 @@ type LocalOptions struct {
 	Block      BlockLimits
 	GoMaxProcs int // GOMAXPROCS for every validator; 0: the Go default
 	ChainID    string
+	Genesis    string // a genesis file for `settled init/testnet -genesis` ("" : the dev genesis of Accounts)
 	Logf       func(string, ...any)
 }
 
@@ -119,6 +120,9 @@ func writeClusterConfig(ctx context.Context, o LocalOptions, dir string) ([]stri
 	chain := []string{}
 	if o.ChainID != "" {
 		chain = []string{"-chain-id", o.ChainID}
+	}
+	if o.Genesis != "" {
+		chain = append(chain, "-genesis", o.Genesis)
 	}
 	if o.Validators == 1 {
 		port, err := freePort()

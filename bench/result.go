@@ -32,6 +32,9 @@ type Result struct {
 	Sweep  *SweepResult `json:"sweep,omitempty"`
 	Checks []Check      `json:"checks"`
 
+	// Baseline compares a mix with its baseline mix (scenarios with workload.baseline).
+	Baseline *BaselineComparison `json:"baseline,omitempty"`
+
 	// Headline figures over the rounds (for sweeps: the max sustainable round).
 	CommittedPerS      Stat    `json:"committed_per_s"`
 	P99Ms              Stat    `json:"p99_ms"`
@@ -40,11 +43,22 @@ type Result struct {
 	Passed             bool    `json:"passed"`
 }
 
+// BaselineComparison is a mix's goodput against its baseline's, measured in
+// alternating rounds on the same cluster.
+type BaselineComparison struct {
+	Mix                 string  `json:"mix"`
+	Baseline            string  `json:"baseline"`
+	MixGoodputPerS      Stat    `json:"mix_goodput_per_s"`
+	BaselineGoodputPerS Stat    `json:"baseline_goodput_per_s"`
+	Ratio               float64 `json:"ratio"` // mean mix goodput ÷ mean baseline goodput
+}
+
 // Round is one loadgen run inside a result.
 type Round struct {
 	Index    int     `json:"index"`
 	Label    string  `json:"label"`
-	Dir      string  `json:"dir"` // relative to the result directory
+	Workload string  `json:"workload,omitempty"` // loadgen's workload name ("payments/uniform", "mix/interbank")
+	Dir      string  `json:"dir"`                // relative to the result directory
 	RatePerS float64 `json:"nominal_rate_per_s,omitempty"`
 
 	Offered    int64            `json:"offered"`
@@ -94,7 +108,7 @@ const sustainedRatioMin = 0.99
 // newRound condenses a loadgen summary.
 func newRound(i int, label string, rate float64, s *loadgen.Summary, sloMs float64) Round {
 	c := s.Counts
-	r := Round{Index: i, Label: label, Dir: fmt.Sprintf("round-%02d", i), RatePerS: rate,
+	r := Round{Index: i, Label: label, Workload: s.Workload, Dir: fmt.Sprintf("round-%02d", i), RatePerS: rate,
 		Offered: c.Offered, Sent: c.Sent, Accepted: c.Accepted, Rejected: c.Rejected, RejectedBy: c.RejectedByCode,
 		Committed: c.Committed, Failed: c.Failed, FailedBy: c.FailedByCode, TimedOut: c.TimedOut,
 		OfferedPerS: s.Rates.OfferedPerS, CommittedPerS: s.Rates.CommittedPerS,

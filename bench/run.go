@@ -59,14 +59,70 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if sch != nil && sch.Duration() > 0 {
 		rate = float64(sch.Count()) / sch.Duration().Seconds()
 	}
+	n := 0
 	for i := 1; i <= sc.Repeats; i++ {
 		label := fmt.Sprintf("repeat %d/%d", i, sc.Repeats)
-		if _, err := e.round(ctx, i, label, sc, rate); err != nil {
+		if b := sc.Workload.Baseline; b != "" {
+			// The baseline first, on the same cluster, so both see the same machine.
+			n++
+			if _, err := e.round(ctx, n, label+" "+b, sc.withMix(b), rate); err != nil {
+				return e.finish(err)
+			}
+			label += " " + sc.Workload.Mix
+		}
+		n++
+		if _, err := e.round(ctx, n, label, sc, rate); err != nil {
 			return e.finish(err)
 		}
 	}
-	e.res.headline(e.res.Rounds)
 	return e.finish(nil)
+}
+
+// withMix returns a copy that runs mix instead of the scenario's (a baseline).
+func (s *Scenario) withMix(mix string) *Scenario {
+	c := *s
+	c.Workload.Mix, c.Workload.Baseline = mix, ""
+	return &c
+}
+
+// mainRounds are the rounds of the scenario's own workload (not its baseline's).
+func (r *Result) mainRounds() []Round {
+	var out []Round
+	for _, rd := range r.Rounds {
+		if r.Scenario.Workload.Baseline == "" || rd.Workload != "mix/"+r.Scenario.Workload.Baseline {
+			out = append(out, rd)
+		}
+	}
+	return out
+}
+
+// baselineCheck states the mix's mean goodput as a ratio of the baseline's, and
+// records it in the result.
+func baselineCheck(r *Result) []Check {
+	w := r.Scenario.Workload
+	if w.Baseline == "" {
+		return nil
+	}
+	var mix, base []float64
+	for _, rd := range r.Rounds {
+		if rd.Workload == "mix/"+w.Baseline {
+			base = append(base, rd.GoodputPerS)
+		} else {
+			mix = append(mix, rd.GoodputPerS)
+		}
+	}
+	m, b := statOf(mix), statOf(base)
+	r.Baseline = &BaselineComparison{Mix: w.Mix, Baseline: w.Baseline, MixGoodputPerS: m, BaselineGoodputPerS: b}
+	if b.Mean > 0 {
+		r.Baseline.Ratio = m.Mean / b.Mean
+	}
+	minRatio := 0.0
+	if r.Scenario.Checks != nil {
+		minRatio = r.Scenario.Checks.BaselineRatioMin
+	}
+	return []Check{{Name: fmt.Sprintf("%s vs %s", w.Mix, w.Baseline), Passed: b.N > 0 && m.N > 0 && r.Baseline.Ratio >= minRatio,
+		Detail: fmt.Sprintf("goodput %.0f ± %.0f tx/s vs %.0f ± %.0f tx/s over %d+%d rounds: ratio %.2f (at least %.2f)",
+			m.Mean, m.StdDev, b.Mean, b.StdDev, m.N, b.N, r.Baseline.Ratio, minRatio)}}
 }
 
 func setup(ctx context.Context, o *Options, kind string) (_ *env, err error) {
@@ -123,8 +179,12 @@ func (e *env) startCluster(ctx context.Context, workDir string) (*Cluster, error
 			return nil, err
 		}
 	}
+	genesis, err := sc.MixGenesisFile(e.tmp, "")
+	if err != nil {
+		return nil, err
+	}
 	return StartLocal(ctx, LocalOptions{Binary: bin, Dir: workDir, KeepDir: o.KeepCluster, Validators: sc.Validators,
-		Accounts: sc.Accounts, Block: sc.Block, GoMaxProcs: sc.GoMaxProcs, Logf: o.Logf})
+		Accounts: sc.Accounts, Block: sc.Block, GoMaxProcs: sc.GoMaxProcs, Genesis: genesis, Logf: o.Logf})
 }
 
 // resultDir picks and creates the output directory.
@@ -186,17 +246,22 @@ func verdict(r Round) string {
 }
 
 func describeLoad(sc *Scenario) string {
-	if sc.ClosedK > 0 {
-		return fmt.Sprintf("closed loop, %d in flight for %s, %s over %d accounts", sc.ClosedK, sc.Duration, sc.Workload.Dist, sc.Accounts)
+	what := fmt.Sprintf("%s over %d accounts", sc.Workload.Dist, sc.Accounts)
+	if sc.Workload.Mix != "" {
+		what = "the " + sc.Workload.Mix + " mix"
 	}
-	return fmt.Sprintf("open loop %s, %s over %d accounts", sc.Schedule, sc.Workload.Dist, sc.Accounts)
+	if sc.ClosedK > 0 {
+		return fmt.Sprintf("closed loop, %d in flight for %s, %s", sc.ClosedK, sc.Duration, what)
+	}
+	return fmt.Sprintf("open loop %s, %s", sc.Schedule, what)
 }
 
 func (e *env) loadConfig(sc *Scenario, label string) (loadgen.Config, error) {
 	w := sc.Workload
 	cfg := loadgen.Config{
-		Targets: e.cluster.Targets, ChainID: e.cluster.ChainID, Accounts: sc.Accounts,
-		Dist: w.Dist, ZipfS: w.ZipfS, InterbankLarge: w.InterbankLarge, InterbankShare: w.InterbankShare, Seed: w.Seed,
+		Targets: e.cluster.Targets, ChainID: e.cluster.ChainID, Accounts: sc.Accounts, Mix: w.Mix, MixFinishLag: w.FinishLag,
+		WorkloadCount: sc.Count,
+		Dist:          w.Dist, ZipfS: w.ZipfS, InterbankLarge: w.InterbankLarge, InterbankShare: w.InterbankShare, Seed: w.Seed,
 		Closed: sc.ClosedK, ClosedDuration: sc.ClosedDuration(), CommitTimeout: sc.CommitTimeout(), NoCache: e.o.NoCache,
 		Logf: e.o.Logf,
 	}
@@ -247,8 +312,9 @@ func (e *env) finish(runErr error) (*Result, error) {
 	}
 	e.res.Checks = append(e.res.Checks, scenarioChecks(e.res)...)
 	if e.res.Kind == "run" {
+		e.res.Checks = append(e.res.Checks, baselineCheck(e.res)...)
 		e.res.Checks = append(e.res.Checks, sloCheck(e.res))
-		e.res.headline(e.res.Rounds)
+		e.res.headline(e.res.mainRounds())
 	}
 	if runErr != nil {
 		e.res.Checks = append(e.res.Checks, Check{Name: "completed", Detail: runErr.Error()})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ type Scenario struct {
 
 	Schedule   string `json:"schedule,omitempty"`       // loadgen syntax: constant:R@D, step:R1,R2@S, ramp:A..B@D
 	ClosedK    int    `json:"closed_k,omitempty"`       // closed loop with K in flight instead of a schedule
+	Count      int    `json:"count,omitempty"`          // closed loop: transactions to pre-sign (loadgen's default 100 000)
 	Duration   string `json:"duration,omitempty"`       // closed loop: the timed phase
 	Repeats    int    `json:"repeats,omitempty"`        // rounds of the same load on the same cluster (noise estimate)
 	SLOP99Ms   int    `json:"slo_p99_ms"`               // submit→commit p99 a round must meet
@@ -51,9 +53,18 @@ type BlockLimits struct {
 	MempoolTxMax int `json:"mempool_tx_max,omitempty"`
 }
 
-// WorkloadSpec selects loadgen's payments workload.
+// WorkloadSpec selects loadgen's payments workload, or a named mix.
 type WorkloadSpec struct {
-	Dist           string  `json:"dist"` // uniform, zipf, interbank
+	// Mix, when set, runs a named loadgen mix (payments, multi-asset, conditional,
+	// interbank) on that mix's genesis (loadgen.MixGenesisFor, passed to settled
+	// with -genesis); Dist and Accounts are then unused.
+	Mix string `json:"mix,omitempty"`
+	// Baseline, with Mix, is another mix on the same genesis (the interbank mix's
+	// is "payments") run before every round of Mix on the same cluster; the result
+	// states Mix's goodput as a ratio of Baseline's.
+	Baseline       string  `json:"baseline,omitempty"`
+	FinishLag      int     `json:"finish_lag,omitempty"` // with Mix: transactions between an escrow's create and finish (keep it above closed_k)
+	Dist           string  `json:"dist"`                 // uniform, zipf, interbank
 	ZipfS          float64 `json:"zipf_s,omitempty"`
 	InterbankLarge int     `json:"interbank_large,omitempty"`
 	InterbankShare float64 `json:"interbank_share,omitempty"`
@@ -73,6 +84,7 @@ type Checks struct {
 	RSSMBMax           float64 `json:"rss_mb_max,omitempty"`          // peak resident memory of any validator
 	RSSGrowthPctMax    float64 `json:"rss_growth_pct_max,omitempty"`  // last third's mean RSS over the middle third's
 	ExpectBackpressure bool    `json:"expect_backpressure,omitempty"` // some transactions must be refused with 429/503 codes
+	BaselineRatioMin   float64 `json:"baseline_ratio_min,omitempty"`  // the mix's goodput ÷ the baseline's must reach this (0.8 = 80%)
 }
 
 // Limits on scenario values; beyond them a file is almost certainly a typo.
@@ -175,6 +187,8 @@ func (s *Scenario) validate() error {
 		return errors.New("give either a rate schedule (open loop) or closed_k (closed loop)")
 	case s.Schedule != "" && s.ClosedK != 0:
 		return errors.New("give either a rate schedule or closed_k, not both")
+	case s.ClosedK < 0 || s.Count < 0 || s.Workload.FinishLag < 0:
+		return errors.New("closed_k, count and finish_lag must not be negative")
 	case s.ClosedK < 0:
 		return errors.New("closed_k must not be negative")
 	case s.Repeats < 1 || s.Repeats > repeatsMax:
@@ -208,6 +222,9 @@ func (s *Scenario) validate() error {
 
 func (s *Scenario) validateWorkload() error {
 	w := s.Workload
+	if err := s.validateMix(); err != nil {
+		return err
+	}
 	switch w.Dist {
 	case loadgen.DistUniform, loadgen.DistZipf:
 	case loadgen.DistInterbank:
@@ -224,6 +241,61 @@ func (s *Scenario) validateWorkload() error {
 		return fmt.Errorf("zipf_s must not be negative, got %g", w.ZipfS)
 	}
 	return nil
+}
+
+func (s *Scenario) validateMix() error {
+	w := s.Workload
+	if w.Mix == "" {
+		switch {
+		case w.Baseline != "":
+			return errors.New("a baseline is compared with a mix: set workload.mix too")
+		case s.Checks != nil && s.Checks.BaselineRatioMin > 0:
+			return errors.New("baseline_ratio_min needs workload.mix and workload.baseline")
+		}
+		return nil
+	}
+	spec, err := loadgen.MixSpecFor(w.Mix, 1, 1, 1)
+	if err != nil {
+		return err
+	}
+	if w.Baseline == "" {
+		if s.Checks != nil && s.Checks.BaselineRatioMin > 0 {
+			return errors.New("baseline_ratio_min needs workload.baseline")
+		}
+		return nil
+	}
+	base, err := loadgen.MixSpecFor(w.Baseline, 1, 1, 1)
+	if err != nil {
+		return fmt.Errorf("baseline: %v", err)
+	}
+	if base.Banks != spec.Banks || strings.Join(base.Assets, ",") != strings.Join(spec.Assets, ",") {
+		return fmt.Errorf("the baseline %s and the mix %s need different geneses (banks or assets differ)", w.Baseline, w.Mix)
+	}
+	return nil
+}
+
+// MixGenesisFile writes the genesis of the scenario's mix into dir and returns its
+// path ("" when the scenario runs plain payments on the dev genesis).
+func (s *Scenario) MixGenesisFile(dir, chainID string) (string, error) {
+	if s.Workload.Mix == "" {
+		return "", nil
+	}
+	if chainID == "" {
+		chainID = loadgen.DefaultChainID
+	}
+	g, err := loadgen.MixGenesisFor(s.Workload.Mix, chainID, loadgen.DefaultBaseFee)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "mix-genesis.json")
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("write the mix genesis: %w", err)
+	}
+	return path, nil
 }
 
 func (w *SweepSpec) validate() error {

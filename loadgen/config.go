@@ -28,7 +28,9 @@ type Config struct {
 	ChainID string
 
 	// Workload.
-	Accounts       int // demo accounts 0..Accounts-1 (DemoKey)
+	Mix            string // a named mix (MixSpecFor: payments, multi-asset, conditional, interbank) instead of the payments workload; its accounts are demo accounts 0..spec.AccountCount()-1 of its genesis (MixGenesisFor)
+	MixFinishLag   int    // with Mix: transactions between an escrow's create and its finish (0: the mix's 256); keep it above the transactions in flight, or finishes overtake their creates and fail
+	Accounts       int    // demo accounts 0..Accounts-1 (DemoKey)
 	Dist           string
 	ZipfS          float64
 	InterbankLarge int
@@ -152,6 +154,14 @@ func (c Config) validate() error {
 		return errors.New("at least one target validator is needed")
 	case len(c.ChainID) > txn.ChainIDLenMax:
 		return fmt.Errorf("the chain id is longer than %d bytes", txn.ChainIDLenMax)
+	case c.Mix != "" && c.Workload != nil:
+		return errors.New("choose either a named mix or a custom workload, not both")
+	case c.Mix != "" && !isMix(c.Mix):
+		return fmt.Errorf("mix %q is not one of %s", c.Mix, strings.Join(MixNames(), ", "))
+	case c.MixFinishLag < 0:
+		return errors.New("the mix finish lag must not be negative")
+	case c.Mix != "" && c.StartSeqs != nil:
+		return errors.New("a named mix reads its starting sequences from the node")
 	case c.Workload == nil && c.Accounts < 2:
 		return fmt.Errorf("payments need at least 2 accounts, got %d", c.Accounts)
 	case c.Workload == nil && c.Dist != DistUniform && c.Dist != DistZipf && c.Dist != DistInterbank:
@@ -204,6 +214,15 @@ func (c Config) validate() error {
 		return fmt.Errorf("the run would need %d transactions; the limit is %d", n, 1<<31-1)
 	}
 	return nil
+}
+
+func isMix(name string) bool {
+	for _, m := range MixNames() {
+		if m == name {
+			return true
+		}
+	}
+	return false
 }
 
 // txCount is the number of transactions to pre-sign.

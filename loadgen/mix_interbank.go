@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	"settle/engine/devnet"
 	"settle/engine/ledger"
@@ -42,19 +43,28 @@ type MixSpec struct {
 
 // Mix names.
 const (
+	MixPayments    = "payments"
 	MixMultiAsset  = "multi-asset"
 	MixConditional = "conditional"
 	MixInterbank   = "interbank"
 )
 
+// MixNames lists the named mixes, in the order of the documentation.
+func MixNames() []string {
+	return []string{MixPayments, MixMultiAsset, MixConditional, MixInterbank}
+}
+
 // MixSpecFor returns the documented parameters of a named mix (docs/loadgen.md):
-// multi-asset (USD and EUR among 50 banks, 20% native), conditional (every
-// transfer an escrow, 10% rejected) and interbank (20 banks, USD and EUR, 10%
-// conditional transfers, 1% co-signed exchanges).
+// payments (plain native payments among the interbank mix's 20 banks, on the same
+// genesis: the interbank mix's baseline), multi-asset (USD and EUR among 50 banks,
+// 20% native), conditional (every transfer an escrow, 10% rejected) and interbank
+// (20 banks, USD and EUR, 10% conditional transfers, 1% co-signed exchanges).
 func MixSpecFor(name string, seed, fee, lastValid uint64) (MixSpec, error) {
 	s := MixSpec{Assets: []string{"USD", "EUR"}, Seed: seed, AmountMin: 1, AmountMax: 10_000, Fee: fee, LastValid: lastValid,
 		FinishLag: 256, RejectShare: 0.1}
 	switch name {
+	case MixPayments:
+		s.Banks, s.NativeShare = 20, 1
 	case MixMultiAsset:
 		s.Banks, s.NativeShare = 50, 0.2
 	case MixConditional:
@@ -62,9 +72,33 @@ func MixSpecFor(name string, seed, fee, lastValid uint64) (MixSpec, error) {
 	case MixInterbank:
 		s.Banks, s.EscrowShare, s.MultiSigShare = 20, 0.10, 0.01
 	default:
-		return s, fmt.Errorf("mix %q is not one of %s, %s, %s", name, MixMultiAsset, MixConditional, MixInterbank)
+		return s, fmt.Errorf("mix %q is not one of %s", name, strings.Join(MixNames(), ", "))
 	}
 	return s, nil
+}
+
+// AccountCount is the number of accounts the mix uses: the issuers, then the banks
+// (demo accounts 0..AccountCount()-1 of MixGenesis).
+func (s MixSpec) AccountCount() int { return len(s.Assets) + s.Banks }
+
+// Genesis funding of MixGenesisDefault: native units per account and units of every
+// issued asset per bank, enough for hours of load at any rate a node sustains.
+const (
+	MixNativeEach = 1_000_000_000_000
+	MixIssuedEach = 1_000_000_000_000
+)
+
+// MixGenesisFor builds the genesis of a named mix with the default funding and
+// base fee (what `loadgen genesis -mix NAME` writes); its demo keys are
+// DemoKeys(chainID, spec.AccountCount()). Its single validator is the dev one:
+// `settled testnet -genesis` replaces it.
+func MixGenesisFor(name, chainID string, baseFee uint64) (*ledger.Genesis, error) {
+	spec, err := MixSpecFor(name, 1, baseFee, 1)
+	if err != nil {
+		return nil, err
+	}
+	g, _, err := MixGenesis(spec, chainID, baseFee, MixNativeEach, MixIssuedEach)
+	return g, err
 }
 
 func (s *MixSpec) validate() error {

@@ -10,22 +10,23 @@ import (
 
 const mixChain = "settle-mix"
 
-// mixBlocks generates and signs blocks×perBlock transactions of a mix and the
-// genesis they run on.
+// mixBlocks generates and signs blocks×perBlock transactions of a mix through the
+// load generator's own pre-signing (BuildTxSet, which co-signs for a CoSigner)
+// and returns the genesis they run on.
 func mixBlocks(tb testing.TB, name string, blocks, perBlock int) (*ledger.Genesis, [][]*txn.Tx) {
 	tb.Helper()
-	var spec MixSpec
-	var err error
-	if name == "payments" { // the baseline: plain native payments among the same banks
-		spec, err = MixSpecFor(MixInterbank, 1, 10, 1<<40)
-		spec.EscrowShare, spec.MultiSigShare, spec.NativeShare = 0, 0, 1
-	} else {
-		spec, err = MixSpecFor(name, 1, 10, 1<<40)
-	}
+	spec, err := MixSpecFor(name, 1, 10, 1<<40)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	g, keys, err := MixGenesis(spec, mixChain, 10, 1_000_000_000_000, 1_000_000_000_000)
+	g, keys, w := mixSetup(tb, name, spec)
+	return g, signedBlocks(tb, w, keys, blocks, perBlock)
+}
+
+// mixSetup builds spec's genesis, keys and workload.
+func mixSetup(tb testing.TB, name string, spec MixSpec) (*ledger.Genesis, []txn.Key, *Mix) {
+	tb.Helper()
+	g, keys, err := MixGenesis(spec, mixChain, 10, MixNativeEach, MixIssuedEach)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -38,53 +39,129 @@ func mixBlocks(tb testing.TB, name string, blocks, perBlock int) (*ledger.Genesi
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return g, keys, w
+}
+
+// signedBlocks pre-signs blocks×perBlock transactions of w with BuildTxSet and
+// decodes them back, as a node would receive them.
+func signedBlocks(tb testing.TB, w Workload, keys []txn.Key, blocks, perBlock int) [][]*txn.Tx {
+	tb.Helper()
+	set, err := BuildTxSet(w, keys, blocks*perBlock, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	out := make([][]*txn.Tx, blocks)
-	for b := range out {
-		for range perBlock {
-			tx := new(txn.Tx)
-			signer := w.Next(tx)
-			ks := []txn.Key{keys[signer]}
-			for _, c := range w.CoSigners() {
-				ks = append(ks, keys[c])
+	for i := range set.Len() {
+		tx, err := txn.Decode(set.Raw(i))
+		if err != nil {
+			tb.Fatalf("transaction %d: %v", i, err)
+		}
+		out[i/perBlock] = append(out[i/perBlock], tx)
+	}
+	return out
+}
+
+// execBlocks runs blocks through a ledger from g, checking the invariants after
+// each, and counts results per transaction type.
+func execBlocks(tb testing.TB, g *ledger.Genesis, blocks [][]*txn.Tx) map[txn.Type]map[codes.Code]int {
+	tb.Helper()
+	l, err := ledger.FromGenesis(g)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[txn.Type]map[codes.Code]int{}
+	for i, txs := range blocks {
+		res := l.Execute(uint64(i+1), txs)
+		l.Apply(res)
+		if err := l.CheckInvariants(); err != nil {
+			tb.Fatalf("block %d: %v", i+1, err)
+		}
+		for j, r := range res.Receipts {
+			if out[txs[j].Type] == nil {
+				out[txs[j].Type] = map[codes.Code]int{}
 			}
-			if err := txn.Sign(tx, ks...); err != nil {
-				tb.Fatalf("sign %s: %v", tx.Type, err)
-			}
-			out[b] = append(out[b], tx)
+			out[txs[j].Type][r.Result]++
 		}
 	}
-	return g, out
+	return out
+}
+
+// hideCoSigner hides a workload's CoSigner method from BuildTxSet.
+type hideCoSigner struct{ Workload }
+
+// TestCoSignedExchangesSucceed: BuildTxSet signs each co-signed exchange with both
+// banks' keys, so every one succeeds in the real ledger; signed by the sender
+// alone, every one fails with not_authorized.
+func TestCoSignedExchangesSucceed(t *testing.T) {
+	spec, err := MixSpecFor(MixInterbank, 7, 10, 1<<40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.MultiSigShare = 0.2 // many exchanges in a small test
+	tests := []struct {
+		name     string
+		wrap     func(*Mix) Workload
+		wantCode codes.Code
+	}{
+		{"co-signed", func(m *Mix) Workload { return m }, codes.Success},
+		{"sender only", func(m *Mix) Workload { return hideCoSigner{m} }, codes.NotAuthorized},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g, keys, m := mixSetup(t, MixInterbank, spec)
+			blocks := signedBlocks(t, tc.wrap(m), keys, 4, 500)
+			for _, tx := range blocks[0] {
+				if want := 1 + btoi(tx.Type == txn.TypeMultiLeg && tc.wantCode == codes.Success); len(tx.Sigs) != want {
+					t.Fatalf("%s carries %d signatures, want %d", tx.Type, len(tx.Sigs), want)
+				}
+			}
+			got := execBlocks(t, g, blocks)[txn.TypeMultiLeg]
+			total := 0
+			for _, n := range got {
+				total += n
+			}
+			if total < 100 || got[tc.wantCode] != total {
+				t.Errorf("multi-leg results %v over %d exchanges, want all %s", got, total, tc.wantCode)
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // TestMixesExecute runs each mix through the real ledger: every block keeps the
-// invariants and nearly every transaction succeeds (the mixes are funded).
+// invariants and nearly every transaction succeeds (the mixes are funded), the
+// co-signed exchanges included.
 func TestMixesExecute(t *testing.T) {
-	for _, name := range []string{MixMultiAsset, MixConditional, MixInterbank} {
+	for _, name := range MixNames() {
 		t.Run(name, func(t *testing.T) {
 			g, blocks := mixBlocks(t, name, 6, 300)
-			l, err := ledger.FromGenesis(g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			results := map[codes.Code]int{}
-			types := map[txn.Type]int{}
-			for i, txs := range blocks {
-				res := l.Execute(uint64(i+1), txs)
-				l.Apply(res)
-				if err := l.CheckInvariants(); err != nil {
-					t.Fatalf("block %d: %v", i+1, err)
-				}
-				for j, r := range res.Receipts {
-					results[r.Result]++
-					types[txs[j].Type]++
+			byType := execBlocks(t, g, blocks)
+			results, ok := map[codes.Code]int{}, 0
+			for _, m := range byType {
+				for c, n := range m {
+					results[c] += n
 				}
 			}
-			t.Logf("%s: results %v, types %v", name, results, types)
-			if total := 6 * 300; results[codes.Success] < total*98/100 {
-				t.Errorf("only %d of %d succeeded: %v", results[codes.Success], total, results)
+			ok = results[codes.Success]
+			t.Logf("%s: results by type %v", name, byType)
+			if total := 6 * 300; ok < total*98/100 {
+				t.Errorf("only %d of %d succeeded: %v", ok, total, results)
 			}
-			if name != MixMultiAsset && types[txn.TypeEscrowFinish] == 0 {
-				t.Errorf("no escrow was finished: %v", types)
+			if name == MixConditional || name == MixInterbank {
+				if byType[txn.TypeEscrowFinish][codes.Success] == 0 {
+					t.Errorf("no escrow was finished: %v", byType)
+				}
+			}
+			for c, n := range byType[txn.TypeMultiLeg] {
+				if c != codes.Success {
+					t.Errorf("%d co-signed exchanges failed with %s", n, c)
+				}
 			}
 		})
 	}
@@ -97,7 +174,7 @@ func TestMixesExecute(t *testing.T) {
 //	go test ./loadgen -run '^$' -bench BenchmarkExecuteMix -benchtime 40x
 func BenchmarkExecuteMix(b *testing.B) {
 	const perBlock, blocks = 2000, 10
-	for _, name := range []string{"payments", MixInterbank} {
+	for _, name := range []string{MixPayments, MixInterbank} {
 		b.Run(name, func(b *testing.B) {
 			g, txs := mixBlocks(b, name, blocks, perBlock)
 			var l *ledger.Ledger

@@ -64,14 +64,29 @@ func prepare(ctx context.Context, cfg Config) (*prepared, error) {
 	}
 	p.fee = feeFor(cfg.Fee, uint64(st.MinFee))
 	keys := cfg.WorkloadKeys
-	if cfg.Workload == nil {
+	var mixSpec MixSpec
+	switch {
+	case cfg.Mix != "":
+		if mixSpec, err = MixSpecFor(cfg.Mix, cfg.Seed, p.fee, cfg.LastValid); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		if cfg.MixFinishLag > 0 {
+			mixSpec.FinishLag = cfg.MixFinishLag
+		}
+		keys = DemoKeys(cfg.ChainID, mixSpec.AccountCount())
+	case cfg.Workload == nil:
 		keys = DemoKeys(cfg.ChainID, cfg.Accounts)
 	}
 	p.accounts = make([]txn.AccountID, len(keys))
 	for i, k := range keys {
 		p.accounts[i] = k.AccountID()
 	}
-	if p.workload = cfg.Workload; p.workload == nil {
+	switch p.workload = cfg.Workload; {
+	case cfg.Mix != "":
+		if p.workload, err = p.mix(ctx, api, mixSpec); err != nil {
+			return nil, err
+		}
+	case p.workload == nil:
 		if p.workload, err = p.payments(ctx, api); err != nil {
 			return nil, err
 		}
@@ -116,6 +131,20 @@ func (p *prepared) payments(ctx context.Context, api *apiClient) (Workload, erro
 	return w, nil
 }
 
+// mix builds the named mix over the mix's accounts (issuers, then banks) from
+// their sequences on the node.
+func (p *prepared) mix(ctx context.Context, api *apiClient, spec MixSpec) (Workload, error) {
+	seqs, err := fetchSeqs(ctx, api, p.accounts, 16)
+	if err != nil {
+		return nil, err
+	}
+	w, err := NewMix(p.cfg.Mix, spec, Env{ChainID: p.cfg.ChainID, Accounts: p.accounts, StartSeqs: seqs})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return w, nil
+}
+
 // fetchSeqs reads every account's next sequence with a few parallel requests.
 func fetchSeqs(ctx context.Context, api *apiClient, ids []txn.AccountID, workers int) ([]uint64, error) {
 	seqs := make([]uint64, len(ids))
@@ -141,12 +170,15 @@ func fetchSeqs(ctx context.Context, api *apiClient, ids []txn.AccountID, workers
 func (p *prepared) loadOrSign(keys []txn.Key) error {
 	count := p.cfg.txCount()
 	var seqHashInput []uint64
-	if pw, ok := p.workload.(*Payments); ok {
-		seqHashInput = pw.env.StartSeqs
+	switch w := p.workload.(type) {
+	case *Payments:
+		seqHashInput = w.env.StartSeqs
+	case *Mix:
+		seqHashInput = w.env.StartSeqs
 	}
 	params := NewCacheParams(p.cfg.ChainID, p.workload, count, seqHashInput)
 	p.cache.Key = params.Key()
-	cacheable := !p.cfg.NoCache && p.cfg.Workload == nil
+	cacheable := !p.cfg.NoCache && p.cfg.Workload == nil // named mixes too: their Key and sequences are hashed
 	if cacheable {
 		start := time.Now()
 		set, err := LoadCache(p.cfg.CacheDir, params, p.accounts)

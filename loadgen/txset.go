@@ -55,11 +55,14 @@ type signJob struct {
 	chunk   int
 	txs     []txn.Tx
 	signers []int
+	co      [][]int // co[j]: transaction j's co-signers (nil for most; nil slice when the workload has none)
 }
 
 // BuildTxSet generates count transactions from w and signs them on all cores.
 // Generation is sequential (it is deterministic and cheap); signing is parallel by
-// chunk. progress, if not nil, is called about once a second and once at the end.
+// chunk. When w is a CoSigner, each transaction is signed by its signer and by
+// every co-signer it names. progress, if not nil, is called about once a second
+// and once at the end.
 func BuildTxSet(w Workload, keys []txn.Key, count int, progress SignProgress) (*TxSet, error) {
 	set := &TxSet{
 		chunks:  make([]txChunk, (count+chunkTxs-1)/chunkTxs),
@@ -85,11 +88,22 @@ func BuildTxSet(w Workload, keys []txn.Key, count int, progress SignProgress) (*
 		}()
 	}
 	stop := startProgress(progress, &done, count)
+	cs, _ := w.(CoSigner)
 	for c := range set.chunks {
 		m := min(chunkTxs, count-c*chunkTxs)
 		job := signJob{chunk: c, txs: make([]txn.Tx, m), signers: make([]int, m)}
 		for j := range m {
 			job.signers[j] = w.Next(&job.txs[j])
+			if cs == nil {
+				continue
+			}
+			if co := cs.CoSigners(); len(co) > 0 {
+				if job.co == nil {
+					job.co = make([][]int, m)
+				}
+				// The workload may reuse its slice on the next call: copy it.
+				job.co[j] = append([]int(nil), co...)
+			}
 		}
 		jobs <- job
 	}
@@ -106,13 +120,25 @@ func (s *TxSet) signChunk(job signJob, keys []txn.Key) error {
 	base := job.chunk * chunkTxs
 	batch := txn.AppendBatchHeader(make([]byte, 0, txn.BatchHeader+len(job.txs)*256), len(job.txs))
 	off := make([]uint32, 0, len(job.txs)+1)
+	var signWith []txn.Key
 	for j := range job.txs {
 		tx := &job.txs[j]
 		signer := job.signers[j]
 		if signer < 0 || signer >= len(keys) {
 			return fmt.Errorf("workload chose signer %d of %d accounts", signer, len(keys))
 		}
-		if err := txn.Sign(tx, keys[signer]); err != nil {
+		signWith = append(signWith[:0], keys[signer])
+		if job.co != nil {
+			for _, c := range job.co[j] {
+				if c < 0 || c >= len(keys) {
+					return fmt.Errorf("workload chose co-signer %d of %d accounts for transaction %d", c, len(keys), base+j)
+				}
+				if c != signer {
+					signWith = append(signWith, keys[c])
+				}
+			}
+		}
+		if err := txn.Sign(tx, signWith...); err != nil {
 			return fmt.Errorf("signing transaction %d: %w", base+j, err)
 		}
 		off = append(off, uint32(len(batch)))

@@ -5,6 +5,8 @@
 //	loadgen -targets 127.0.0.1:8080 -rate 5000 -duration 30s -out results/run1
 //	loadgen -targets a:8080,b:8080 -schedule ramp:1000..20000@60s -dist zipf -zipf-s 1.1
 //	loadgen -targets 127.0.0.1:8080 -closed 256 -duration 20s -count 500000
+//	loadgen genesis -mix interbank -out interbank-genesis.json   (then: settled init -genesis interbank-genesis.json …)
+//	loadgen -targets 127.0.0.1:8080 -mix interbank -rate 1000 -duration 20s
 //
 // Exit status: 0 for a valid run, 3 for a run marked INVALID (the generator could
 // not offer the load it promised), 2 for bad flags, 1 for any other failure.
@@ -40,13 +42,13 @@ const (
 
 // options are the parsed flags, before they become a loadgen.Config.
 type options struct {
-	targets, chainID, dist, schedule, route, client, amount, out, cacheDir string
-	accounts, closed, count, batchMax, conns, inflightMax, large           int
-	zipfS, share, rate                                                     float64
-	seed, fee                                                              uint64
-	duration, window, timeout, lagMax                                      time.Duration
-	noCache, compress, jsonOut, quiet, fake                                bool
-	cpuProfile                                                             string
+	targets, chainID, dist, schedule, route, client, amount, out, cacheDir, mix string
+	accounts, closed, count, batchMax, conns, inflightMax, large                int
+	zipfS, share, rate                                                          float64
+	seed, fee                                                                   uint64
+	duration, window, timeout, lagMax                                           time.Duration
+	noCache, compress, jsonOut, quiet, fake                                     bool
+	cpuProfile                                                                  string
 }
 
 func main() {
@@ -57,6 +59,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "genesis" {
+		return runGenesis(args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return exitUsage
@@ -118,6 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.targets, "target", "127.0.0.1:8080", "alias of -targets")
 	fs.StringVar(&o.chainID, "chain-id", loadgen.DefaultChainID, "chain id (demo keys derive from it)")
 	fs.IntVar(&o.accounts, "accounts", 1000, "demo accounts 0..N-1 that send and receive payments")
+	fs.StringVar(&o.mix, "mix", "", "a named mix instead of -accounts/-dist payments: "+strings.Join(loadgen.MixNames(), ", ")+" (the node must run the mix's genesis: loadgen genesis -mix NAME)")
 	fs.StringVar(&o.dist, "dist", loadgen.DistUniform, "sender/receiver distribution: uniform, zipf or interbank")
 	fs.Float64Var(&o.zipfS, "zipf-s", 0.99, "Zipf exponent s (≥ 0) for -dist zipf")
 	fs.IntVar(&o.large, "interbank-large", 4, "large participants in -dist interbank")
@@ -163,7 +169,7 @@ func (o *options) config(stderr io.Writer) (loadgen.Config, error) {
 		return loadgen.Config{}, err
 	}
 	cfg := loadgen.Config{
-		Targets: strings.Split(o.targets, ","), ChainID: o.chainID, Accounts: o.accounts,
+		Targets: strings.Split(o.targets, ","), ChainID: o.chainID, Accounts: o.accounts, Mix: o.mix,
 		Dist: o.dist, ZipfS: o.zipfS, InterbankLarge: o.large, InterbankShare: o.share,
 		Seed: o.seed, AmountMin: lo, AmountMax: hi, Fee: o.fee,
 		Closed: o.closed, ClosedDuration: o.duration, WorkloadCount: o.count,
@@ -192,6 +198,44 @@ func (o *options) config(stderr io.Writer) (loadgen.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// runGenesis writes the genesis of a named mix: `loadgen genesis -mix NAME -out FILE`.
+func runGenesis(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("loadgen genesis", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	mix := fs.String("mix", loadgen.MixInterbank, "mix: "+strings.Join(loadgen.MixNames(), ", "))
+	chainID := fs.String("chain-id", loadgen.DefaultChainID, "chain id (the demo keys derive from it)")
+	baseFee := fs.Uint64("base-fee", loadgen.DefaultBaseFee, "base fee in native minor units")
+	out := fs.String("out", "", "genesis file to write (- or empty: standard output)")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "loadgen genesis: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	g, err := loadgen.MixGenesisFor(*mix, *chainID, *baseFee)
+	if err != nil {
+		fmt.Fprintf(stderr, "loadgen genesis: %v\n", err)
+		return exitUsage
+	}
+	b, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		fmt.Fprintf(stderr, "loadgen genesis: %v\n", err)
+		return exitError
+	}
+	b = append(b, '\n')
+	if *out == "" || *out == "-" {
+		stdout.Write(b)
+		return 0
+	}
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
+		fmt.Fprintf(stderr, "loadgen genesis: %v\n", err)
+		return exitError
+	}
+	fmt.Fprintf(stderr, "loadgen genesis: mix %s, chain %s, %d accounts, assets %d: wrote %s\n", *mix, g.ChainID, len(g.Accounts), len(g.Assets), *out)
+	return 0
 }
 
 // startFakeNode serves loadgen/fakenode on a free loopback port.

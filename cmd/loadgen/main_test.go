@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"settle/engine/ledger"
+	"settle/loadgen"
 )
 
 func TestRunAgainstFakeNodeWritesOutputs(t *testing.T) {
@@ -64,5 +67,40 @@ func TestBadFlagsExplainAndExit2(t *testing.T) {
 		if stderr.Len() == 0 {
 			t.Errorf("%v: no explanation on stderr", args)
 		}
+	}
+}
+
+func TestGenesisWritesTheMixGenesis(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "genesis.json")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"genesis", "-mix", "interbank", "-chain-id", "settle-ib", "-out", path}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	g, err := ledger.LoadGenesis(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := loadgen.MixSpecFor(loadgen.MixInterbank, 1, 10, 1)
+	if g.ChainID != "settle-ib" || len(g.Accounts) != spec.AccountCount() || len(g.Assets) != len(spec.Assets) {
+		t.Errorf("genesis: chain %q, %d accounts, %d assets; want settle-ib, %d, %d", g.ChainID, len(g.Accounts), len(g.Assets), spec.AccountCount(), len(spec.Assets))
+	}
+	if code := run(context.Background(), []string{"genesis", "-mix", "nope"}, &stdout, &stderr); code != exitUsage {
+		t.Errorf("unknown mix: exit %d, want %d", code, exitUsage)
+	}
+}
+
+func TestMixFlagRunsTheMix(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"-fake", "-mix", "interbank", "-rate", "300", "-duration", "1s", "-no-cache", "-quiet", "-out", dir}, &stdout, &stderr)
+	if code != 0 && code != exitInvalid {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "mix/interbank") {
+		t.Errorf("the summary does not name the mix:\n%s", stdout.String())
+	}
+	var bad bytes.Buffer
+	if code := run(context.Background(), []string{"-mix", "nope", "-no-cache"}, &stdout, &bad); code != exitUsage || bad.Len() == 0 {
+		t.Errorf("unknown mix: exit %d (want %d), stderr %q", code, exitUsage, bad.String())
 	}
 }

@@ -1,8 +1,8 @@
 // Command settled is a Settle validator.
 //
 //	settled dev [-validators N] [-data DIR] [-api ADDR] [-accounts N] [-reset]   run a local dev cluster (4 validators; -validators 1: one)
-//	settled testnet -validators N -dir DIR [-accounts M]         write a genesis, configs and keys for a local N-validator cluster
-//	settled init -dir DIR [-accounts N] [-api ADDR]             write a genesis and a config for one validator
+//	settled testnet -validators N -dir DIR [-accounts M] [-genesis FILE]  write a genesis, configs and keys for a local N-validator cluster
+//	settled init -dir DIR [-accounts N] [-api ADDR] [-genesis FILE]      write a genesis and a config for one validator
 //	settled run -config FILE                                    run a validator from its config file
 //	settled verify -config FILE                                 replay stored blocks from genesis and compare state hashes
 package main
@@ -59,8 +59,8 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   settled dev [-validators N] [-data DIR] [-api ADDR] [-accounts N] [-reset]
-  settled testnet -validators N -dir DIR [-accounts M] [-chain-id ID]
-  settled init -dir DIR [-accounts N] [-api ADDR] [-chain-id ID]
+  settled testnet -validators N -dir DIR [-accounts M] [-chain-id ID] [-genesis FILE]
+  settled init -dir DIR [-accounts N] [-api ADDR] [-chain-id ID] [-genesis FILE]
   settled run -config FILE
   settled verify -config FILE`)
 }
@@ -87,7 +87,7 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	cfgPath := filepath.Join(*data, "config.json")
 	if _, err := os.Stat(cfgPath); errors.Is(err, os.ErrNotExist) {
-		if err := writeInit(*data, *accounts, *apiAddr, devnet.ChainID); err != nil {
+		if err := writeInit(*data, *accounts, *apiAddr, devnet.ChainID, ""); err != nil {
 			return err
 		}
 	}
@@ -100,26 +100,43 @@ func runInit(args []string) error {
 	accounts := fs.Int("accounts", devnet.DefaultOptions().Accounts, "demo accounts to fund")
 	apiAddr := fs.String("api", "127.0.0.1:7700", "HTTP API listen address")
 	chainID := fs.String("chain-id", devnet.ChainID, "chain id")
+	genesisFile := fs.String("genesis", "", "start from this genesis (e.g. `loadgen genesis -mix interbank`) instead of the dev one; its chain id and accounts win over -chain-id and -accounts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *dir == "" {
 		return fmt.Errorf("init: -dir is required")
 	}
-	return writeInit(*dir, *accounts, *apiAddr, *chainID)
+	return writeInit(*dir, *accounts, *apiAddr, *chainID, *genesisFile)
 }
 
 // writeInit writes genesis.json, config.json and demo-keys.json (0600) into dir.
-func writeInit(dir string, accounts int, apiAddr, chainID string) error {
+// With genesisFile, the genesis is that file's, with one validator: the file's
+// only one, or else the dev validator 0.
+func writeInit(dir string, accounts int, apiAddr, chainID, genesisFile string) error {
 	if accounts < 1 || accounts > 1_000_000 {
 		return fmt.Errorf("accounts must be 1 to 1000000, got %d", accounts)
+	}
+	var g *ledger.Genesis
+	if genesisFile != "" {
+		var err error
+		if g, err = givenGenesis(genesisFile); err != nil {
+			return err
+		}
+		if len(g.Validators) != 1 {
+			dev := devnet.Genesis(devnet.Options{ChainID: g.ChainID})
+			g.Validators = dev.Validators
+		}
+		chainID, accounts = g.ChainID, len(g.Accounts)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	o := devnet.DefaultOptions()
-	o.ChainID, o.Accounts, o.GenesisTimeMs = chainID, accounts, time.Now().UnixMilli()
-	g := devnet.Genesis(o)
+	if g == nil {
+		o := devnet.DefaultOptions()
+		o.ChainID, o.Accounts, o.GenesisTimeMs = chainID, accounts, time.Now().UnixMilli()
+		g = devnet.Genesis(o)
+	}
 	if err := node.WriteJSON(filepath.Join(dir, "genesis.json"), g, 0o644); err != nil {
 		return err
 	}
@@ -195,4 +212,15 @@ func runVerify(args []string) error {
 	return verifyReplay(cfg.DataDir, cfg.Genesis)
 }
 
-var _ = ledger.LoadGenesis
+// givenGenesis loads a -genesis file (validated) and stamps it with the current
+// time if it has none.
+func givenGenesis(path string) (*ledger.Genesis, error) {
+	g, err := ledger.LoadGenesis(path)
+	if err != nil {
+		return nil, fmt.Errorf("-genesis: %w", err)
+	}
+	if g.GenesisTime == 0 {
+		g.GenesisTime = time.Now().UnixMilli()
+	}
+	return g, nil
+}

@@ -31,17 +31,26 @@ func runTestnet(args []string) error {
 	dir := fs.String("dir", "", "directory to create")
 	accounts := fs.Int("accounts", devnet.DefaultOptions().Accounts, "demo accounts to fund")
 	chainID := fs.String("chain-id", devnet.ChainID, "chain id")
+	genesisFile := fs.String("genesis", "", "start from this genesis (e.g. `loadgen genesis -mix interbank`) instead of the dev one; its validators are replaced by the N written here, its chain id and accounts win over -chain-id and -accounts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *dir == "" {
 		return errors.New("testnet: -dir is required")
 	}
+	var base *ledger.Genesis
+	if *genesisFile != "" {
+		var err error
+		if base, err = givenGenesis(*genesisFile); err != nil {
+			return err
+		}
+		*chainID, *accounts = base.ChainID, len(base.Accounts)
+	}
 	addrs, err := freeAddrs(2 * *validators)
 	if err != nil {
 		return err
 	}
-	err = writeTestnet(*dir, *validators, *accounts, *chainID, func(i int) (string, string) { return addrs[2*i], addrs[2*i+1] })
+	err = writeTestnetFrom(*dir, *validators, *accounts, *chainID, base, func(i int) (string, string) { return addrs[2*i], addrs[2*i+1] })
 	if err != nil {
 		return err
 	}
@@ -76,6 +85,12 @@ func freeAddrs(n int) ([]string, error) {
 // v<i>.json (config, 0600: it holds the operator token), v<i>.key (0600) with data
 // in v<i>/. addr(i) gives validator i's replica and API addresses.
 func writeTestnet(dir string, n, accounts int, chainID string, addr func(i int) (replica, api string)) error {
+	return writeTestnetFrom(dir, n, accounts, chainID, nil, addr)
+}
+
+// writeTestnetFrom is writeTestnet on base (a -genesis file) when it is not nil:
+// base's validators are replaced by the n written here, the rest is kept.
+func writeTestnetFrom(dir string, n, accounts int, chainID string, base *ledger.Genesis, addr func(i int) (replica, api string)) error {
 	if n < 1 || n > 128 {
 		return fmt.Errorf("validators must be 1 to 128, got %d", n)
 	}
@@ -98,7 +113,18 @@ func writeTestnet(dir string, n, accounts int, chainID string, addr func(i int) 
 		o.Validators = append(o.Validators, ledger.GenesisValidator{Name: "v" + strconv.Itoa(i),
 			PublicKey: hex.EncodeToString(priv.Public().(ed25519.PublicKey)), Address: replica, APIAddr: api})
 	}
-	if err := node.WriteJSON(filepath.Join(dir, "genesis.json"), devnet.Genesis(o), 0o644); err != nil {
+	var g *ledger.Genesis
+	if base != nil {
+		b := *base
+		b.Validators = o.Validators
+		if err := b.Validate(); err != nil {
+			return fmt.Errorf("-genesis with %d validators: %w", n, err)
+		}
+		g = &b
+	} else {
+		g = devnet.Genesis(o)
+	}
+	if err := node.WriteJSON(filepath.Join(dir, "genesis.json"), g, 0o644); err != nil {
 		return err
 	}
 	for i := range keys {
