@@ -146,6 +146,17 @@ func payCmd(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := payWith(c, tx); err != nil {
+		return err
+	}
+	if !*wait {
+		return nil
+	}
+	return c.waitCommitted(tx.Hash().String(), 30*time.Second)
+}
+
+// payWith submits a signed payment in its JSON form and prints the answer.
+func payWith(c client, tx *txn.Tx) error {
 	j := txn.ToJSON(tx)
 	j.Hash = ""
 	body, _ := json.Marshal(j)
@@ -154,10 +165,7 @@ func payCmd(args []string) error {
 		return err
 	}
 	fmt.Println(string(out))
-	if !*wait {
-		return nil
-	}
-	return c.waitCommitted(tx.Hash().String(), 30*time.Second)
+	return nil
 }
 
 type client struct{ base string }
