@@ -351,7 +351,7 @@ func (d *Driver) track(b *hotstuff.Block) {
 	} else {
 		// Every stored block was validated (signatures included) before the core
 		// accepted it, so decoding is enough here.
-		txs, err := decodePayload(b.Payload)
+		txs, err := txn.DecodeBatch(b.Payload)
 		if err != nil {
 			panic(fmt.Sprintf("cluster: accepted block %s has an undecodable payload: %v", h, err))
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"time"
 
 	"settle/consensus/hotstuff"
@@ -59,25 +58,6 @@ func (d *Driver) validatePayload(payload []byte) error {
 	}
 	d.cache.put(payload, txs)
 	return nil
-}
-
-// decodePayload splits and decodes a payload without checking signatures; an
-// empty payload is an empty block.
-func decodePayload(payload []byte) ([]*txn.Tx, error) {
-	if len(payload) == 0 {
-		return nil, nil
-	}
-	raws, err := txn.SplitBatch(payload, nil)
-	if err != nil {
-		return nil, fmt.Errorf("payload batch: %w", err)
-	}
-	txs := make([]*txn.Tx, len(raws))
-	for i, raw := range raws {
-		if txs[i], err = txn.Decode(raw); err != nil {
-			return nil, fmt.Errorf("payload tx %d: %w", i, err)
-		}
-	}
-	return txs, nil
 }
 
 // payloadResult is an assembled payload for view.

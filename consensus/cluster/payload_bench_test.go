@@ -42,7 +42,7 @@ func BenchmarkPayloadDecode(b *testing.B) {
 	payload, _ := payloadOf(b, 2000)
 	b.SetBytes(int64(len(payload)))
 	for b.Loop() {
-		if _, err := decodePayload(payload); err != nil {
+		if _, err := txn.DecodeBatch(payload); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -54,7 +54,7 @@ func BenchmarkPayloadVerify(b *testing.B) {
 	payload, _ := payloadOf(b, 2000)
 	b.SetBytes(int64(len(payload)))
 	for b.Loop() {
-		txs, err := decodePayload(payload)
+		txs, err := txn.DecodeBatch(payload)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -102,7 +102,7 @@ func (e *LedgerExecutor) Execute(height uint64, payload []byte) [32]byte {
 	var txs []*txn.Tx
 	var err error
 	if _, ok := e.verified[sha256.Sum256(payload)]; ok {
-		txs, err = decodePayload(payload) // signatures already checked by this replica
+		txs, err = txn.DecodeBatch(payload) // signatures already checked by this replica
 	} else {
 		txs, err = decodeVerified(payload) // e.g. after a restart lost the cache
 	}
@@ -167,27 +167,9 @@ func (e *LedgerExecutor) Recover() error {
 	return nil
 }
 
-// decodePayload splits and decodes a payload; empty means an empty block.
-func decodePayload(payload []byte) ([]*txn.Tx, error) {
-	if len(payload) == 0 {
-		return nil, nil
-	}
-	raws, err := txn.SplitBatch(payload, nil)
-	if err != nil {
-		return nil, fmt.Errorf("payload batch: %w", err)
-	}
-	txs := make([]*txn.Tx, len(raws))
-	for i, raw := range raws {
-		if txs[i], err = txn.Decode(raw); err != nil {
-			return nil, fmt.Errorf("payload tx %d: %w", i, err)
-		}
-	}
-	return txs, nil
-}
-
 // decodeVerified is decodePayload plus a batch check of every signature.
 func decodeVerified(payload []byte) ([]*txn.Tx, error) {
-	txs, err := decodePayload(payload)
+	txs, err := txn.DecodeBatch(payload)
 	if err != nil || len(txs) == 0 {
 		return txs, err
 	}
@@ -346,7 +328,7 @@ func (a *LedgerApp) Equivocal(payload []byte) []byte {
 func (a *LedgerApp) pendingSeqs(n *Node, parent hotstuff.Hash) map[int]uint64 {
 	next := map[int]uint64{}
 	for b, ok := n.disk.blocks[parent]; ok && b.Height > n.committedHeight; b, ok = n.disk.blocks[b.Parent] {
-		txs, err := decodePayload(b.Payload)
+		txs, err := txn.DecodeBatch(b.Payload)
 		if err != nil {
 			continue
 		}

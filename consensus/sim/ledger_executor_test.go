@@ -170,7 +170,7 @@ func TestLedgerRestartEquivalence(t *testing.T) {
 		if straight[i] != [32]byte(c.states[h]) {
 			t.Fatalf("height %d: replay %x, cluster %s", h, straight[i][:4], c.states[h])
 		}
-		parsed, err := decodePayload(stream[i])
+		parsed, err := txn.DecodeBatch(stream[i])
 		if err != nil {
 			t.Fatal(err)
 		}

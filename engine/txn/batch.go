@@ -3,6 +3,7 @@ package txn
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 
 	"settle/engine/codes"
 )
@@ -81,3 +82,24 @@ func SplitBatch(b []byte, dst [][]byte) ([][]byte, error) {
 }
 
 func asCoded(err error, target **codes.Error) bool { return errors.As(err, target) }
+
+// DecodeBatch splits a batch and decodes every transaction in it (stateless checks
+// included, signatures not verified); an empty input is an empty batch. Unlike an
+// API submission, where each transaction gets its own verdict, a batch used as a
+// block payload is all or nothing: the first bad transaction fails it.
+func DecodeBatch(b []byte) ([]*Tx, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	raws, err := SplitBatch(b, nil)
+	if err != nil {
+		return nil, fmt.Errorf("payload batch: %w", err)
+	}
+	txs := make([]*Tx, len(raws))
+	for i, raw := range raws {
+		if txs[i], err = Decode(raw); err != nil {
+			return nil, fmt.Errorf("payload tx %d: %w", i, err)
+		}
+	}
+	return txs, nil
+}
