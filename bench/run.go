@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"settle/engine/codes"
 	"settle/loadgen"
 )
 
@@ -377,16 +378,26 @@ func scenarioChecks(r *Result) []Check {
 		}
 	}
 	if ch.ExpectBackpressure {
-		var refused int64
-		codes := map[string]int64{}
-		for _, rd := range r.Rounds {
-			for c, n := range rd.RejectedBy {
-				codes[c] += n
-				refused += n
-			}
-		}
-		out = append(out, Check{Name: "backpressure", Passed: refused > 0,
-			Detail: fmt.Sprintf("%d transactions refused by the node (%v)", refused, codes)})
+		out = append(out, backpressureCheck(r))
 	}
 	return out
+}
+
+// backpressureCheck passes when the node pushed back on the overload: refusals
+// that tell the client to retry later (429 mempool_full, 503 overloaded or
+// not_ready) or to pay the escalated minimum fee (fee_too_low). Other refusals
+// (bad input) do not count: they are not backpressure.
+func backpressureCheck(r *Result) Check {
+	var pushedBack int64
+	byCode := map[string]int64{}
+	for _, rd := range r.Rounds {
+		for c, n := range rd.RejectedBy {
+			byCode[c] += n
+			if code := codes.Code(c); code.Retryable() || code == codes.FeeTooLow {
+				pushedBack += n
+			}
+		}
+	}
+	return Check{Name: "backpressure", Passed: pushedBack > 0,
+		Detail: fmt.Sprintf("%d transactions refused with a backpressure code (429/503 or an escalated fee); all refusals: %v", pushedBack, byCode)}
 }

@@ -83,7 +83,7 @@ type SweepSpec struct {
 type Checks struct {
 	RSSMBMax           float64 `json:"rss_mb_max,omitempty"`          // peak resident memory of any validator
 	RSSGrowthPctMax    float64 `json:"rss_growth_pct_max,omitempty"`  // last third's mean RSS over the middle third's
-	ExpectBackpressure bool    `json:"expect_backpressure,omitempty"` // some transactions must be refused with 429/503 codes
+	ExpectBackpressure bool    `json:"expect_backpressure,omitempty"` // some transactions must be refused with a backpressure code: 429/503 or fee_too_low (escalated minimum fee)
 	BaselineRatioMin   float64 `json:"baseline_ratio_min,omitempty"`  // the mix's goodput ÷ the baseline's must reach this (0.8 = 80%)
 }
 
