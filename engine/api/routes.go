@@ -43,7 +43,8 @@ var (
 
 // allRoutes lists every route, for metrics registration.
 var allRoutes = []*route{routeSubmitTx, routeSubmitBatch, routeTx, routeAccount, routeHistory,
-	routeBlock, routeStatus, routeEvents, routeAdminConfig, routePartition, routeMetrics, routePprof, routeHealthz, routeReadyz,
+	routeBlock, routeStatus, routeEvents, routeReport, routeAdminConfig, routePartition, routeMetrics, routePprof,
+	routeHealthz, routeReadyz,
 	routeNotFound}
 
 // match finds the route of a path and its parameter. Parameters never contain

@@ -3,8 +3,10 @@ package node
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -148,4 +150,36 @@ func signed(t *testing.T, from int, edit func(*txn.Tx)) *txn.Tx {
 		t.Fatal(err)
 	}
 	return tx
+}
+
+// TestReportOverHTTP asks a real node for a settlement report over HTTP: the
+// positions of one payment net to zero and the route is registered with metrics.
+func TestReportOverHTTP(t *testing.T) {
+	n, _, _ := testNode(t, 4)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := api.New(api.Config{}, n)
+	go srv.Serve(ln)
+	defer srv.Shutdown(t.Context())
+	base := "http://" + ln.Addr().String()
+	postJSON(t, base, pay(t, 0, 1, 1, 700), http.StatusAccepted, "")
+	for n.Ledger().Meta().TxCount < 1 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	resp, err := http.Get(base + "/v1/report?from=1&to=" + strconv.FormatUint(n.Height(), 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "700") {
+		t.Fatalf("report: %d %s", resp.StatusCode, body)
+	}
+	resp2, err := http.Get(base + "/v1/report?from=5&to=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkError(t, resp2, codes.BadRequest)
 }
