@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	"settle/engine/codes"
@@ -47,7 +48,7 @@ func (n *Node) submit(ctx context.Context, txs []*txn.Tx, errs []error, gossip b
 		}
 	}
 	if len(sc.items) > 0 {
-		sc.ok = append(sc.ok[:0], make([]bool, len(sc.items))...)
+		sc.ok = slices.Grow(sc.ok[:0], len(sc.items))[:len(sc.items)] // pooled: no allocation per call once warm
 		if _, err := n.verifier.Verify(ctx, sc.items, sc.ok); err != nil {
 			for _, i := range sc.owner {
 				errs[i] = codes.Errorf(codes.Overloaded, "signature verification: %v", err)
@@ -56,14 +57,14 @@ func (n *Node) submit(ctx context.Context, txs []*txn.Tx, errs []error, gossip b
 		}
 		for k, ok := range sc.ok {
 			if !ok && errs[sc.owner[k]] == nil {
-				errs[sc.owner[k]] = codes.Errorf(codes.BadSignature, "signature %d does not verify", k)
+				errs[sc.owner[k]] = codes.Errorf(codes.BadSignature, "the signature by key %x does not verify", sc.items[k].Pub)
 				n.metrics.badSignatures.Inc()
 			}
 		}
 	}
 	var raws [][]byte
 	for i, tx := range txs {
-		if errs[i] != nil || len(tx.Sigs) == 0 {
+		if errs[i] != nil {
 			continue
 		}
 		if errs[i] = n.admit(tx, height); errs[i] == nil && gossip && n.gossiper != nil {
