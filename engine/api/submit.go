@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -109,7 +110,8 @@ func (s *Server) submitBatch(ctx *fasthttp.RequestCtx, _ string) error {
 	}
 	n := len(sc.raws)
 	s.metrics.batchTxs.Update(float64(n))
-	sc.results = append(sc.results[:0], make([]error, n)...)
+	sc.results = slices.Grow(sc.results[:0], n)[:n]
+	clear(sc.results) // nil means accepted: no verdict may leak from a pooled earlier request
 
 	// One slab for every transaction: the Backend keeps pointers into it for as
 	// long as it keeps the transactions, as it keeps data (their raw bytes).
