@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -354,37 +353,13 @@ func (c *chainLog) follow(ctx context.Context, addr string) {
 
 // stream reads one SSE connection from height from and returns the last height.
 func (c *chainLog) stream(ctx context.Context, addr string, from uint64) uint64 {
-	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://%s/v1/events?from=%d", addr, from), nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return from
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "data: ") {
-			continue
-		}
-		var ev struct {
-			Height uint64 `json:"height"`
-			Hash   string `json:"hash"`
-			Txs    []struct {
-				Hash string `json:"hash"`
-			} `json:"txs"`
-		}
-		if json.Unmarshal([]byte(line[6:]), &ev) != nil || ev.Height == 0 {
-			continue
-		}
-		from = ev.Height
+	return streamBlocks(ctx, addr, from, func(ev *blockEvent) {
 		c.record(addr, ev.Height, ev.Hash, len(ev.Txs), func(add func(string)) {
 			for _, tx := range ev.Txs {
 				add(tx.Hash)
 			}
 		})
-	}
-	return from
+	})
 }
 
 func (c *chainLog) record(addr string, height uint64, hash string, ntx int, each func(func(string))) {

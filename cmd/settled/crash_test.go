@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -200,33 +199,13 @@ func (a *ackSet) snapshot() []string {
 }
 
 func (a *ackSet) follow(ctx context.Context, addr string) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/v1/events?from=0", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "data: ") {
-			continue
-		}
-		var ev struct {
-			Txs []struct {
-				Hash string `json:"hash"`
-			} `json:"txs"`
-		}
-		if json.Unmarshal([]byte(line[6:]), &ev) != nil {
-			continue
-		}
+	streamBlocks(ctx, addr, 0, func(ev *blockEvent) {
 		a.mu.Lock()
 		for _, tx := range ev.Txs {
 			a.hashes = append(a.hashes, tx.Hash)
 		}
 		a.mu.Unlock()
-	}
+	})
 }
 
 // startLoad submits signed payments in binary batches until ctx ends.
