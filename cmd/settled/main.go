@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"settle/consensus/cluster"
 	"settle/engine/api"
 	"settle/engine/devnet"
 	"settle/engine/ledger"
@@ -173,11 +174,11 @@ func serve(ctx context.Context, cfgPath, apiOverride string) error {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "settled[%s]: %s\n", cfg.NodeID, fmt.Sprintf(format, args...))
 	}
-	factory, err := node.ClusterOrderer(fc, cfg, cfgPath, logf)
+	factory, err := cluster.FromFile(fc, cfg, cfgPath, logf)
 	if err != nil {
 		return err
 	}
-	n, err := node.NewWith(cfg, factory)
+	n, err := node.New(cfg, factory)
 	if err != nil {
 		return err
 	}

@@ -116,7 +116,7 @@ func (c *Config) Validate() error {
 	case c.ChainID == "":
 		return errors.New("cluster config: the chain id must be set")
 	case n < 2:
-		return fmt.Errorf("cluster config: a cluster needs at least 2 validators, not %d (use consensus.Solo)", n)
+		return fmt.Errorf("cluster config: a cluster needs at least 2 validators, not %d (use chain.Solo)", n)
 	case c.Self < 0 || c.Self >= n:
 		return fmt.Errorf("cluster config: self index %d is outside the %d validators", c.Self, n)
 	case len(c.Key) != ed25519.PrivateKeySize:

@@ -1,5 +1,5 @@
 // Package cluster runs one validator of a HotStuff cluster: it drives a
-// hotstuff.Core behind the consensus.Orderer interface, over the authenticated TCP
+// hotstuff.Core behind the chain.Orderer interface (engine/chain), over the authenticated TCP
 // transport, with its safety state and blocks in Pebble (keys under "c/").
 //
 // One goroutine owns the core. Its inputs are consensus frames from the transport,

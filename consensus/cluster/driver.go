@@ -9,9 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"settle/consensus"
 	"settle/consensus/hotstuff"
 	"settle/consensus/transport"
+	"settle/engine/chain"
 	"settle/engine/txn"
 )
 
@@ -24,7 +24,7 @@ const (
 // execNoticesMax bounds the executed-state notices waiting for the core goroutine.
 const execNoticesMax = 4096
 
-// Driver runs one validator's HotStuff core. It implements consensus.Orderer and
+// Driver runs one validator's HotStuff core. It implements chain.Orderer and
 // the node's optional hooks (Executed, Gossip, Partition).
 type Driver struct {
 	cfg         Config
@@ -84,7 +84,7 @@ type blockInfo struct {
 	committed bool
 }
 
-var _ consensus.Orderer = (*Driver)(nil)
+var _ chain.Orderer = (*Driver)(nil)
 
 // New validates cfg and builds a driver; nothing runs until Run.
 func New(cfg Config) (*Driver, error) {
@@ -130,9 +130,9 @@ func (d *Driver) transportConfig() transport.Config {
 	return tc
 }
 
-// Run implements consensus.Orderer: it recovers the core from Pebble and head,
+// Run implements chain.Orderer: it recovers the core from Pebble and head,
 // starts the transport and drives the core until ctx ends or commit fails.
-func (d *Driver) Run(ctx context.Context, head consensus.Head, commit consensus.CommitFunc) error {
+func (d *Driver) Run(ctx context.Context, head chain.Head, commit chain.CommitFunc) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	start, err := d.recover(head)
@@ -170,7 +170,7 @@ func (d *Driver) Run(ctx context.Context, head consensus.Head, commit consensus.
 
 // recover builds the core's Start from Pebble, the node's head and the last
 // executed-state notice, and applies the wiped-disk rule.
-func (d *Driver) recover(head consensus.Head) (hotstuff.Start, error) {
+func (d *Driver) recover(head chain.Head) (hotstuff.Start, error) {
 	var st hotstuff.Start
 	safety, err := d.st.loadSafety()
 	if err != nil {
@@ -213,7 +213,7 @@ func (d *Driver) recover(head consensus.Head) (hotstuff.Start, error) {
 }
 
 // loop is the core goroutine: one input, then every Ready it produced.
-func (d *Driver) loop(ctx context.Context, commit consensus.CommitFunc) error {
+func (d *Driver) loop(ctx context.Context, commit chain.CommitFunc) error {
 	ticker := time.NewTicker(d.cfg.TickPeriod)
 	defer ticker.Stop()
 	for {
@@ -265,7 +265,7 @@ func (d *Driver) step(in inbound) error {
 	return fmt.Errorf("cluster: core refused input from %d: %w", in.from, err)
 }
 
-func (d *Driver) drain(ctx context.Context, commit consensus.CommitFunc) error {
+func (d *Driver) drain(ctx context.Context, commit chain.CommitFunc) error {
 	for d.core.HasReady() {
 		rd := d.core.Ready()
 		if err := d.perform(ctx, &rd, commit); err != nil {
@@ -280,7 +280,7 @@ func (d *Driver) drain(ctx context.Context, commit consensus.CommitFunc) error {
 }
 
 // perform carries out one Ready in the order the core requires.
-func (d *Driver) perform(ctx context.Context, rd *hotstuff.Ready, commit consensus.CommitFunc) error {
+func (d *Driver) perform(ctx context.Context, rd *hotstuff.Ready, commit chain.CommitFunc) error {
 	// 1. Durable before anything leaves.
 	for _, b := range rd.Blocks {
 		d.track(b)
@@ -366,7 +366,7 @@ func (d *Driver) track(b *hotstuff.Block) {
 
 // toConsensus converts a committed hotstuff block for the node. Block 1's parent
 // is the node's zero hash (its head before any block), not hotstuff's block 0.
-func (d *Driver) toConsensus(b *hotstuff.Block) *consensus.Block {
+func (d *Driver) toConsensus(b *hotstuff.Block) *chain.Block {
 	h := b.Hash()
 	info, ok := d.blocks[h]
 	if !ok {
@@ -374,7 +374,7 @@ func (d *Driver) toConsensus(b *hotstuff.Block) *consensus.Block {
 		info = d.blocks[h]
 	}
 	info.committed = true
-	cb := &consensus.Block{Height: b.Height, View: b.View, Hash: txn.Hash(h), Parent: txn.Hash(b.Parent),
+	cb := &chain.Block{Height: b.Height, View: b.View, Hash: txn.Hash(h), Parent: txn.Hash(b.Parent),
 		TimeMs: time.Now().UnixMilli(), Txs: info.txs}
 	if b.Parent == d.genesisHash && b.Height == 1 {
 		cb.Parent = txn.Hash{}
@@ -442,9 +442,9 @@ func (d *Driver) applyExecuted() {
 	}
 }
 
-// Status implements consensus.Orderer.
-func (d *Driver) Status() consensus.Status {
-	st := consensus.Status{View: d.view.Load()}
+// Status implements chain.Orderer.
+func (d *Driver) Status() chain.Status {
+	st := chain.Status{View: d.view.Load()}
 	if l := d.leader.Load(); l >= 0 && int(l) < len(d.cfg.Validators) {
 		st.Leader = d.cfg.Validators[l].Name
 	}

@@ -13,8 +13,8 @@ import (
 
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 
-	"settle/consensus"
 	"settle/consensus/cluster"
+	"settle/engine/chain"
 	"settle/engine/devnet"
 	"settle/engine/ledger"
 	"settle/engine/node"
@@ -122,7 +122,7 @@ func TestInProcessCluster(t *testing.T) {
 		cfg.BlockDelayMax = 5 * time.Millisecond
 		cfg.VerifyWorkers = 1
 		in := &inprocessNode{}
-		in.n, err = node.NewWith(cfg, func(n *node.Node) (consensus.Orderer, error) {
+		in.n, err = node.New(cfg, func(n *node.Node) (chain.Orderer, error) {
 			d, err := cluster.New(cluster.Config{
 				ChainID: g.ChainID, Self: i, Key: keys[i], Validators: vals, Listener: lns[i],
 				DB: n.Store().DB(), Pool: n.Pool(), App: n, GenesisStateHash: gl.Meta().StateHash,

@@ -66,6 +66,7 @@ func (c *Config) Validate() error {
 	return c.Genesis.Validate()
 }
 
-func (c *Config) assembler() mempool.AssemblerConfig {
+// Assembler is the block limits as the mempool's assembler takes them.
+func (c *Config) Assembler() mempool.AssemblerConfig {
 	return mempool.AssemblerConfig{BlockTxMax: c.BlockTxMax, BlockBytesMax: c.BlockBytesMax, BlockDelayMax: c.BlockDelayMax}
 }

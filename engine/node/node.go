@@ -18,7 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"settle/consensus"
+	"settle/engine/chain"
 	"settle/engine/events"
 	"settle/engine/ledger"
 	"settle/engine/sigverify"
@@ -34,31 +34,22 @@ type Node struct {
 	ledger   *ledger.Ledger
 	pool     *mempool.Pool
 	verifier *sigverify.Pool
-	orderer  consensus.Orderer
+	orderer  chain.Orderer
 	events   *events.Broadcaster
 	metrics  *metrics
 
-	// Optional hooks the orderer implements (see hooks.go); nil for Solo.
-	reporter ExecReporter
-	gossiper Gossiper
-
-	head      atomic.Pointer[consensus.Head]
+	head      atomic.Pointer[chain.Head]
 	ready     atomic.Bool
 	lastBlock atomic.Int64 // unix ms of the last committed block
 }
 
-// New opens the data directory, recovers the ledger and builds the pipeline. If
-// orderer is nil, a Solo orderer is used (single validator).
-func New(cfg Config, orderer func(*mempool.Pool) (consensus.Orderer, error)) (*Node, error) {
-	if orderer == nil {
-		return NewWith(cfg, nil)
-	}
-	return NewWith(cfg, func(n *Node) (consensus.Orderer, error) { return orderer(n.pool) })
-}
+// OrdererFactory builds the orderer of a node from the node itself (its store,
+// mempool and admission: what the cluster driver needs).
+type OrdererFactory func(*Node) (chain.Orderer, error)
 
-// NewWith is New with an orderer factory that sees the whole node (its store,
-// mempool and admission: what the cluster driver needs). nil means Solo.
-func NewWith(cfg Config, orderer func(*Node) (consensus.Orderer, error)) (*Node, error) {
+// New opens the data directory, recovers the ledger and builds the pipeline. A
+// nil orderer factory means Solo (a single validator).
+func New(cfg Config, orderer OrdererFactory) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("node config: %w", err)
 	}
@@ -76,7 +67,7 @@ func NewWith(cfg Config, orderer func(*Node) (consensus.Orderer, error)) (*Node,
 		return nil, fmt.Errorf("mempool: %w", err)
 	}
 	if orderer == nil {
-		orderer = func(n *Node) (consensus.Orderer, error) { return consensus.NewSolo(n.pool, cfg.assembler()) }
+		orderer = func(n *Node) (chain.Orderer, error) { return chain.NewSolo(n.pool, cfg.Assembler()) }
 	}
 	n.verifier = sigverify.NewPool(cfg.VerifyWorkers, cfg.VerifyQueueMax)
 	if n.orderer, err = orderer(n); err != nil {
@@ -84,8 +75,6 @@ func NewWith(cfg Config, orderer func(*Node) (consensus.Orderer, error)) (*Node,
 		st.Close()
 		return nil, err
 	}
-	n.reporter, _ = n.orderer.(ExecReporter)
-	n.gossiper, _ = n.orderer.(Gossiper)
 	n.metrics = newMetrics(n)
 	return n, nil
 }
@@ -98,7 +87,7 @@ func (n *Node) recover() error {
 	}
 	n.ledger = l
 	meta := l.Meta()
-	head := consensus.Head{Height: meta.Height}
+	head := chain.Head{Height: meta.Height}
 	if meta.Height > 0 {
 		rec, err := n.store.Block(meta.Height)
 		if err != nil {
@@ -136,17 +125,15 @@ func (n *Node) Events() *events.Broadcaster { return n.events }
 func (n *Node) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	execQ := make(chan *consensus.Block, n.cfg.ExecQueueMax)
+	execQ := make(chan *chain.Block, n.cfg.ExecQueueMax)
 	execErr := make(chan error, 1)
 	go func() {
 		execErr <- n.executeLoop(ctx, execQ)
 		cancel()
 	}()
-	if n.reporter != nil {
-		n.reporter.Executed(n.Height(), n.ledger.Meta().StateHash)
-	}
+	n.orderer.Executed(n.Height(), n.ledger.Meta().StateHash)
 	n.ready.Store(true)
-	err := n.orderer.Run(ctx, *n.head.Load(), func(ctx context.Context, b *consensus.Block) error {
+	err := n.orderer.Run(ctx, *n.head.Load(), func(ctx context.Context, b *chain.Block) error {
 		select {
 		case execQ <- b:
 			return nil
@@ -168,7 +155,7 @@ func (n *Node) Close() error {
 	return n.store.Close()
 }
 
-func (n *Node) executeLoop(ctx context.Context, execQ <-chan *consensus.Block) error {
+func (n *Node) executeLoop(ctx context.Context, execQ <-chan *chain.Block) error {
 	committed := make([]mempool.Committed, 0, n.cfg.BlockTxMax)
 	for b := range execQ {
 		var err error
@@ -180,7 +167,7 @@ func (n *Node) executeLoop(ctx context.Context, execQ <-chan *consensus.Block) e
 }
 
 // executeBlock executes b, makes it durable, installs it and announces it.
-func (n *Node) executeBlock(b *consensus.Block, committed []mempool.Committed) ([]mempool.Committed, error) {
+func (n *Node) executeBlock(b *chain.Block, committed []mempool.Committed) ([]mempool.Committed, error) {
 	head := n.head.Load()
 	if b.Height != head.Height+1 || b.Parent != head.Hash {
 		return committed, fmt.Errorf("execute: block %d (parent %s) does not extend head %d (%s)", b.Height, b.Parent, head.Height, head.Hash)
@@ -195,10 +182,8 @@ func (n *Node) executeBlock(b *consensus.Block, committed []mempool.Committed) (
 	}
 	t2 := time.Now()
 	n.ledger.Apply(res)
-	n.head.Store(&consensus.Head{Height: b.Height, Hash: b.Hash})
-	if n.reporter != nil {
-		n.reporter.Executed(b.Height, res.Meta.StateHash)
-	}
+	n.head.Store(&chain.Head{Height: b.Height, Hash: b.Hash})
+	n.orderer.Executed(b.Height, res.Meta.StateHash)
 	for i, tx := range b.Txs {
 		committed = append(committed, mempool.Committed{Hash: res.Receipts[i].Hash, Sender: tx.Sender, NextSeq: n.nextSeq(res, tx.Sender)})
 	}

@@ -67,12 +67,12 @@ func (n *Node) submit(ctx context.Context, txs []*txn.Tx, errs []error, gossip b
 		if errs[i] != nil {
 			continue
 		}
-		if errs[i] = n.admit(tx, height); errs[i] == nil && gossip && n.gossiper != nil {
+		if errs[i] = n.admit(tx, height); errs[i] == nil && gossip {
 			raws = append(raws, tx.Bytes())
 		}
 	}
 	if len(raws) > 0 {
-		n.gossiper.Gossip(raws)
+		n.orderer.Gossip(raws)
 	}
 	if gossip {
 		n.metrics.admitted(errs)

@@ -1,8 +1,10 @@
-// Package consensus orders transactions into committed blocks. The node sees it
-// through Orderer: a stream of committed blocks in height order. Solo is the
-// single-validator orderer; package hotstuff holds the BFT core that the cluster
-// driver runs behind the same interface.
-package consensus
+// Package chain is the contract between a validator's pipeline (engine/node) and
+// whatever orders its blocks: the committed Block the node executes, the Head it
+// resumes after, and the Orderer interface that consensus implements. Solo, the
+// single-validator orderer, lives here too; the HotStuff driver
+// (consensus/cluster) implements Orderer from above, so imports run one way:
+// consensus → engine.
+package chain
 
 import (
 	"context"
@@ -11,6 +13,7 @@ import (
 	"fmt"
 	"time"
 
+	"settle/engine/codes"
 	"settle/engine/txn"
 	"settle/mempool"
 )
@@ -21,7 +24,7 @@ type Block struct {
 	View   uint64
 	Hash   txn.Hash
 	Parent txn.Hash
-	TimeMs int64 // proposer's clock; informational, never used by execution
+	TimeMs int64 // the local clock when this validator learnt of the commit; informational, never used by execution
 	Txs    []*txn.Tx
 	Cert   []byte // encoded certificate proving the commit; empty for Solo
 }
@@ -36,12 +39,22 @@ type Head struct {
 // execution queue): that is how execution applies backpressure to ordering.
 type CommitFunc func(ctx context.Context, b *Block) error
 
-// Orderer produces committed blocks.
+// Orderer produces committed blocks. Every method but Run must not block.
 type Orderer interface {
 	// Run orders blocks after head until ctx ends or commit fails.
 	Run(ctx context.Context, head Head, commit CommitFunc) error
 	// Status describes the orderer for /v1/status.
 	Status() Status
+	// Executed learns the state hash after each durably executed block (and,
+	// before Run, the recovered head's), so that blocks carry it and a divergent
+	// validator is detected.
+	Executed(height uint64, stateHash [32]byte)
+	// Gossip forwards transactions this validator admitted from its clients to
+	// the other validators.
+	Gossip(raws [][]byte)
+	// Partition cuts the validator off from the listed peers (fault injection);
+	// an empty list heals. ErrNotCluster where there are no peers.
+	Partition(peers []int) error
 }
 
 // Status is what an orderer reports about itself.
@@ -49,7 +62,15 @@ type Status struct {
 	View   uint64
 	Leader string
 	Peers  []string
+	// Syncing is set while the validator is catching up with blocks that the
+	// others committed: it then is not ready (GET /readyz answers 503).
+	Syncing bool
+	// BehindBlocks is how many committed blocks this validator knows it lacks.
+	BehindBlocks uint64
 }
+
+// ErrNotCluster is returned by Partition on a single validator.
+var ErrNotCluster = codes.Errorf(codes.NotFound, "this validator runs no replica transport")
 
 // BlockHash is SHA-256("settle/block/v1" | height u64 | parent | time i64 | tx
 // count u32 | tx hashes), binding a block to its place and content.
@@ -82,6 +103,8 @@ type Solo struct {
 	now  func() time.Time
 }
 
+var _ Orderer = (*Solo)(nil)
+
 // NewSolo returns a Solo orderer over pool.
 func NewSolo(pool *mempool.Pool, cfg mempool.AssemblerConfig) (*Solo, error) {
 	if err := cfg.Validate(); err != nil {
@@ -92,6 +115,15 @@ func NewSolo(pool *mempool.Pool, cfg mempool.AssemblerConfig) (*Solo, error) {
 
 // Status implements Orderer.
 func (s *Solo) Status() Status { return Status{Leader: "self"} }
+
+// Executed implements Orderer: a single validator has nobody to tell.
+func (s *Solo) Executed(uint64, [32]byte) {}
+
+// Gossip implements Orderer: a single validator has nobody to tell.
+func (s *Solo) Gossip([][]byte) {}
+
+// Partition implements Orderer.
+func (s *Solo) Partition([]int) error { return ErrNotCluster }
 
 // Run implements Orderer.
 func (s *Solo) Run(ctx context.Context, head Head, commit CommitFunc) error {

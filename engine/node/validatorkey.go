@@ -5,14 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
-	"time"
 
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
-
-	"settle/consensus"
-	"settle/consensus/cluster"
-	"settle/engine/ledger"
 )
 
 // ClusterFileConfig is the "cluster" section of a validator's config file, needed
@@ -66,52 +60,4 @@ func LoadValidatorKey(path string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("validator key %s: the seed must be %d bytes of hex", path, ed25519.SeedSize)
 	}
 	return ed25519.NewKeyFromSeed(seed), nil
-}
-
-// ClusterOrderer returns the orderer factory for this validator: nil (Solo) when
-// the genesis names one validator, else a cluster driver built from fc.Cluster.
-// cfgPath locates the wiped-disk marker, <config dir>/<node id>.started.
-func ClusterOrderer(fc *FileConfig, cfg Config, cfgPath string, logf func(string, ...any)) (func(*Node) (consensus.Orderer, error), error) {
-	g := cfg.Genesis
-	if len(g.Validators) == 1 {
-		return nil, nil
-	}
-	cc := fc.Cluster
-	if cc == nil {
-		return nil, fmt.Errorf("the genesis names %d validators: the config needs a \"cluster\" section", len(g.Validators))
-	}
-	key, err := LoadValidatorKey(cc.KeyFile)
-	if err != nil {
-		return nil, err
-	}
-	gl, err := ledger.FromGenesis(g)
-	if err != nil {
-		return nil, err
-	}
-	ccfg := cluster.Config{
-		ChainID: g.ChainID, Self: cc.Index, Key: key, ListenAddr: cc.ListenAddr,
-		GenesisStateHash:    gl.Meta().StateHash,
-		MarkerPath:          filepath.Join(filepath.Dir(cfgPath), cfg.NodeID+".started"),
-		Block:               cfg.assembler(),
-		EmptyBlockDelay:     time.Duration(cc.EmptyBlockDelayMs) * time.Millisecond,
-		TickPeriod:          time.Duration(cc.TickMs) * time.Millisecond,
-		ViewTimeoutTicks:    cc.ViewTimeoutTicks,
-		ViewTimeoutTicksMax: cc.ViewTimeoutTicksMax,
-		GossipInterval:      time.Duration(cc.GossipIntervalMs) * time.Millisecond,
-		GossipFrameTxMax:    cc.GossipFrameTxMax,
-		GossipBufferTxMax:   cc.GossipBufferTxMax,
-		Logf:                logf,
-	}
-	for i, v := range g.Validators {
-		pub, err := hex.DecodeString(v.PublicKey)
-		if err != nil {
-			return nil, fmt.Errorf("genesis validator %d: %w", i, err)
-		}
-		ccfg.Validators = append(ccfg.Validators, cluster.Validator{Name: v.Name, PublicKey: pub, Addr: v.Address})
-	}
-	return func(n *Node) (consensus.Orderer, error) {
-		c := ccfg
-		c.DB, c.Pool, c.App = n.store.DB(), n.pool, n
-		return cluster.New(c)
-	}, nil
 }

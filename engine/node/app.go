@@ -2,49 +2,18 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"settle/engine/api"
-	"settle/engine/codes"
 	"settle/engine/sigverify"
 	"settle/engine/txn"
 )
 
-// Optional interfaces an orderer may implement; the node calls them when it does.
-// Solo implements none of them; the cluster driver (consensus/cluster) all three.
-type (
-	// ExecReporter learns the state hash after each durably executed block (and,
-	// before Run, the recovered head's), so that blocks carry it and a divergent
-	// validator is detected. Executed must not block.
-	ExecReporter interface {
-		Executed(height uint64, stateHash [32]byte)
-	}
-	// Gossiper forwards transactions this validator admitted from its clients to
-	// the other validators. Gossip must not block.
-	Gossiper interface {
-		Gossip(raws [][]byte)
-	}
-	// Partitioner cuts the validator off from the listed peers (fault injection).
-	Partitioner interface {
-		Partition(peers []int) error
-	}
-)
-
 var _ api.Partitioner = (*Node)(nil)
 
-// errNotCluster is returned by Partition on a single validator.
-var errNotCluster = errors.New("this validator runs no replica transport")
-
 // Partition implements api.Partitioner by forwarding to the orderer.
-func (n *Node) Partition(peers []int) error {
-	p, ok := n.orderer.(Partitioner)
-	if !ok {
-		return codes.Errorf(codes.NotFound, "%v", errNotCluster)
-	}
-	return p.Partition(peers)
-}
+func (n *Node) Partition(peers []int) error { return n.orderer.Partition(peers) }
 
 // payloadVerifyTimeout bounds the wait for verification workers when a proposal
 // is validated; the core goroutine waits on it.
