@@ -1,6 +1,9 @@
 package hotstuff
 
-import "fmt"
+import (
+	"crypto/sha256"
+	"fmt"
+)
 
 // certifier verifies and assembles quorum and timeout certificates.
 type certifier struct {
@@ -8,8 +11,12 @@ type certifier struct {
 	vals    validators
 	verify  VerifyFunc
 	genesis QC
-	// known caches (view, block hash) pairs already shown certified. A certified
-	// pair stays certified, so a second QC for it needs no new check.
+	// known caches the QCs already verified, by their whole content: a QC
+	// stays valid, so the same QC seen again needs no new check. The key covers
+	// the signers and signatures too, not only (view, block hash): a Byzantine
+	// leader can copy a certified pair with a corrupted signature into its block,
+	// and a validator that accepted it on the strength of the pair would store
+	// and serve a block that every other validator refuses.
 	known    map[qcKey]struct{}
 	knownMax int
 }
@@ -17,6 +24,19 @@ type certifier struct {
 type qcKey struct {
 	view uint64
 	hash Hash
+	sigs [32]byte // SHA-256 of the signer bitmap and the signatures
+}
+
+func keyOf(q *QC) qcKey {
+	h := sha256.New()
+	h.Write([]byte{byte(len(q.Signers))})
+	h.Write(q.Signers)
+	for i := range q.Sigs {
+		h.Write(q.Sigs[i][:])
+	}
+	k := qcKey{view: q.View, hash: q.BlockHash}
+	h.Sum(k.sigs[:0])
+	return k
 }
 
 func (c *certifier) verifyQC(q *QC) error {
@@ -26,7 +46,7 @@ func (c *certifier) verifyQC(q *QC) error {
 		}
 		return nil
 	}
-	key := qcKey{q.View, q.BlockHash}
+	key := keyOf(q)
 	if _, ok := c.known[key]; ok {
 		return nil
 	}
@@ -115,5 +135,5 @@ func (c *certifier) remember(q *QC) {
 	if len(c.known) >= c.knownMax {
 		clear(c.known)
 	}
-	c.known[qcKey{q.View, q.BlockHash}] = struct{}{}
+	c.known[keyOf(q)] = struct{}{}
 }
