@@ -8,15 +8,17 @@ import (
 	"testing"
 
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+
+	"settle/engine/sigverify"
 )
 
 func testConfig(t *testing.T, n, self int) Config {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.ChainID = "test"
-	cfg.Verify = FakeVerify
+	cfg.Verify = verifyZIP215
 	for i := 0; i < n; i++ {
-		s := FakeSigner{Key: [32]byte{byte(i + 1)}}
+		s := testSigner(byte(i + 1))
 		cfg.Validators = append(cfg.Validators, s.PublicKey())
 		if i == self {
 			cfg.Signer = s
@@ -35,7 +37,7 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.ViewTimeoutTicks = 0 },
 		func(c *Config) { c.ViewTimeoutTicksMax = 1 },
 		func(c *Config) { c.SyncBlocksMax = 0 },
-		func(c *Config) { c.Signer = FakeSigner{Key: [32]byte{99}} },
+		func(c *Config) { c.Signer = testSigner(99) },
 	}
 	for i, mutate := range bad {
 		c := testConfig(t, 4, 0)
@@ -91,12 +93,22 @@ func TestLostSafetyStateNeedsFourValidators(t *testing.T) {
 	}
 }
 
+// testSigner is a deterministic Ed25519 key for validator seed b.
+func testSigner(b byte) Ed25519Signer {
+	var seed [ed25519.SeedSize]byte
+	seed[0] = b
+	return Ed25519Signer{Key: ed25519.NewKeyFromSeed(seed[:])}
+}
+
+// verifyZIP215 is the product's rule, as the cluster driver passes it in.
+func verifyZIP215(pub, msg []byte, sig Signature) bool { return sigverify.Verify(pub, msg, sig[:]) }
+
 func TestEd25519ZIP215(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	s := Ed25519Signer{Key: priv}
 	msg := voteSignBytes("chain", 1, Hash{})
 	sig := s.Sign(msg)
-	if !VerifyEd25519(pub, msg, sig) || VerifyEd25519(pub, voteSignBytes("other", 1, Hash{}), sig) {
+	if !verifyZIP215(pub, msg, sig) || verifyZIP215(pub, voteSignBytes("other", 1, Hash{}), sig) {
 		t.Fatal("domain-separated signature check failed")
 	}
 }
@@ -116,5 +128,34 @@ func TestCoreIsPure(t *testing.T) {
 				t.Errorf("%s uses %s", f, b)
 			}
 		}
+	}
+}
+
+// TestKnownQCCoversSignatures: once a QC is verified, a copy of it with one
+// signature corrupted (a Byzantine leader's forgery of a certified pair) is
+// still refused. A cache keyed by (view, block hash) alone accepted it, so an
+// honest validator stored and served a block every other validator refused.
+func TestKnownQCCoversSignatures(t *testing.T) {
+	cfg := testConfig(t, 4, 0)
+	vals := newValidators(cfg.Validators)
+	cert := certifier{chainID: cfg.ChainID, vals: vals, verify: cfg.Verify, known: map[qcKey]struct{}{}, knownMax: 16}
+	block := Hash{7}
+	qc := QC{View: 5, BlockHash: block}
+	for i := range 3 {
+		s := testSigner(byte(i + 1))
+		qc.Signers = qc.Signers.With(ValidatorIndex(i))
+		qc.Sigs = append(qc.Sigs, s.Sign(voteSignBytes(cfg.ChainID, qc.View, block)))
+	}
+	if err := cert.verifyQC(&qc); err != nil {
+		t.Fatalf("valid QC refused: %v", err)
+	}
+	forged := qc
+	forged.Sigs = append([]Signature(nil), qc.Sigs...)
+	forged.Sigs[0][0] ^= 1
+	if err := cert.verifyQC(&forged); !errors.Is(err, ErrBadCertificate) {
+		t.Fatalf("forged copy of a verified QC: %v, want ErrBadCertificate", err)
+	}
+	if err := cert.verifyQC(&qc); err != nil {
+		t.Fatalf("the valid QC again: %v", err)
 	}
 }

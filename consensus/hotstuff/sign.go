@@ -1,8 +1,6 @@
 package hotstuff
 
 import (
-	"crypto/sha256"
-
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
@@ -14,7 +12,8 @@ type Signer interface {
 }
 
 // VerifyFunc reports whether sig is pub's signature over msg. Every replica must
-// use the same rule (ZIP-215 in production: see VerifyEd25519).
+// use the same rule: the product's one rule, ZIP-215 through engine/sigverify,
+// which the cluster driver passes in. The simulator passes a fast fake.
 type VerifyFunc func(pub, msg []byte, sig Signature) bool
 
 // signContext prefixes every signed consensus message.
@@ -59,44 +58,6 @@ func (s Ed25519Signer) Sign(msg []byte) (sig Signature) {
 
 // PublicKey returns the 32-byte public key.
 func (s Ed25519Signer) PublicKey() []byte { return s.Key.Public().(ed25519.PublicKey) }
-
-var zip215 = &ed25519.Options{Verify: ed25519.VerifyOptionsZIP_215}
-
-// VerifyEd25519 verifies with the ZIP-215 rule, Settle's one rule on every replica.
-// It is a stand-in for settle/engine/sigverify.Verify, which applies the same rule.
-func VerifyEd25519(pub, msg []byte, sig Signature) bool {
-	if len(pub) != ed25519.PublicKeySize {
-		return false
-	}
-	return ed25519.VerifyWithOptions(ed25519.PublicKey(pub), msg, sig[:], zip215)
-}
-
-// FakeSigner is a fast, insecure, deterministic stand-in used by the simulator:
-// sig = SHA-256(key | msg) twice. FakeVerify checks it. Never use it in production.
-type FakeSigner struct{ Key [32]byte }
-
-// Sign signs msg.
-func (s FakeSigner) Sign(msg []byte) (sig Signature) {
-	h := sha256.New()
-	h.Write(s.Key[:])
-	h.Write(msg)
-	d := h.Sum(nil)
-	copy(sig[:32], d)
-	copy(sig[32:], d)
-	return sig
-}
-
-// PublicKey returns the key itself (the fake scheme has no secret).
-func (s FakeSigner) PublicKey() []byte { return s.Key[:] }
-
-// FakeVerify verifies a FakeSigner signature.
-func FakeVerify(pub, msg []byte, sig Signature) bool {
-	var k [32]byte
-	if copy(k[:], pub) != 32 {
-		return false
-	}
-	return FakeSigner{Key: k}.Sign(msg) == sig
-}
 
 // SignBlock returns a copy of b signed by s (its hash recomputed). The simulator
 // uses it to build Byzantine variants; a driver never needs it.
