@@ -55,6 +55,8 @@ type Pool struct {
 
 	ready chan struct{} // 1-buffered; signalled when transactions become ready
 
+	onDrop func(Dropped) // set before use (SetDropHook); called under a shard lock
+
 	// asm is the block-assembly side's state.
 	asm struct {
 		sync.Mutex
@@ -293,7 +295,7 @@ func (p *Pool) prepareLocked(s *shard, e *Entry, committedSeq uint64) (plan, err
 	} else {
 		if committed > acc.committed {
 			// The caller saw a newer state than the last Commit: drop what it made stale.
-			p.advanceLocked(s, acc, committed)
+			p.advanceLocked(s, acc, committed, nil)
 			acc = s.mu.accounts[e.Sender]
 		}
 		if acc != nil {
@@ -353,6 +355,7 @@ func (p *Pool) applyLocked(s *shard, pl plan, e *Entry) bool {
 		p.reindexLocked(s, acc, false)
 	case planReplace:
 		n := acc.nodes[pl.idx]
+		p.dropLocked(n, DropReplaced, "")
 		delete(s.mu.byHash, n.e.Hash)
 		s.mu.expiry.remove(n.expIdx)
 		n.e = *e
@@ -361,6 +364,7 @@ func (p *Pool) applyLocked(s *shard, pl plan, e *Entry) bool {
 		p.replaced.Add(1)
 		p.normalizeLocked(s, acc)
 	case planDisplace:
+		p.dropLocked(acc.nodes[len(acc.nodes)-1], DropEvicted, "")
 		p.removeRangeLocked(s, acc, len(acc.nodes)-1, len(acc.nodes), false)
 		p.evicted.Add(1)
 		s.insertNodeLocked(acc, pl.idx, e)
@@ -392,6 +396,7 @@ func (p *Pool) evictOne(fee uint64, sender [20]byte) bool {
 	if a == nil || a.tailFee() >= fee {
 		return true // the shard changed under us; look again
 	}
+	p.dropLocked(a.nodes[len(a.nodes)-1], DropEvicted, "")
 	p.removeRangeLocked(s, a, len(a.nodes)-1, len(a.nodes), true)
 	p.evicted.Add(1)
 	p.normalizeLocked(s, a)

@@ -71,17 +71,38 @@ func (p *Pool) removeRangeLocked(s *shard, a *account, lo, hi int, release bool)
 }
 
 // advanceLocked records a higher committed next sequence and drops the nodes
-// below it (committed, or made stale by another transaction of that sequence).
-func (p *Pool) advanceLocked(s *shard, a *account, committed uint64) {
+// below it: the committed transaction (committedHash, when the caller knows it)
+// and any other one made stale because a transaction of its sequence committed.
+func (p *Pool) advanceLocked(s *shard, a *account, committed uint64, committedHash *[32]byte) {
 	if committed <= a.committed {
 		return
 	}
 	a.committed = committed
 	i := a.searchSeq(committed)
 	if i > 0 {
+		for _, n := range a.nodes[:i] {
+			if committedHash == nil || n.e.Hash != *committedHash {
+				p.dropLocked(n, DropSuperseded, "")
+			}
+		}
 		p.removeRangeLocked(s, a, 0, i, true)
 	}
 	p.normalizeLocked(s, a)
+}
+
+// unproposeFromLocked returns the account's proposed nodes from index i on to
+// the queue (a block that held them was abandoned, or they did not apply). The
+// caller then calls normalizeLocked.
+func (p *Pool) unproposeFromLocked(s *shard, a *account, i int) {
+	if i >= a.proposedN {
+		return
+	}
+	for _, m := range a.nodes[i:a.proposedN] {
+		m.proposed = false
+		s.proposedCount.Add(-1)
+		s.expiryPushLocked(m)
+	}
+	a.proposedN = i
 }
 
 // normalizeLocked restores the account invariants after any change: the proposed

@@ -103,6 +103,7 @@ func (p *Pool) pickLocked(s *shard, pressure bool, height uint64, bytesLeft int,
 			}
 			*dropBudget--
 			p.expired.Add(1)
+			p.dropLocked(n, DropExpired, "")
 			p.removeRangeLocked(s, a, i, i+1, true)
 			p.normalizeLocked(s, a)
 			continue
@@ -128,15 +129,25 @@ type Committed struct {
 	Hash    [32]byte
 	Sender  [20]byte
 	NextSeq uint64 // the sender's committed next sequence after this transaction
+	// Applied says the transaction consumed its sequence (its receipt is final).
+	// A transaction the block carried but that did not apply (a failed
+	// precondition: sequence, expiry, signer, fee) changed nothing and its hash
+	// is not consumed: with Retry it stays queued (its predecessor was missing,
+	// say, so it may apply in a later block); without, it is dropped with Reason.
+	Applied bool
+	Retry   bool
+	Reason  string // the execution result of a transaction that did not apply
 }
 
 // Commit is called once per committed block, in height order, with the block's
-// transactions. It removes them and every queued transaction of their senders
-// below the new next sequence (replaced by the block's), and sweeps up to
-// Config.ExpirySweepMax entries that can no longer be included (LastValid <=
-// height). Transactions of the block that the pool never saw only update the
-// sender's next sequence. Proposed transactions not in the block stay proposed:
-// Requeue them if their block was abandoned.
+// transactions. It removes the applied ones and every queued transaction of
+// their senders below the new next sequence (superseded by the block's), drops
+// the ones that did not apply unless they may apply later (Committed.Retry: they
+// stay queued, and return to the queue if this validator had proposed them),
+// and sweeps up to Config.ExpirySweepMax entries that can no longer be included
+// (LastValid <= height). Transactions of the block that the pool never saw only
+// update the sender's next sequence. Proposed transactions not in the block stay
+// proposed: Requeue them if their block was abandoned.
 //
 // Cost: O(len(txs) * AccountTxMax + swept * log n); never a scan of the pool.
 func (p *Pool) Commit(height uint64, txs []Committed) {
@@ -152,12 +163,25 @@ func (p *Pool) Commit(height uint64, txs []Committed) {
 			s.mu.Unlock()
 			continue
 		}
-		p.advanceLocked(s, a, c.NextSeq)
-		// A consistent caller's transaction is below NextSeq and gone by now.
+		committedHash := &c.Hash
+		if !c.Applied {
+			committedHash = nil
+		}
+		p.advanceLocked(s, a, c.NextSeq, committedHash)
+		// An applied transaction is below NextSeq and gone by now; one that did not
+		// apply may still be queued.
 		if n, ok := s.mu.byHash[c.Hash]; ok {
 			a = n.acc
 			i := a.searchSeq(n.e.Seq)
-			p.removeRangeLocked(s, a, i, i+1, true)
+			switch {
+			case c.Retry && !c.Applied:
+				p.unproposeFromLocked(s, a, i)
+			default:
+				if !c.Applied {
+					p.dropLocked(n, DropFailed, c.Reason)
+				}
+				p.removeRangeLocked(s, a, i, i+1, true)
+			}
 			p.normalizeLocked(s, a)
 		}
 		s.mu.Unlock()
@@ -180,6 +204,7 @@ func (p *Pool) sweepExpired(height uint64, budget int) {
 			n := s.mu.expiry.items[0].n
 			a := n.acc
 			j := a.searchSeq(n.e.Seq)
+			p.dropLocked(n, DropExpired, "")
 			p.removeRangeLocked(s, a, j, j+1, true)
 			p.normalizeLocked(s, a)
 			p.expired.Add(1)
@@ -208,13 +233,7 @@ func (p *Pool) Requeue(hashes [][32]byte) {
 			n, ok := s.mu.byHash[h]
 			if ok && n.proposed {
 				a := n.acc
-				j := a.searchSeq(n.e.Seq)
-				for _, m := range a.nodes[j:a.proposedN] {
-					m.proposed = false
-					s.proposedCount.Add(-1)
-					s.expiryPushLocked(m)
-				}
-				a.proposedN = j
+				p.unproposeFromLocked(s, a, a.searchSeq(n.e.Seq))
 				p.normalizeLocked(s, a)
 			}
 			s.mu.Unlock()

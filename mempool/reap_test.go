@@ -230,3 +230,112 @@ func TestReadySignal(t *testing.T) {
 		t.Fatal("no signal after txs became ready")
 	}
 }
+
+// TestCommitOutcomes: a committed block's transactions that did not apply are
+// kept (Retry) or dropped with their reason; applied ones and those superseded by
+// them leave the pool, and the drop hook names each.
+func TestCommitOutcomes(t *testing.T) {
+	type drop struct {
+		who    string
+		reason DropReason
+		detail string
+	}
+	for _, tc := range []struct {
+		name      string
+		reapN     int // entries proposed before the block commits
+		committed func(a [4]Entry) []Committed
+		wantReap  []string // what the next Reap returns
+		wantDrops []drop
+	}{
+		{
+			// A leader put A:2 before A:1: A:2 did not apply (its predecessor was
+			// missing) and must stay queued, behind A:1, and still proposable.
+			name:  "retry keeps a proposed entry queued",
+			reapN: 3,
+			committed: func(a [4]Entry) []Committed {
+				return []Committed{{Hash: a[2].Hash, Sender: a[2].Sender, NextSeq: 1, Retry: true, Reason: "seq_too_far"}}
+			},
+			wantReap: []string{"A:2", "A:3"}, // A:1 is still proposed (in flight)
+		},
+		{
+			name:  "a failed precondition drops the entry and leaves a gap",
+			reapN: 1,
+			committed: func(a [4]Entry) []Committed {
+				return []Committed{{Hash: a[1].Hash, Sender: a[1].Sender, NextSeq: 1, Reason: "not_authorized"}}
+			},
+			wantReap:  nil,
+			wantDrops: []drop{{"A:1", DropFailed, "not_authorized"}},
+		},
+		{
+			name:  "another transaction of the same sequence supersedes the queued one",
+			reapN: 1,
+			committed: func(a [4]Entry) []Committed {
+				return []Committed{{Hash: txHash(a[1].Sender, 1, 9), Sender: a[1].Sender, NextSeq: 2, Applied: true}}
+			},
+			wantReap:  []string{"A:2", "A:3"},
+			wantDrops: []drop{{"A:1", DropSuperseded, ""}},
+		},
+		{
+			name:  "applied transactions leave without a drop",
+			reapN: 1,
+			committed: func(a [4]Entry) []Committed {
+				return []Committed{{Hash: a[1].Hash, Sender: a[1].Sender, NextSeq: 2, Applied: true}}
+			},
+			wantReap: []string{"A:2", "A:3"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := mustNew(t, testConfig())
+			var drops []drop
+			p.SetDropHook(func(d Dropped) {
+				drops = append(drops, drop{who([]Entry{{Sender: d.Sender, Seq: d.Seq}})[0], d.Reason, d.Detail})
+			})
+			var a [4]Entry
+			for seq := uint64(1); seq <= 3; seq++ {
+				a[seq] = entry(0, seq, 10)
+				mustAdd(t, p, a[seq], 1)
+			}
+			p.Reap(tc.reapN, 1<<20, 1, nil)
+			p.Commit(1, tc.committed(a))
+			checkPool(t, p)
+			if got := who(p.Reap(10, 1<<20, 2, nil)); !slices.Equal(got, tc.wantReap) && !(len(got) == 0 && len(tc.wantReap) == 0) {
+				t.Fatalf("Reap after Commit = %v, want %v", got, tc.wantReap)
+			}
+			if !slices.Equal(drops, tc.wantDrops) {
+				t.Fatalf("drops %v, want %v", drops, tc.wantDrops)
+			}
+		})
+	}
+}
+
+// TestDropReasons: expiry, eviction and replacement are reported by the hook.
+func TestDropReasons(t *testing.T) {
+	cfg := testConfig()
+	cfg.TxCountMax, cfg.AccountTxMax, cfg.EscalationFactorMax = 2, 2, 1
+	p := mustNew(t, cfg)
+	var got []DropReason
+	p.SetDropHook(func(d Dropped) { got = append(got, d.Reason) })
+	cheap := entry(0, 1, 10)
+	mustAdd(t, p, cheap, 1)
+	bump := cheap
+	bump.Hash, bump.Fee = txHash(cheap.Sender, 1, 1), 20
+	mustAdd(t, p, bump, 1) // replaces
+	short := entry(1, 1, 10)
+	short.LastValid = 3
+	mustAdd(t, p, short, 1)
+	if err := p.Add(entry(2, 1, 50), 1, 1); err != nil { // full: evicts the cheapest tail (short)
+		t.Fatal(err)
+	}
+	mustAdd(t, p, func() Entry { e := entry(3, 1, 1000); e.LastValid = 3; return e }(), 1) // evicts bump
+	p.Commit(5, nil)                                                                       // the 1000-fee entry expired at 3
+	want := []DropReason{DropReplaced, DropEvicted, DropEvicted, DropExpired}
+	if !slices.Equal(got, want) {
+		t.Fatalf("drop reasons %v, want %v", got, want)
+	}
+	for _, r := range want {
+		if r.String() == "unknown" {
+			t.Fatalf("reason %d has no name", r)
+		}
+	}
+	checkPool(t, p)
+}
