@@ -23,6 +23,9 @@ type App interface {
 	// AdmitGossip admits transactions a peer gossiped, through the same checks as
 	// a client submission, without gossiping them again.
 	AdmitGossip(ctx context.Context, txs []*txn.Tx)
+	// NextSeq is an account's next sequence in the committed ledger (as of any
+	// executed height at or above the one last reported through Executed).
+	NextSeq(id txn.AccountID) uint64
 }
 
 // Validator is one member of the genesis validator set.

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"settle/consensus/hotstuff"
+	"settle/consensus/payload"
 	"settle/consensus/transport"
 	"settle/engine/chain"
+	"settle/engine/sigverify"
 	"settle/engine/txn"
 )
 
@@ -24,8 +26,7 @@ const (
 // execNoticesMax bounds the executed-state notices waiting for the core goroutine.
 const execNoticesMax = 4096
 
-// Driver runs one validator's HotStuff core. It implements chain.Orderer and
-// the node's optional hooks (Executed, Gossip, Partition).
+// Driver runs one validator's HotStuff core. It implements chain.Orderer.
 type Driver struct {
 	cfg         Config
 	st          store
@@ -34,10 +35,8 @@ type Driver struct {
 	// Owned by the core goroutine (Run).
 	core       *hotstuff.Core
 	tr         *transport.Transport
-	blocks     map[hotstuff.Hash]*blockInfo // known blocks above the executed height
-	cache      payloadCache
-	execHeight uint64
-	pruneBelow uint64 // c/u/ entries below this height go in the next batch
+	tracker    *payload.Tracker // blocks above the executed height, validated payloads
+	pruneBelow uint64           // c/u/ entries below this height go in the next batch
 	markerDone bool
 	asmCancel  context.CancelFunc
 
@@ -76,14 +75,6 @@ type execNotice struct {
 	hash   [32]byte
 }
 
-// blockInfo is what the driver keeps about a block the core accepted.
-type blockInfo struct {
-	block     *hotstuff.Block
-	txs       []*txn.Tx
-	hashes    [][32]byte
-	committed bool
-}
-
 var _ chain.Orderer = (*Driver)(nil)
 
 // New validates cfg and builds a driver; nothing runs until Run.
@@ -96,8 +87,7 @@ func New(cfg Config) (*Driver, error) {
 		cfg:         cfg,
 		st:          store{db: cfg.DB},
 		genesisHash: hotstuff.GenesisBlock(cfg.GenesisStateHash).Hash(),
-		blocks:      map[hotstuff.Hash]*blockInfo{},
-		cache:       newPayloadCache(payloadCacheMax),
+		tracker:     payload.NewTracker(payloadCacheMax),
 		coreIn:      make(chan inbound, coreInQueueMax),
 		gossipIn:    make(chan []byte, cfg.GossipInQueueMax),
 		payloadC:    make(chan payloadResult, 1),
@@ -112,13 +102,19 @@ func (d *Driver) coreConfig() hotstuff.Config {
 		hc.Validators = append(hc.Validators, v.PublicKey)
 	}
 	hc.Signer = hotstuff.Ed25519Signer{Key: d.cfg.Key}
-	hc.Verify = hotstuff.VerifyEd25519
+	hc.Verify = verifyZIP215
 	hc.ValidatePayload = d.validatePayload
 	hc.Storage = d.st
 	hc.GenesisStateHash = d.cfg.GenesisStateHash
 	hc.ViewTimeoutTicks = d.cfg.ViewTimeoutTicks
 	hc.ViewTimeoutTicksMax = d.cfg.ViewTimeoutTicksMax
 	return hc
+}
+
+// verifyZIP215 is the product's one signature rule (engine/sigverify), for the
+// core's certificates and proposals.
+func verifyZIP215(pub, msg []byte, sig hotstuff.Signature) bool {
+	return sigverify.Verify(pub, msg, sig[:])
 }
 
 func (d *Driver) transportConfig() transport.Config {
@@ -198,12 +194,12 @@ func (d *Driver) recover(head chain.Head) (hotstuff.Start, error) {
 	if st.Blocks, err = d.st.loadUp(); err != nil {
 		return st, fmt.Errorf("cluster: load stored blocks: %w", err)
 	}
+	d.tracker.Executed(head.Height)
 	for _, b := range st.Blocks {
 		if b.Height > head.Height {
-			d.track(b)
+			d.tracker.Track(b)
 		}
 	}
-	d.execHeight = head.Height
 	for _, n := range d.takeNotices() {
 		if n.height == head.Height {
 			st.ExecHeight, st.ExecStateHash = n.height, hotstuff.Hash(n.hash)
@@ -268,7 +264,7 @@ func (d *Driver) step(in inbound) error {
 func (d *Driver) drain(ctx context.Context, commit chain.CommitFunc) error {
 	for d.core.HasReady() {
 		rd := d.core.Ready()
-		if err := d.perform(ctx, &rd, commit); err != nil {
+		if err := hotstuff.Perform(&rd, &effects{d: d, ctx: ctx, commit: commit}); err != nil {
 			return err
 		}
 		d.core.Advance()
@@ -279,57 +275,68 @@ func (d *Driver) drain(ctx context.Context, commit chain.CommitFunc) error {
 	return nil
 }
 
-// perform carries out one Ready in the order the core requires.
-func (d *Driver) perform(ctx context.Context, rd *hotstuff.Ready, commit chain.CommitFunc) error {
-	// 1. Durable before anything leaves.
-	for _, b := range rd.Blocks {
-		d.track(b)
+// effects carries out a Ready for the driver (hotstuff.Perform calls them in the
+// core's order). Core goroutine only.
+type effects struct {
+	d      *Driver
+	ctx    context.Context
+	commit chain.CommitFunc
+}
+
+var _ hotstuff.Effects = (*effects)(nil)
+
+// Persist writes the safety state and blocks in one synced batch (with the
+// pending prune of the restart index), then the wiped-disk marker.
+func (fx *effects) Persist(safety *hotstuff.SafetyState, blocks []*hotstuff.Block) error {
+	d := fx.d
+	for _, b := range blocks {
+		d.tracker.Track(b)
 	}
 	prune := d.pruneBelow
 	d.pruneBelow = 0
-	if err := d.st.persist(rd.Safety, rd.Blocks, prune); err != nil {
+	if err := d.st.persist(safety, blocks, prune); err != nil {
 		return err
 	}
-	if rd.Safety != nil && !d.markerDone && d.cfg.MarkerPath != "" {
+	if safety != nil && !d.markerDone && d.cfg.MarkerPath != "" {
 		if err := writeMarker(d.cfg.MarkerPath); err != nil {
 			return err
 		}
 		d.markerDone = true
 	}
-	// 2. Send.
-	for _, env := range rd.Messages {
-		frame := encodeFrame(env.Msg)
-		if env.Broadcast {
-			d.tr.Broadcast(frame)
-		} else {
-			d.tr.Send(int(env.To), frame)
-		}
+	return nil
+}
+
+func (fx *effects) Send(env hotstuff.Envelope) {
+	frame := encodeFrame(env.Msg)
+	if env.Broadcast {
+		fx.d.tr.Broadcast(frame)
+	} else {
+		fx.d.tr.Send(int(env.To), frame)
 	}
-	for _, f := range rd.Fetches {
-		d.tr.Send(int(f.From), encodeFrame(f.Request()))
-	}
-	// 3. Commit, in height order.
-	for _, b := range rd.Committed {
-		if err := commit(ctx, d.toConsensus(b)); err != nil {
-			if ctx.Err() != nil {
+}
+
+// Commit hands the blocks to the node's CommitFunc in height order, then gives
+// back the transactions of the forks the commit pruned.
+func (fx *effects) Commit(blocks []*hotstuff.Block) error {
+	d := fx.d
+	for _, b := range blocks {
+		if err := fx.commit(fx.ctx, d.toChain(b)); err != nil {
+			if fx.ctx.Err() != nil {
 				return context.Canceled
 			}
 			return fmt.Errorf("cluster: commit block %d: %w", b.Height, err)
 		}
 		d.counters.commits.Add(1)
 	}
-	if n := len(rd.Committed); n > 0 {
-		d.abandonUpTo(rd.Committed[n-1].Height)
-	}
-	// 4. Payload, evidence.
-	if rd.NeedPayload != nil {
-		d.startAssembly(ctx, rd.NeedPayload)
-	}
-	for _, ev := range rd.Evidence {
-		d.cfg.Logf("cluster: EVIDENCE %s", ev)
-	}
+	requeue, abandoned := d.tracker.Abandon(blocks[len(blocks)-1].Height)
+	d.requeue(requeue)
+	d.counters.abandoned.Add(uint64(abandoned))
 	return nil
 }
+
+func (fx *effects) NeedPayload(req hotstuff.PayloadRequest) { fx.d.startAssembly(fx.ctx, req) }
+
+func (fx *effects) Evidence(ev hotstuff.Evidence) { fx.d.cfg.Logf("cluster: EVIDENCE %s", ev) }
 
 func encodeFrame(m hotstuff.Message) []byte {
 	enc := hotstuff.EncodeMessage(m)
@@ -339,71 +346,20 @@ func encodeFrame(m hotstuff.Message) []byte {
 	return frame
 }
 
-// track records a block the core accepted, with its decoded transactions.
-func (d *Driver) track(b *hotstuff.Block) {
+// toChain converts a committed hotstuff block for the node. Block 1's parent is
+// the node's zero hash (its head before any block), not hotstuff's block 0.
+func (d *Driver) toChain(b *hotstuff.Block) *chain.Block {
 	h := b.Hash()
-	if _, ok := d.blocks[h]; ok {
-		return
-	}
-	info := &blockInfo{block: b}
-	if txs, ok := d.cache.get(b.Payload); ok {
-		info.txs = txs
-	} else {
-		// Every stored block was validated (signatures included) before the core
-		// accepted it, so decoding is enough here.
-		txs, err := txn.DecodeBatch(b.Payload)
-		if err != nil {
-			panic(fmt.Sprintf("cluster: accepted block %s has an undecodable payload: %v", h, err))
-		}
-		info.txs = txs
-	}
-	info.hashes = make([][32]byte, len(info.txs))
-	for i, tx := range info.txs {
-		info.hashes[i] = tx.Hash()
-	}
-	d.blocks[h] = info
-}
-
-// toConsensus converts a committed hotstuff block for the node. Block 1's parent
-// is the node's zero hash (its head before any block), not hotstuff's block 0.
-func (d *Driver) toConsensus(b *hotstuff.Block) *chain.Block {
-	h := b.Hash()
-	info, ok := d.blocks[h]
-	if !ok {
-		d.track(b)
-		info = d.blocks[h]
-	}
-	info.committed = true
+	info := d.tracker.Commit(b)
 	cb := &chain.Block{Height: b.Height, View: b.View, Hash: txn.Hash(h), Parent: txn.Hash(b.Parent),
-		TimeMs: time.Now().UnixMilli(), Txs: info.txs}
+		TimeMs: time.Now().UnixMilli(), Txs: info.Txs}
 	if b.Parent == d.genesisHash && b.Height == 1 {
 		cb.Parent = txn.Hash{}
 	}
-	for _, c := range d.blocks {
-		if c.block.QC.BlockHash == h {
-			qc := c.block.QC
-			cb.Cert = hotstuff.EncodeMessage(&hotstuff.SyncResponse{HighQC: &qc})
-			break
-		}
+	if qc, ok := d.tracker.Certificate(h); ok {
+		cb.Cert = hotstuff.EncodeMessage(&hotstuff.SyncResponse{HighQC: &qc})
 	}
 	return cb
-}
-
-// abandonUpTo gives back the transactions of blocks at or below the committed
-// height that were not committed: a pruned fork. Requeue ignores transactions this
-// validator never reaped, so only the proposer (and validators that reaped them as
-// part of an ancestor) are affected.
-func (d *Driver) abandonUpTo(height uint64) {
-	for h, info := range d.blocks {
-		if info.block.Height > height || info.committed {
-			continue
-		}
-		if len(info.hashes) > 0 {
-			d.cfg.Pool.Requeue(info.hashes)
-		}
-		d.counters.abandoned.Add(1)
-		delete(d.blocks, h)
-	}
 }
 
 // Executed implements the node's executed-state hook: block height is durably
@@ -432,14 +388,9 @@ func (d *Driver) takeNotices() []execNotice {
 func (d *Driver) applyExecuted() {
 	for _, n := range d.takeNotices() {
 		d.core.ExecutedState(n.height, hotstuff.Hash(n.hash))
-		d.execHeight = max(d.execHeight, n.height)
+		d.tracker.Executed(n.height)
 	}
-	d.pruneBelow = d.execHeight + 1
-	for h, info := range d.blocks {
-		if info.committed && info.block.Height <= d.execHeight {
-			delete(d.blocks, h)
-		}
-	}
+	d.pruneBelow = d.tracker.ExecHeight() + 1
 }
 
 // Status implements chain.Orderer.

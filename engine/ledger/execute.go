@@ -22,8 +22,18 @@ type Receipt struct {
 	Leg uint8
 }
 
-// Applied reports whether the transaction consumed its sequence and fee.
+// Applied reports whether the transaction consumed its sequence and fee: its
+// receipt is final and its hash can never apply again. (The genesis base fee is
+// at least 1, so every applied transaction pays a fee.) A transaction that did
+// not apply changed nothing; its hash is not consumed.
 func (r *Receipt) Applied() bool { return r.Fee > 0 }
+
+// MayApplyLater reports whether a transaction that did not apply could still
+// apply in a later block: its sequence is ahead of the account's (a block
+// carried it before its predecessor). Every other failed precondition (a used
+// sequence, expiry, the signer, the fee) is final for that transaction as the
+// state stands.
+func (r *Receipt) MayApplyLater() bool { return !r.Applied() && r.Result == codes.SeqTooFar }
 
 // Transfer is one movement of value that a successful transaction made: a
 // payment, a multi-leg leg, an escrow finish (from the escrow's owner) or a

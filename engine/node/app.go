@@ -79,3 +79,12 @@ func (n *Node) AdmitGossip(ctx context.Context, txs []*txn.Tx) {
 	errs := make([]error, len(txs))
 	n.submit(ctx, txs, errs, false)
 }
+
+// NextSeq is an account's next sequence in the committed ledger (1 for an
+// account that does not exist yet, the sequence its first transaction needs).
+func (n *Node) NextSeq(id txn.AccountID) uint64 {
+	if a, ok := n.ledger.Account(id); ok {
+		return a.Seq
+	}
+	return 1
+}

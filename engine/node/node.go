@@ -183,19 +183,38 @@ func (n *Node) executeBlock(b *chain.Block, committed []mempool.Committed) ([]me
 	t2 := time.Now()
 	n.ledger.Apply(res)
 	n.head.Store(&chain.Head{Height: b.Height, Hash: b.Hash})
-	n.orderer.Executed(b.Height, res.Meta.StateHash)
-	for i, tx := range b.Txs {
-		committed = append(committed, mempool.Committed{Hash: res.Receipts[i].Hash, Sender: tx.Sender, NextSeq: n.nextSeq(res, tx.Sender)})
-	}
+	// The mempool forgets the block's transactions before the orderer learns the
+	// block executed: the orderer then stops counting the block as an ancestor
+	// of its proposals, and a leader must not find its transactions still ready
+	// in the mempool in between (they would be proposed again).
+	committed = MempoolCommits(committed, n.ledger, b.Txs, res)
 	n.pool.Commit(b.Height, committed)
+	n.orderer.Executed(b.Height, res.Meta.StateHash)
 	n.events.Publish(&events.Block{Height: b.Height, Hash: b.Hash, StateHash: res.Meta.StateHash, TimeMs: b.TimeMs, Receipts: res.Receipts})
 	n.lastBlock.Store(time.Now().UnixMilli())
 	n.metrics.block(len(b.Txs), t1.Sub(t0), t2.Sub(t1), res)
 	return committed, nil
 }
 
-// nextSeq finds sender's next sequence in the block's touched accounts (sorted by id).
-func (n *Node) nextSeq(res *ledger.BlockResult, id txn.AccountID) uint64 {
+// MempoolCommits describes an executed block's transactions for
+// mempool.Commit: applied, or not applied and then kept for a later block (a
+// missing predecessor) or dropped with the result code. l is the ledger with
+// res applied. The node and the simulator both use it.
+func MempoolCommits(dst []mempool.Committed, l *ledger.Ledger, txs []*txn.Tx, res *ledger.BlockResult) []mempool.Committed {
+	for i, tx := range txs {
+		r := &res.Receipts[i]
+		c := mempool.Committed{Hash: r.Hash, Sender: tx.Sender, NextSeq: nextSeq(l, res, tx.Sender), Applied: r.Applied()}
+		if !c.Applied {
+			c.Retry, c.Reason = r.MayApplyLater(), string(r.Result)
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// nextSeq finds sender's next sequence in the block's touched accounts (sorted
+// by id), else in the ledger.
+func nextSeq(l *ledger.Ledger, res *ledger.BlockResult, id txn.AccountID) uint64 {
 	lo, hi := 0, len(res.Accounts)
 	for lo < hi {
 		m := (lo + hi) / 2
@@ -208,7 +227,7 @@ func (n *Node) nextSeq(res *ledger.BlockResult, id txn.AccountID) uint64 {
 	if lo < len(res.Accounts) && res.Accounts[lo].ID == id {
 		return res.Accounts[lo].Seq
 	}
-	a, _ := n.ledger.Account(id) // untouched: the tx did not apply
+	a, _ := l.Account(id) // untouched: the tx did not apply
 	return a.Seq
 }
 
