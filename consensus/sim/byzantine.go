@@ -19,9 +19,10 @@ const (
 	ForgedQC                           // proposes blocks with forged certificates
 	WithholdVotes                      // never sends its votes
 	Twin                               // shares its key with another node
+	Replay                             // proposes transactions that cannot apply (replays, gaps)
 )
 
-var behaviorNames = []string{"equivocate", "double-vote", "bad-payload", "bad-signature", "forged-qc", "withhold-votes", "twin"}
+var behaviorNames = []string{"equivocate", "double-vote", "bad-payload", "bad-signature", "forged-qc", "withhold-votes", "twin", "replay"}
 
 func (b Behavior) String() string {
 	var names []string

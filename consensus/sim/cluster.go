@@ -26,6 +26,11 @@ type Options struct {
 	GenesisStateHash hotstuff.Hash
 	// ManualPropose leaves NeedPayload unanswered until Propose is called.
 	ManualPropose bool
+	// ExecDelayMax > 0 executes committed blocks asynchronously, as the node
+	// does: each step a node executes 0 to ExecDelayMax of its queued blocks, so
+	// proposals are assembled while committed ancestors are not executed yet.
+	// 0 executes every committed block at once.
+	ExecDelayMax int
 	// Log receives one line per action, for golden tests; nil logs nothing.
 	Log func(line string)
 }
@@ -52,11 +57,11 @@ func NewCluster(opts Options, rng *rand.Rand) (*Cluster, error) {
 	}
 	c := &Cluster{opts: opts, rng: rng, commits: map[uint64]hotstuff.Hash{}, states: map[uint64]hotstuff.Hash{}}
 	c.Net = Network{c: c, groups: map[int]int{}}
-	var signers []hotstuff.FakeSigner
+	var signers []FakeSigner
 	for i := 0; i < opts.Validators; i++ {
 		var k [32]byte
 		k[0], k[1] = byte(i), byte(i>>8)
-		signers = append(signers, hotstuff.FakeSigner{Key: k})
+		signers = append(signers, FakeSigner{Key: k})
 		c.keys = append(c.keys, k[:])
 	}
 	for i := 0; i < opts.Validators; i++ {
@@ -73,7 +78,7 @@ func NewCluster(opts Options, rng *rand.Rand) (*Cluster, error) {
 	return c, nil
 }
 
-func (c *Cluster) addNode(v hotstuff.ValidatorIndex, s hotstuff.FakeSigner, name string) {
+func (c *Cluster) addNode(v hotstuff.ValidatorIndex, s FakeSigner, name string) {
 	n := &Node{ID: len(c.Nodes), Name: name, Val: v, signer: s, disk: newDisk(), exec: c.opts.NewExecutor()}
 	n.Byz = c.opts.Byzantine[v]
 	for _, t := range c.opts.Twins {
@@ -89,7 +94,7 @@ func (c *Cluster) config(n *Node) hotstuff.Config {
 	cfg.ChainID = "settle-sim"
 	cfg.Validators = c.keys
 	cfg.Signer = n.signer
-	cfg.Verify = hotstuff.FakeVerify
+	cfg.Verify = FakeVerify
 	cfg.ValidatePayload = validatePayload
 	if v, ok := n.exec.(PayloadValidator); ok {
 		cfg.ValidatePayload = v.ValidatePayload // the application's own rule (real signature checks)
@@ -127,6 +132,10 @@ func (c *Cluster) start(n *Node, lost bool) error {
 	}
 	n.core = core
 	n.needPayload = nil
+	n.committedHeight, n.execQueue = n.executedHeight, nil
+	if f, ok := n.exec.(Follower); ok {
+		f.Restarted(st)
+	}
 	c.drive(n)
 	return nil
 }
@@ -134,6 +143,7 @@ func (c *Cluster) start(n *Node, lost bool) error {
 // Crash stops a node; only its disk survives.
 func (c *Cluster) Crash(n *Node) {
 	n.core = nil
+	n.execQueue = nil
 	c.logf("%s: crash", n.Name)
 }
 
@@ -143,7 +153,7 @@ func (c *Cluster) Restart(n *Node, wipe bool) error {
 	if wipe {
 		n.disk = newDisk()
 		n.exec = c.opts.NewExecutor()
-		n.committedHeight = 0
+		n.executedHeight = 0
 	} else if r, ok := n.exec.(Recoverer); ok {
 		if err := r.Recover(); err != nil {
 			return fmt.Errorf("restart %s: %w", n.Name, err)

@@ -6,66 +6,100 @@ import (
 	"settle/consensus/hotstuff"
 )
 
-// drive performs a node's Ready in the core's documented order (persist, send,
-// commit, fetch) until the core has nothing more to ask.
+// drive performs a node's Ready through hotstuff.Perform, the function the
+// production driver uses, until the core has nothing more to ask; then it
+// executes what is due and answers a payload request.
 func (c *Cluster) drive(n *Node) {
 	for n.core != nil && n.core.HasReady() {
 		rd := n.core.Ready()
 		c.logReady(n, &rd)
-		n.disk.persist(&rd)
-		for _, env := range rd.Messages {
-			c.sendEnvelope(n, env)
-		}
-		executed := c.commit(n, rd.Committed)
-		for _, f := range rd.Fetches {
-			c.sendEnvelope(n, hotstuff.Envelope{To: f.From, Msg: f.Request()})
-		}
-		for _, e := range rd.Evidence {
-			c.Evidence = append(c.Evidence, fmt.Sprintf("%s: %s", n.Name, e))
+		fx := simEffects{c: c, n: n}
+		if err := hotstuff.Perform(&rd, &fx); err != nil {
+			c.violate(fmt.Errorf("%s: perform: %w", n.Name, err))
+			return
 		}
 		n.core.Advance()
-		for _, ex := range executed {
-			n.core.ExecutedState(ex.height, ex.hash)
+		if c.opts.ExecDelayMax == 0 {
+			c.execute(n, -1)
 		}
-		if rd.NeedPayload != nil {
-			n.needPayload = rd.NeedPayload
+		if fx.need != nil {
+			n.needPayload = fx.need
 			if !c.opts.ManualPropose {
-				_ = c.Propose(n, c.payload(n, *rd.NeedPayload))
+				_ = c.Propose(n, c.payload(n, *fx.need))
 			}
 		}
 	}
 }
 
-type executed struct {
-	height uint64
-	hash   hotstuff.Hash
+// simEffects are a simulated replica's actions for one Ready.
+type simEffects struct {
+	c    *Cluster
+	n    *Node
+	need *hotstuff.PayloadRequest
 }
 
-// commit executes committed blocks, stores the new root, and checks safety and
-// the executor's invariants.
-func (c *Cluster) commit(n *Node, blocks []*hotstuff.Block) []executed {
-	var out []executed
+var _ hotstuff.Effects = (*simEffects)(nil)
+
+func (fx *simEffects) Persist(safety *hotstuff.SafetyState, blocks []*hotstuff.Block) error {
+	fx.n.disk.persist(safety, blocks)
+	if f, ok := fx.n.exec.(Follower); ok {
+		f.Accepted(blocks)
+	}
+	return nil
+}
+
+func (fx *simEffects) Send(env hotstuff.Envelope) { fx.c.sendEnvelope(fx.n, env) }
+
+// Commit checks commit order and safety, then queues the blocks for execution
+// (which happens at once, or up to ExecDelayMax steps later).
+func (fx *simEffects) Commit(blocks []*hotstuff.Block) error {
+	c, n := fx.c, fx.n
 	for _, b := range blocks {
 		if b.Height != n.committedHeight+1 {
 			c.violate(fmt.Errorf("%s committed height %d after %d", n.Name, b.Height, n.committedHeight))
 		}
-		state := hotstuff.Hash(n.exec.Execute(b.Height, b.Payload))
 		n.committedHeight = b.Height
-		n.disk.root = b
-		n.disk.execHeight, n.disk.execHash = b.Height, state
-		out = append(out, executed{b.Height, state})
 		if n.Honest() {
-			c.checkCommit(n, b, state)
+			if prev, ok := c.commits[b.Height]; ok && prev != b.Hash() {
+				c.violate(fmt.Errorf("safety: %s committed %s at height %d, another honest node committed %s", n.Name, b.Hash(), b.Height, prev))
+			}
+			c.commits[b.Height] = b.Hash()
 		}
+		n.execQueue = append(n.execQueue, b)
 	}
-	return out
+	if f, ok := n.exec.(Follower); ok {
+		f.Committed(blocks)
+	}
+	return nil
 }
 
-func (c *Cluster) checkCommit(n *Node, b *hotstuff.Block, state hotstuff.Hash) {
-	if prev, ok := c.commits[b.Height]; ok && prev != b.Hash() {
-		c.violate(fmt.Errorf("safety: %s committed %s at height %d, another honest node committed %s", n.Name, b.Hash(), b.Height, prev))
+func (fx *simEffects) NeedPayload(req hotstuff.PayloadRequest) { fx.need = &req }
+
+func (fx *simEffects) Evidence(ev hotstuff.Evidence) {
+	fx.c.Evidence = append(fx.c.Evidence, fmt.Sprintf("%s: %s", fx.n.Name, ev))
+}
+
+// execute runs up to k (all when k < 0) of a node's committed, not yet executed
+// blocks: the executor applies each, the disk records it as the new root (the
+// executed head a restart resumes from, as the node's store does), and the core
+// learns the state hash.
+func (c *Cluster) execute(n *Node, k int) {
+	for k != 0 && n.core != nil && len(n.execQueue) > 0 {
+		k--
+		b := n.execQueue[0]
+		n.execQueue = n.execQueue[1:]
+		state := hotstuff.Hash(n.exec.Execute(b))
+		n.executedHeight = b.Height
+		n.disk.root = b
+		n.disk.execHeight, n.disk.execHash = b.Height, state
+		if n.Honest() {
+			c.checkState(n, b, state)
+		}
+		n.core.ExecutedState(b.Height, state)
 	}
-	c.commits[b.Height] = b.Hash()
+}
+
+func (c *Cluster) checkState(n *Node, b *hotstuff.Block, state hotstuff.Hash) {
 	if prev, ok := c.states[b.Height]; ok && prev != state {
 		c.violate(fmt.Errorf("state: %s has state %s at height %d, another honest node has %s", n.Name, state, b.Height, prev))
 	}

@@ -12,7 +12,7 @@ import (
 // it too. It models durable state: it survives a replica crash (the engine commits
 // each block durably) but not a wiped disk.
 type Executor interface {
-	Execute(height uint64, payload []byte) (stateHash [32]byte)
+	Execute(b *hotstuff.Block) (stateHash [32]byte)
 	// CheckInvariants reports a broken application invariant.
 	CheckInvariants() error
 }
@@ -29,6 +29,29 @@ type PayloadValidator interface {
 // the executor).
 type Recoverer interface {
 	Recover() error
+}
+
+// Follower is an Executor that follows the blocks its replica's core handles,
+// as the cluster driver does for its payload assembly (consensus/payload).
+type Follower interface {
+	// Accepted: blocks the core accepted, persisted with the Ready.
+	Accepted(blocks []*hotstuff.Block)
+	// Committed: blocks the core committed, in height order, before execution.
+	Committed(blocks []*hotstuff.Block)
+	// Restarted: the replica (re)started from its disk; memory-only state is gone.
+	Restarted(st hotstuff.Start)
+}
+
+// Stepper is a PayloadSource that acts once per virtual tick (clients
+// submitting transactions).
+type Stepper interface {
+	Step(c *Cluster)
+}
+
+// Drainer is a PayloadSource that can prove, after the liveness check, that
+// everything its clients submitted ended committed.
+type Drainer interface {
+	Drain(c *Cluster, ticks int64) error
 }
 
 // PayloadSource makes the payloads of the cluster's leaders.
@@ -50,7 +73,8 @@ type HashChain struct {
 func NewHashChain() Executor { return &HashChain{} }
 
 // Execute folds the payload into the state.
-func (h *HashChain) Execute(height uint64, payload []byte) [32]byte {
+func (h *HashChain) Execute(b *hotstuff.Block) [32]byte {
+	height, payload := b.Height, b.Payload
 	if height != h.height+1 {
 		h.bad = true
 	}

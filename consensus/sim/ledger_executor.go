@@ -1,43 +1,55 @@
 package sim
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
 
 	"settle/consensus/hotstuff"
+	"settle/consensus/payload"
 	"settle/engine/codes"
 	"settle/engine/devnet"
 	"settle/engine/ledger"
+	"settle/engine/node"
 	"settle/engine/sigverify"
 	"settle/engine/txn"
+	"settle/mempool"
 )
 
 // ErrBadSignature marks a payload holding a transaction whose signature does not
 // verify (sigverify's ZIP-215 rule).
 var ErrBadSignature = errors.New("sim: transaction signature does not verify")
 
-// verifiedCountMax bounds the per-replica set of payloads already verified.
-const verifiedCountMax = 1024
+// payloadCacheMax bounds the per-replica cache of validated payloads.
+const payloadCacheMax = 1024
 
-// LedgerExecutor runs the real ledger engine (settle/engine/ledger) as one
-// replica's application. A payload is a txn batch (txn.EncodeBatch of signed
-// transactions) or empty (an empty block).
+// LedgerExecutor is one replica's application: the real ledger engine
+// (settle/engine/ledger), a real mempool (settle/mempool) and the production
+// payload assembly (settle/consensus/payload). A payload is a txn batch
+// (txn.EncodeBatch of signed transactions) or empty (an empty block).
 //
 // Crash model: like the real node, which makes every executed block durable
 // (store.CommitBlock) before installing it (ledger.Apply), the committed ledger
 // state survives a crash. On restart (Recover) the in-memory ledger is rebuilt
 // from that durable state with ledger.Restore and its invariants are checked, as
-// node.recover does with store.Load; only memory-only data (the cache of verified
-// payloads) is lost. A wiped disk loses everything: the cluster then builds a fresh
-// executor from genesis and the replica re-executes every block it commits again.
+// node.recover does with store.Load; memory-only data (the mempool, the tracked
+// blocks, the cache of validated payloads) is lost (Restarted). A wiped disk
+// loses everything: the cluster then builds a fresh executor from genesis and
+// the replica re-executes every block it commits again.
 type LedgerExecutor struct {
-	genesis  *ledger.Genesis
-	ledger   *ledger.Ledger
-	verified map[[32]byte]struct{} // memory only: payload digests ValidatePayload accepted
-	err      error                 // first execution-order error, reported by CheckInvariants
+	genesis *ledger.Genesis
+	ledger  *ledger.Ledger
+	pool    *mempool.Pool
+	tracker *payload.Tracker
+	commits []mempool.Committed // scratch
+
+	// honest, when set, says which proposers are honest; the executor then checks
+	// that their blocks carry only transactions that apply and nothing an earlier
+	// block of this replica's chain carried.
+	honest   func(hotstuff.ValidatorIndex) bool
+	included map[txn.Hash]uint64 // hash → height of the block that applied it
+	err      error               // first violation, reported by CheckInvariants
 	stats    LedgerStats
 }
 
@@ -46,10 +58,12 @@ type LedgerStats struct {
 	Blocks     uint64 // blocks executed
 	Txs        uint64 // transactions executed (any result)
 	Succeeded  uint64 // receipts with codes.Success
+	Skipped    uint64 // transactions a block carried that did not apply
 	Refused    uint64 // committed payloads that failed validation and ran as empty blocks
 	Rejected   uint64 // proposed payloads ValidatePayload refused
 	BadSigs    uint64 // of those, refused for a signature that does not verify
 	Recoveries uint64 // restarts from durable state
+	Admitted   uint64 // client transactions the mempool admitted
 }
 
 // NewLedgerExecutor builds a height-0 ledger from g.
@@ -58,11 +72,33 @@ func NewLedgerExecutor(g *ledger.Genesis) (*LedgerExecutor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger executor: %w", err)
 	}
-	return &LedgerExecutor{genesis: g, ledger: l, verified: map[[32]byte]struct{}{}}, nil
+	e := &LedgerExecutor{genesis: g, ledger: l, included: map[txn.Hash]uint64{}}
+	e.resetMemory()
+	return e, nil
+}
+
+// simMempoolConfig sizes a replica's mempool for the simulator's load.
+func simMempoolConfig(baseFee uint64) mempool.Config {
+	cfg := mempool.DefaultConfig()
+	cfg.Shards, cfg.TxCountMax, cfg.BytesMax, cfg.RecentSendersMax = 4, 4096, 4<<20, 1024
+	cfg.BaseFee = baseFee
+	return cfg
+}
+
+// resetMemory replaces what a crash loses: the mempool and the tracked blocks.
+func (e *LedgerExecutor) resetMemory() {
+	pool, err := mempool.New(simMempoolConfig(e.genesis.BaseFee))
+	if err != nil {
+		panic(err) // INVARIANT: the config above is valid
+	}
+	e.pool, e.tracker = pool, payload.NewTracker(payloadCacheMax)
 }
 
 // Ledger exposes the committed ledger (read-only use).
 func (e *LedgerExecutor) Ledger() *ledger.Ledger { return e.ledger }
+
+// Pool exposes the replica's mempool.
+func (e *LedgerExecutor) Pool() *mempool.Pool { return e.pool }
 
 // Stats returns the executor's counters.
 func (e *LedgerExecutor) Stats() LedgerStats { return e.stats }
@@ -72,39 +108,105 @@ func (e *LedgerExecutor) StateHash() [32]byte { return e.ledger.Meta().StateHash
 
 // ValidatePayload is the replica's vote-time check: the batch framing, every
 // transaction's stateless checks (txn.Decode) and every signature (sigverify).
-func (e *LedgerExecutor) ValidatePayload(payload []byte) error {
-	if _, err := decodeVerified(payload); err != nil {
+func (e *LedgerExecutor) ValidatePayload(p []byte) error {
+	txs, err := decodeVerified(p)
+	if err != nil {
 		e.stats.Rejected++
 		if errors.Is(err, ErrBadSignature) {
 			e.stats.BadSigs++
 		}
 		return err
 	}
-	if len(e.verified) >= verifiedCountMax {
-		clear(e.verified)
-	}
-	e.verified[sha256.Sum256(payload)] = struct{}{}
+	e.tracker.Validated(p, txs)
 	return nil
 }
 
-// Execute runs the committed payload as block `height` and installs the result.
-// A payload that fails validation (only a replica that skips ValidatePayload, or
-// a broken consensus, can commit one) runs as an empty block: every replica
-// reaches the same verdict, so the state stays deterministic.
-func (e *LedgerExecutor) Execute(height uint64, payload []byte) [32]byte {
+// Accepted implements Follower.
+func (e *LedgerExecutor) Accepted(blocks []*hotstuff.Block) {
+	for _, b := range blocks {
+		e.tracker.Track(b)
+	}
+}
+
+// Committed implements Follower: as the cluster driver does, the committed
+// blocks are marked and the forks they prune give their transactions back.
+func (e *LedgerExecutor) Committed(blocks []*hotstuff.Block) {
+	for _, b := range blocks {
+		e.tracker.Commit(b)
+	}
+	requeue, _ := e.tracker.Abandon(blocks[len(blocks)-1].Height)
+	if len(requeue) > 0 {
+		e.pool.Requeue(requeue)
+	}
+}
+
+// Restarted implements Follower: a fresh mempool, and the stored blocks above
+// the executed root tracked again (the cluster driver's recovery).
+func (e *LedgerExecutor) Restarted(st hotstuff.Start) {
+	e.resetMemory()
+	e.tracker.Executed(st.ExecHeight)
+	for _, b := range st.Blocks {
+		if b.Height > st.ExecHeight {
+			e.tracker.Track(b)
+		}
+	}
+}
+
+// nextSeq is an account's next sequence in the committed ledger.
+func (e *LedgerExecutor) nextSeq(id txn.AccountID) uint64 {
+	if a, ok := e.ledger.Account(id); ok {
+		return a.Seq
+	}
+	return 1
+}
+
+// Admit hands a client's transaction to the replica's mempool, as the node's
+// admission does once the signatures verified.
+func (e *LedgerExecutor) Admit(tx *txn.Tx) error {
+	h := tx.Hash()
+	err := e.pool.Add(mempool.Entry{Hash: h, Sender: tx.Sender, Seq: tx.Seq, Fee: tx.Fee, LastValid: tx.LastValid,
+		SizeBytes: len(tx.Bytes()), Tx: tx}, e.nextSeq(tx.Sender), e.ledger.Meta().Height+1)
+	if err == nil {
+		e.stats.Admitted++
+	}
+	return err
+}
+
+// Assemble is the leader's payload for req, built as the cluster driver builds
+// it: reap from the mempool, keep what continues the parent's chain, requeue
+// the rest.
+func (e *LedgerExecutor) Assemble(req hotstuff.PayloadRequest, txMax int) [][]byte {
+	c := e.tracker.Chain(req.Parent)
+	entries := e.pool.Reap(txMax, 1<<20, req.Height, nil)
+	sel := c.Select(entries, e.nextSeq)
+	if len(sel.Requeue) > 0 {
+		e.pool.Requeue(sel.Requeue)
+	}
+	raws := make([][]byte, len(sel.Txs))
+	for i, tx := range sel.Txs {
+		raws[i] = tx.Bytes()
+	}
+	return raws
+}
+
+// Execute runs the committed block and installs the result, then tells the
+// mempool what the block did, as the node does (node.MempoolCommits). A payload
+// that fails validation (only a replica that skips ValidatePayload, or a broken
+// consensus, can commit one) runs as an empty block: every replica reaches the
+// same verdict, so the state stays deterministic.
+func (e *LedgerExecutor) Execute(b *hotstuff.Block) [32]byte {
+	height := b.Height
 	meta := e.ledger.Meta()
 	if height != meta.Height+1 {
-		if e.err == nil {
-			e.err = fmt.Errorf("%w: height %d after %d", errOutOfOrder, height, meta.Height)
-		}
+		e.fail(fmt.Errorf("%w: height %d after %d", errOutOfOrder, height, meta.Height))
 		return meta.StateHash
 	}
 	var txs []*txn.Tx
 	var err error
-	if _, ok := e.verified[sha256.Sum256(payload)]; ok {
-		txs, err = txn.DecodeBatch(payload) // signatures already checked by this replica
+	if info, ok := e.tracker.Get(b.Hash()); ok && e.tracker.IsValidated(b.Payload) {
+		txs = info.Txs // signatures already checked by this replica
 	} else {
-		txs, err = decodeVerified(payload) // e.g. after a restart lost the cache
+		txs, err = decodeVerified(b.Payload) // e.g. after a restart lost the cache
 	}
 	if err != nil {
 		txs = nil
@@ -115,15 +217,51 @@ func (e *LedgerExecutor) Execute(height uint64, payload []byte) [32]byte {
 	e.stats.Blocks++
 	e.stats.Txs += uint64(len(res.Receipts))
 	for i := range res.Receipts {
-		if res.Receipts[i].Result == codes.Success {
+		r := &res.Receipts[i]
+		switch {
+		case r.Result == codes.Success:
 			e.stats.Succeeded++
+		case !r.Applied():
+			e.stats.Skipped++
 		}
+		e.checkInclusion(b, r)
 	}
+	e.commits = node.MempoolCommits(e.commits[:0], e.ledger, txs, res)
+	e.pool.Commit(height, e.commits)
+	e.tracker.Executed(height)
 	return res.Meta.StateHash
 }
 
-// CheckInvariants reports blocks executed out of order and the ledger's supply
-// invariants (native conserved with burned fees, issued outstanding = holdings).
+// checkInclusion: an honest proposer never includes a transaction that does not
+// apply (out of sequence, say) nor one that an earlier block applied. (A
+// Byzantine proposer may carry anything; what does not apply changes nothing.)
+func (e *LedgerExecutor) checkInclusion(b *hotstuff.Block, r *ledger.Receipt) {
+	first, seen := e.included[r.Hash]
+	if !seen && r.Applied() {
+		e.included[r.Hash] = b.Height
+	}
+	if e.honest == nil || !e.honest(b.Proposer) {
+		return
+	}
+	switch {
+	case seen:
+		e.fail(fmt.Errorf("re-included: honest validator %d's block %d carries %s, applied at height %d (now %s)",
+			b.Proposer, b.Height, r.Hash, first, r.Result))
+	case !r.Applied():
+		e.fail(fmt.Errorf("not applied: honest validator %d's block %d carries %s, which did not apply (%s)",
+			b.Proposer, b.Height, r.Hash, r.Result))
+	}
+}
+
+func (e *LedgerExecutor) fail(err error) {
+	if e.err == nil {
+		e.err = err
+	}
+}
+
+// CheckInvariants reports blocks executed out of order, inclusion violations
+// and the ledger's supply invariants (native conserved with burned fees, issued
+// outstanding = holdings).
 func (e *LedgerExecutor) CheckInvariants() error {
 	if e.err != nil {
 		return e.err
@@ -162,7 +300,7 @@ func (e *LedgerExecutor) Recover() error {
 		return fmt.Errorf("ledger executor recover at height %d: %w", l.Meta().Height, err)
 	}
 	e.ledger = l
-	e.verified = map[[32]byte]struct{}{}
+	e.resetMemory()
 	e.stats.Recoveries++
 	return nil
 }
@@ -194,20 +332,30 @@ func decodeVerified(payload []byte) ([]*txn.Tx, error) {
 // LedgerAppOptions shape the simulated ledger application.
 type LedgerAppOptions struct {
 	Accounts      int   // demo accounts funded at genesis; default 32
-	TxPerBlockMax int   // transactions per honest proposal, 1 to this; default 8
+	TxPerBlockMax int   // transactions per proposal at most; default 8
 	PoolSeed      int64 // derives each pooled transaction's destination and amount
+	// SubmitPct is the chance, per tick, that a client submits a new
+	// transaction; default 60.
+	SubmitPct int
+	// WindowMax bounds a sender's submitted but uncommitted transactions; default 4.
+	WindowMax uint64
+	// ResendTicks: a client resubmits its uncommitted transactions after this
+	// many ticks without a commit; default 30.
+	ResendTicks int64
 }
 
 // LedgerApp is the ledger application of a simulated cluster: it builds every
-// replica's LedgerExecutor from one devnet genesis and makes the leaders'
-// payloads, signed payments among the demo accounts.
+// replica's LedgerExecutor from one devnet genesis, runs the clients that
+// submit signed payments to the replicas' mempools, and makes the leaders'
+// payloads through the production assembly (LedgerExecutor.Assemble).
 //
 // Transactions come from a pool: the transaction of sender i with sequence s is a
 // pure function of (PoolSeed, i, s), signed once and memoised (Ed25519 signing is
-// deterministic), so runs stay fast and every seed reproduces. A leader picks
-// senders with the cluster's rng and gives each its next sequence on the chain it
-// extends: the sequence committed in its own ledger, advanced past the
-// transactions in the uncommitted ancestors of the proposal's parent.
+// deterministic), so runs stay fast and every seed reproduces. Each sender is
+// one client: it submits its next sequence to a random set of replicas (as
+// clients and gossip spread transactions), keeps at most WindowMax in flight,
+// and resubmits what has not committed after ResendTicks (mempools are lost in
+// crashes). Drain then proves that everything submitted commits.
 type LedgerApp struct {
 	opts        LedgerAppOptions
 	genesis     *ledger.Genesis
@@ -216,6 +364,12 @@ type LedgerApp struct {
 	ids         []txn.AccountID
 	index       map[txn.AccountID]int
 	usd         txn.Asset
+
+	// Client state, per sender.
+	next     []uint64 // next sequence to submit
+	lastSent []int64  // tick of the last (re)submission
+	draining bool     // no new transactions, resubmissions only
+	honest   func(hotstuff.ValidatorIndex) bool
 
 	mu   sync.Mutex
 	pool map[poolKey][]byte // signed encodings
@@ -236,6 +390,15 @@ func NewLedgerApp(opts LedgerAppOptions) (*LedgerApp, error) {
 	}
 	if opts.TxPerBlockMax == 0 {
 		opts.TxPerBlockMax = 8
+	}
+	if opts.SubmitPct == 0 {
+		opts.SubmitPct = 60
+	}
+	if opts.WindowMax == 0 {
+		opts.WindowMax = 4
+	}
+	if opts.ResendTicks == 0 {
+		opts.ResendTicks = 30
 	}
 	if opts.Accounts < 2 || opts.TxPerBlockMax < 1 {
 		return nil, fmt.Errorf("ledger app: want at least 2 accounts and 1 tx per block, got %d and %d", opts.Accounts, opts.TxPerBlockMax)
@@ -261,8 +424,22 @@ func NewLedgerApp(opts LedgerAppOptions) (*LedgerApp, error) {
 // Genesis is the application's genesis.
 func (a *LedgerApp) Genesis() *ledger.Genesis { return a.genesis }
 
-// Configure makes a cluster run this application.
+// Configure makes a cluster run this application, with fresh clients.
 func (a *LedgerApp) Configure(o *Options) {
+	byz := map[hotstuff.ValidatorIndex]bool{}
+	for v, b := range o.Byzantine {
+		byz[v] = b != 0
+	}
+	for _, v := range o.Twins {
+		byz[v] = true
+	}
+	a.honest = func(v hotstuff.ValidatorIndex) bool { return !byz[v] }
+	a.next = make([]uint64, len(a.ids))
+	for i := range a.next {
+		a.next[i] = 1
+	}
+	a.lastSent = make([]int64, len(a.ids))
+	a.draining = false
 	o.NewExecutor = a.NewExecutor
 	o.Payloads = a
 	o.GenesisStateHash = a.genesisHash
@@ -274,34 +451,121 @@ func (a *LedgerApp) NewExecutor() Executor {
 	if err != nil {
 		panic(err) // INVARIANT: NewLedgerApp built this genesis once already
 	}
+	e.honest = a.honest
 	return e
 }
 
-// Payload proposes 1 to TxPerBlockMax payments; a bad one has one transaction
-// whose body or signature was altered after signing.
-func (a *LedgerApp) Payload(c *Cluster, n *Node, req hotstuff.PayloadRequest, bad bool) []byte {
-	next := a.pendingSeqs(n, req.Parent)
-	var committed *ledger.Ledger
-	if e, ok := n.exec.(*LedgerExecutor); ok {
-		committed = e.ledger
+// Step implements Stepper: one client may submit a new transaction, and one
+// may resubmit what has not committed.
+func (a *LedgerApp) Step(c *Cluster) {
+	if len(a.next) == 0 {
+		return // not configured (a test driving payloads by hand)
 	}
-	count := 1 + c.rng.Intn(a.opts.TxPerBlockMax)
-	raws := make([][]byte, 0, count)
-	for range count {
+	if !a.draining && c.rng.Intn(100) < a.opts.SubmitPct {
 		i := c.rng.Intn(len(a.ids))
-		seq, ok := next[i]
-		if !ok {
-			seq = 1
-			if committed != nil {
-				if acc, found := committed.Account(a.ids[i]); found {
-					seq = acc.Seq
-				}
+		if a.next[i]-a.committedSeq(c, i) < a.opts.WindowMax {
+			a.submit(c, i, a.next[i])
+			a.next[i]++
+			a.lastSent[i] = c.Net.Now
+		}
+	}
+	j := c.rng.Intn(len(a.ids))
+	if committed := a.committedSeq(c, j); committed < a.next[j] && c.Net.Now-a.lastSent[j] > a.opts.ResendTicks {
+		for seq := committed; seq < a.next[j]; seq++ {
+			a.submit(c, j, seq)
+		}
+		a.lastSent[j] = c.Net.Now
+	}
+}
+
+// submit hands sender i's transaction seq to a random non-empty set of running
+// replicas.
+func (a *LedgerApp) submit(c *Cluster, i int, seq uint64) {
+	tx, err := txn.Decode(a.signed(i, seq))
+	if err != nil {
+		panic(err) // INVARIANT: signed encodes a valid transaction
+	}
+	targets := 1 + c.rng.Intn(len(c.Nodes))
+	for _, k := range c.rng.Perm(len(c.Nodes))[:targets] {
+		n := c.Nodes[k]
+		if e, ok := n.exec.(*LedgerExecutor); ok && n.Up() {
+			_ = e.Admit(tx) // duplicates and stale sequences are refused, as at any node
+		}
+	}
+}
+
+// committedSeq is sender i's next sequence in the most advanced honest ledger.
+func (a *LedgerApp) committedSeq(c *Cluster, i int) uint64 {
+	seq := uint64(1)
+	for _, n := range c.Nodes {
+		if e, ok := n.exec.(*LedgerExecutor); ok && n.Honest() {
+			seq = max(seq, e.nextSeq(a.ids[i]))
+		}
+	}
+	return seq
+}
+
+// Drain implements Drainer: clients stop submitting new transactions and keep
+// resubmitting until every honest replica has executed everything submitted,
+// or ticks pass. An accepted transaction must end committed: one that never
+// does is stuck.
+func (a *LedgerApp) Drain(c *Cluster, ticks int64) error {
+	a.draining = true
+	deadline := c.Net.Now + ticks
+	for c.Net.Now < deadline && c.Violation == nil {
+		if a.drained(c) == "" {
+			return nil
+		}
+		c.step()
+	}
+	if c.Violation != nil {
+		return c.Violation
+	}
+	if stuck := a.drained(c); stuck != "" {
+		return fmt.Errorf("stuck after %d ticks of draining: %s", ticks, stuck)
+	}
+	return nil
+}
+
+// drained describes the first submitted transaction an honest replica has not
+// executed, or returns "".
+func (a *LedgerApp) drained(c *Cluster) string {
+	for _, n := range c.Nodes {
+		e, ok := n.exec.(*LedgerExecutor)
+		if !ok || !n.Honest() {
+			continue
+		}
+		for i, id := range a.ids {
+			if got := e.nextSeq(id); got < a.next[i] {
+				return fmt.Sprintf("%s has sender %d at sequence %d, clients submitted up to %d (mempool: %d queued, %d proposed)",
+					n.Name, i, got, a.next[i]-1, e.pool.Stats().TxCount, e.pool.Stats().Proposed)
 			}
 		}
-		next[i] = seq + 1
-		raws = append(raws, a.signed(i, seq))
+	}
+	return ""
+}
+
+// Payload proposes what the leader's mempool offers for req; a bad one has one
+// transaction whose body or signature was altered after signing, and a Replay
+// leader adds transactions that cannot apply (an old one, one out of sequence).
+func (a *LedgerApp) Payload(c *Cluster, n *Node, req hotstuff.PayloadRequest, bad bool) []byte {
+	e, ok := n.exec.(*LedgerExecutor)
+	if !ok {
+		return nil
+	}
+	raws := e.Assemble(req, a.opts.TxPerBlockMax)
+	if n.Byz&Replay != 0 {
+		i := c.rng.Intn(len(a.ids))
+		committed := e.nextSeq(a.ids[i])
+		if committed > 1 {
+			raws = append(raws, a.signed(i, 1+uint64(c.rng.Int63n(int64(committed-1))))) // seq_past
+		}
+		raws = append(raws, a.signed(i, committed+1)) // seq_too_far unless committed is in this block
 	}
 	if bad {
+		if len(raws) == 0 {
+			raws = append(raws, a.signed(c.rng.Intn(len(a.ids)), 1))
+		}
 		j := c.rng.Intn(len(raws))
 		raw := slices.Clone(raws[j])
 		if c.rng.Intn(2) == 0 {
@@ -310,6 +574,9 @@ func (a *LedgerApp) Payload(c *Cluster, n *Node, req hotstuff.PayloadRequest, ba
 			raw[len(raw)-2-(1+txn.PublicKeySize+txn.SignatureSize)] ^= 0x10 // the amount, kept nonzero
 		}
 		raws[j] = raw
+	}
+	if len(raws) == 0 {
+		return nil
 	}
 	return txn.EncodeBatch(raws)
 }
@@ -321,24 +588,6 @@ func (a *LedgerApp) Equivocal(payload []byte) []byte {
 		return nil
 	}
 	return txn.EncodeBatch(raws[:len(raws)-1])
-}
-
-// pendingSeqs returns, for each sender with transactions in the uncommitted
-// ancestors of parent (as stored on n's disk), the sequence after its last one.
-func (a *LedgerApp) pendingSeqs(n *Node, parent hotstuff.Hash) map[int]uint64 {
-	next := map[int]uint64{}
-	for b, ok := n.disk.blocks[parent]; ok && b.Height > n.committedHeight; b, ok = n.disk.blocks[b.Parent] {
-		txs, err := txn.DecodeBatch(b.Payload)
-		if err != nil {
-			continue
-		}
-		for _, tx := range txs {
-			if i, known := a.index[tx.Sender]; known && tx.Seq+1 > next[i] {
-				next[i] = tx.Seq + 1
-			}
-		}
-	}
-	return next
 }
 
 // signed returns the pooled transaction of sender i with sequence seq.

@@ -99,8 +99,8 @@ func checkLedgerReplicas(c *Cluster) error {
 	for _, n := range c.Nodes {
 		e := n.exec.(*LedgerExecutor)
 		meta := e.Ledger().Meta()
-		if meta.Height != n.committedHeight {
-			return fmt.Errorf("%s: ledger at height %d, committed %d", n.Name, meta.Height, n.committedHeight)
+		if meta.Height != n.executedHeight {
+			return fmt.Errorf("%s: ledger at height %d, executed %d", n.Name, meta.Height, n.executedHeight)
 		}
 		if !n.Honest() || meta.Height == 0 {
 			continue
@@ -154,7 +154,7 @@ func TestLedgerRestartEquivalence(t *testing.T) {
 	if len(stream) < 10 {
 		t.Fatalf("only %d blocks committed", len(stream))
 	}
-	if h := victim.committedHeight; h < 10 || c.states[h] != hotstuff.Hash(victim.exec.(*LedgerExecutor).StateHash()) {
+	if h := victim.executedHeight; h < 10 || c.states[h] != hotstuff.Hash(victim.exec.(*LedgerExecutor).StateHash()) {
 		t.Fatalf("victim at height %d has state %x, cluster %s", h, victim.exec.(*LedgerExecutor).StateHash(), c.states[h])
 	}
 
@@ -193,7 +193,7 @@ func replay(t *testing.T, g *ledger.Genesis, stream [][]byte, restartAfter func(
 	out := make([][32]byte, len(stream))
 	for i, p := range stream {
 		h := uint64(i + 1)
-		out[i] = e.Execute(h, p)
+		out[i] = e.Execute(&hotstuff.Block{Height: h, Payload: p})
 		if err := e.CheckInvariants(); err != nil {
 			t.Fatalf("height %d: %v", h, err)
 		}
@@ -263,7 +263,7 @@ func TestLedgerValidatePayload(t *testing.T) {
 			}
 			// Executing it anyway (a replica that skipped the check) is deterministic.
 			other := app.NewExecutor().(*LedgerExecutor)
-			if h1, h2 := e.Execute(1, tc.payload), other.Execute(1, tc.payload); h1 != h2 {
+			if h1, h2 := e.Execute(&hotstuff.Block{Height: 1, Payload: tc.payload}), other.Execute(&hotstuff.Block{Height: 1, Payload: tc.payload}); h1 != h2 {
 				t.Fatalf("state %x vs %x", h1[:4], h2[:4])
 			}
 			if err := e.CheckInvariants(); err != nil {
@@ -315,7 +315,7 @@ func TestLedgerRecoverKeepsEscrows(t *testing.T) {
 	start, _ := e.ledger.Account(owner)
 	for i, p := range stream {
 		h := uint64(i + 1)
-		if got := e.Execute(h, p); got != straight[i] {
+		if got := e.Execute(&hotstuff.Block{Height: h, Payload: p}); got != straight[i] {
 			t.Fatalf("height %d: state %x with restarts, %x without", h, got, straight[i])
 		}
 		if err := e.Recover(); err != nil { // a restart after every block

@@ -14,13 +14,15 @@ type Node struct {
 	Name   string
 	Val    hotstuff.ValidatorIndex
 	Byz    Behavior
-	signer hotstuff.FakeSigner
+	signer FakeSigner
 
 	core *hotstuff.Core // nil while crashed
 	disk *disk
 	exec Executor
 
-	committedHeight uint64
+	committedHeight uint64                   // last height the core committed
+	executedHeight  uint64                   // last height the executor applied
+	execQueue       []*hotstuff.Block        // committed, not yet executed (memory only)
 	needPayload     *hotstuff.PayloadRequest // unanswered (manual proposing)
 	proposals       int                      // payload counter, makes payloads unique
 }
@@ -34,14 +36,18 @@ func (n *Node) Up() bool { return n.core != nil }
 // Core exposes the node's core (nil while crashed), for tests.
 func (n *Node) Core() *hotstuff.Core { return n.core }
 
-// CommittedHeight is the last height this node committed and executed.
+// CommittedHeight is the last height this node committed.
 func (n *Node) CommittedHeight() uint64 { return n.committedHeight }
 
-// disk is what survives a crash: exactly what the driver persisted.
+// ExecutedHeight is the last height this node executed.
+func (n *Node) ExecutedHeight() uint64 { return n.executedHeight }
+
+// disk is what survives a crash: exactly what the driver persisted, and the
+// executed head (the node's store).
 type disk struct {
 	safety     []byte // encoded SafetyState; nil before the first persist
 	blocks     map[hotstuff.Hash]*hotstuff.Block
-	root       *hotstuff.Block // last committed block
+	root       *hotstuff.Block // last executed block
 	execHeight uint64
 	execHash   hotstuff.Hash
 }
@@ -76,11 +82,11 @@ func (d *disk) start(lost bool) (hotstuff.Start, error) {
 }
 
 // persist stores a Ready's safety state and blocks, through their codecs.
-func (d *disk) persist(rd *hotstuff.Ready) {
-	if rd.Safety != nil {
-		d.safety = hotstuff.EncodeSafetyState(rd.Safety)
+func (d *disk) persist(safety *hotstuff.SafetyState, blocks []*hotstuff.Block) {
+	if safety != nil {
+		d.safety = hotstuff.EncodeSafetyState(safety)
 	}
-	for _, b := range rd.Blocks {
+	for _, b := range blocks {
 		stored, err := hotstuff.DecodeBlock(hotstuff.EncodeBlock(b))
 		if err != nil {
 			panic(fmt.Sprintf("sim: stored block does not decode: %v", err))

@@ -18,11 +18,13 @@ type Scenario struct {
 	DropPct       int
 	DupPct        int
 	DelayMax      int64
+	ExecDelayMax  int // see Options.ExecDelayMax
+	DrainTicks    int64
 	// Configure, if set, adjusts the cluster options (the application) before the run.
 	Configure func(*Options)
 }
 
-var byzantineChoices = []Behavior{Equivocate, DoubleVote, BadPayload, BadSignature, ForgedQC, WithholdVotes, Twin, Equivocate | DoubleVote}
+var byzantineChoices = []Behavior{Equivocate, DoubleVote, BadPayload, BadSignature, ForgedQC, WithholdVotes, Twin, Equivocate | DoubleVote, Replay}
 
 // NewScenario derives a scenario from a seed.
 func NewScenario(seed int64) Scenario {
@@ -42,12 +44,14 @@ func NewScenario(seed int64) Scenario {
 	s.FaultTicks = 150 + rng.Int63n(250)
 	s.LivenessTicks = 1500
 	s.DropPct, s.DupPct, s.DelayMax = rng.Intn(15), rng.Intn(10), 1+rng.Int63n(4)
+	s.ExecDelayMax = rng.Intn(3)
+	s.DrainTicks = 2000
 	return s
 }
 
 func (s Scenario) String() string {
-	return fmt.Sprintf("seed=%d n=%d byzantine=%v faultTicks=%d drop=%d%% dup=%d%% delayMax=%d",
-		s.Seed, s.Validators, s.Byzantine, s.FaultTicks, s.DropPct, s.DupPct, s.DelayMax)
+	return fmt.Sprintf("seed=%d n=%d byzantine=%v faultTicks=%d drop=%d%% dup=%d%% delayMax=%d execDelayMax=%d",
+		s.Seed, s.Validators, s.Byzantine, s.FaultTicks, s.DropPct, s.DupPct, s.DelayMax, s.ExecDelayMax)
 }
 
 // Run plays the scenario and returns the first violation (safety, state, executor
@@ -55,7 +59,7 @@ func (s Scenario) String() string {
 func (s Scenario) Run(log func(string)) (*Cluster, error) {
 	rng := rand.New(rand.NewSource(s.Seed ^ 0x5e771e))
 	opts := Options{Validators: s.Validators, Byzantine: s.Byzantine, Twins: s.Twins,
-		ViewTimeoutTicks: 8, ViewTimeoutTicksMax: 64, Log: log}
+		ViewTimeoutTicks: 8, ViewTimeoutTicksMax: 64, ExecDelayMax: s.ExecDelayMax, Log: log}
 	if s.Configure != nil {
 		s.Configure(&opts)
 	}
@@ -73,17 +77,45 @@ func (s Scenario) Run(log func(string)) (*Cluster, error) {
 		return c, c.Violation
 	}
 	c.healAll()
-	return c, c.checkLiveness(s.LivenessTicks)
+	if err := c.checkLiveness(s.LivenessTicks); err != nil {
+		return c, err
+	}
+	if d, ok := opts.Payloads.(Drainer); ok {
+		if err := d.Drain(c, s.DrainTicks); err != nil {
+			return c, err
+		}
+	}
+	c.executeAll()
+	return c, c.Violation
 }
 
-// step is one virtual tick: deliver what is due, then tick every running node.
+// step is one virtual tick: clients act, what is due is delivered, every
+// running node ticks and executes some of its committed blocks.
 func (c *Cluster) step() {
+	if s, ok := c.opts.Payloads.(Stepper); ok {
+		s.Step(c)
+	}
 	c.Net.deliverDue(func() {})
 	for _, i := range c.rng.Perm(len(c.Nodes)) {
-		c.Tick(c.Nodes[i])
+		n := c.Nodes[i]
+		c.Tick(n)
+		if c.opts.ExecDelayMax > 0 && n.Up() {
+			c.execute(n, c.rng.Intn(c.opts.ExecDelayMax+1))
+			c.drive(n)
+		}
 	}
 	c.Net.Now++
 }
+
+// executeAll executes every node's queued blocks (the end of a run).
+func (c *Cluster) executeAll() {
+	for _, n := range c.Nodes {
+		c.execute(n, -1)
+	}
+}
+
+// Step runs one virtual tick (for tests that drive a cluster by hand).
+func (c *Cluster) Step() { c.step() }
 
 // injectFault changes partitions and crashes or restarts nodes, at random.
 func (c *Cluster) injectFault() {
