@@ -20,8 +20,9 @@ type Backend interface {
 	// txs[i] was accepted, else a *codes.Error (len(errs) == len(txs)). ctx bounds
 	// the wait for verification workers.
 	Submit(ctx context.Context, txs []*txn.Tx, errs []error)
-	// Tx returns a transaction's status: committed (from storage) or pending (in the
-	// mempool). store.ErrNotFound when unknown.
+	// Tx returns a transaction's status: committed (a block applied it), pending
+	// (in the mempool) or dropped (the mempool let it go, with the reason).
+	// store.ErrNotFound when unknown.
 	Tx(h txn.Hash) (TxStatus, error)
 	// Account returns the committed state of an account.
 	Account(id txn.AccountID) (ledger.Account, bool)
@@ -46,6 +47,14 @@ type TxStatus struct {
 	Committed bool
 	Record    *store.TxRecord // when committed
 	Tx        *txn.Tx         // decoded transaction (committed or pending)
+	Dropped   *Dropped        // when this validator's mempool let it go
+}
+
+// Dropped says why a transaction left a validator's mempool without committing.
+type Dropped struct {
+	Reason string // expired | evicted | replaced | superseded | failed
+	Detail string // for failed: the execution result code
+	Height uint64 // the committed height at the time
 }
 
 // Status is the node summary served by /v1/status.

@@ -186,7 +186,19 @@ func (st *eventStream) write(w *bufio.Writer, b []byte) bool {
 //	event: block
 //	id: <height>
 //	data: {"height":..,"hash":..,"state_hash":..,"time_ms":..,"tx_count":..,"txs":[{"hash":..,"result":..}]}
+//
+// It announces the transactions the block applied, each once per chain: a
+// transaction the block carried without applying it (a replay, one out of
+// sequence) is no commit and is left out, counted in "skipped" when there are
+// any, so that a client trusting the latest event for a hash never sees a
+// settled payment reported as failed.
 func appendBlockEvent(dst []byte, height uint64, hash, state txn.Hash, timeMs int64, rs []ledger.Receipt) []byte {
+	applied := 0
+	for i := range rs {
+		if rs[i].Applied() {
+			applied++
+		}
+	}
 	dst = append(dst, "event: block\nid: "...)
 	dst = strconv.AppendUint(dst, height, 10)
 	dst = append(dst, "\ndata: {\"height\":"...)
@@ -198,12 +210,21 @@ func appendBlockEvent(dst []byte, height uint64, hash, state txn.Hash, timeMs in
 	dst = append(dst, `,"time_ms":`...)
 	dst = strconv.AppendInt(dst, timeMs, 10)
 	dst = append(dst, `,"tx_count":`...)
-	dst = strconv.AppendInt(dst, int64(len(rs)), 10)
+	dst = strconv.AppendInt(dst, int64(applied), 10)
+	if skipped := len(rs) - applied; skipped > 0 {
+		dst = append(dst, `,"skipped":`...)
+		dst = strconv.AppendInt(dst, int64(skipped), 10)
+	}
 	dst = append(dst, `,"txs":[`...)
+	first := true
 	for i := range rs {
-		if i > 0 {
+		if !rs[i].Applied() {
+			continue
+		}
+		if !first {
 			dst = append(dst, ',')
 		}
+		first = false
 		dst = append(dst, `{"hash":`...)
 		dst = appendHexString(dst, rs[i].Hash[:])
 		dst = append(dst, `,"result":`...)

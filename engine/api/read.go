@@ -25,7 +25,7 @@ const (
 // txAnswer is GET /v1/tx/{hash}.
 type txAnswer struct {
 	Hash   string  `json:"hash"`
-	Status string  `json:"status"` // pending | committed
+	Status string  `json:"status"` // pending | committed | dropped
 	Height *uint64 `json:"height,omitempty"`
 	Index  *uint32 `json:"index,omitempty"`
 	Result string  `json:"result,omitempty"`
@@ -33,7 +33,11 @@ type txAnswer struct {
 	// reports (absent for every other outcome).
 	FailedLeg uint8     `json:"failed_leg,omitempty"`
 	Fee       *txn.Uint `json:"fee,omitempty"`
-	Tx        *txn.JSON `json:"tx,omitempty"`
+	// Reason is why a dropped transaction left the mempool; Detail the
+	// execution result of one that failed a precondition in a block.
+	Reason string    `json:"reason,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+	Tx     *txn.JSON `json:"tx,omitempty"`
 }
 
 func (s *Server) getTx(ctx *fasthttp.RequestCtx, p string) error {
@@ -47,8 +51,12 @@ func (s *Server) getTx(ctx *fasthttp.RequestCtx, p string) error {
 	}
 	ans := txAnswer{Hash: h.String(), Status: "pending"}
 	tx := st.Tx
-	if st.Committed {
+	switch {
+	case st.Committed:
 		ans.Status = "committed"
+	case st.Dropped != nil:
+		ans.Status, ans.Reason, ans.Detail = "dropped", st.Dropped.Reason, st.Dropped.Detail
+		ans.Height = &st.Dropped.Height
 	}
 	if r := st.Record; st.Committed && r != nil {
 		fee := txn.Uint(r.Receipt.Fee)
@@ -246,6 +254,10 @@ type blockAnswer struct {
 	TxCount     int         `json:"tx_count"`
 	Txs         []string    `json:"txs"`
 	Results     []string    `json:"results"`
+	// Applied[i] says whether transaction i applied. One that did not (a failed
+	// precondition: sequence, expiry, signer, fee) changed nothing and is not
+	// committed: its hash may still apply in a later block.
+	Applied     []bool      `json:"applied"`
 	Certificate certificate `json:"certificate"`
 }
 
@@ -275,9 +287,9 @@ func (s *Server) getBlock(ctx *fasthttp.RequestCtx, p string) error {
 	ans := blockAnswer{Height: rec.Height, Hash: rec.Hash.String(), Parent: rec.Parent.String(),
 		StateHash: rec.StateHash.String(), TimeMs: rec.TimeMs, TxCount: len(rec.Receipts),
 		Txs: make([]string, len(rec.Receipts)), Results: make([]string, len(rec.Receipts)),
-		Certificate: certificate{Hex: hex.EncodeToString(rec.Cert)}}
+		Applied: make([]bool, len(rec.Receipts)), Certificate: certificate{Hex: hex.EncodeToString(rec.Cert)}}
 	for i, r := range rec.Receipts {
-		ans.Txs[i], ans.Results[i] = r.Hash.String(), string(r.Result)
+		ans.Txs[i], ans.Results[i], ans.Applied[i] = r.Hash.String(), string(r.Result), r.Applied()
 	}
 	return writeJSON(ctx, fasthttp.StatusOK, &ans)
 }

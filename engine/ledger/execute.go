@@ -180,7 +180,9 @@ func (l *Ledger) Execute(height uint64, txs []*txn.Tx) *BlockResult {
 		r.Hash = tx.Hash()
 		r.Result, r.Fee, r.Leg = l.apply(o, res, height, uint32(i), tx)
 		res.Meta.FeesBurned += r.Fee
-		res.Meta.TxCount++
+		if r.Applied() {
+			res.Meta.TxCount++
+		}
 	}
 	l.expireEscrows(o, res, height)
 	// INVARIANT: a block conserves native supply: what left balances (spendable or

@@ -24,7 +24,7 @@ type Meta struct {
 	StateHash    txn.Hash // state hash after Height
 	NativeSupply uint64   // native minor units created at genesis
 	FeesBurned   uint64   // fees destroyed so far; INVARIANT: sum(native) + FeesBurned == NativeSupply
-	TxCount      uint64   // transactions executed (any result)
+	TxCount      uint64   // transactions applied (success or a failure that charged the fee)
 }
 
 // AppendBinary encodes Meta: height u64 | state hash [32] | supply u64 | burned u64 | txs u64.

@@ -17,21 +17,27 @@ var _ api.Backend = (*Node)(nil)
 // ChainID implements api.Backend.
 func (n *Node) ChainID() string { return n.cfg.Genesis.ChainID }
 
-// Tx implements api.Backend.
+// Tx implements api.Backend: committed (a block applied it: final), else
+// pending (in this validator's mempool), else dropped (the mempool let it go,
+// with the reason), else not found. A block that carried the transaction
+// without applying it is no commit: its hash is not consumed.
 func (n *Node) Tx(h txn.Hash) (api.TxStatus, error) {
 	rec, err := n.store.Tx(h)
-	if err == nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return api.TxStatus{}, err
+	}
+	if err == nil && rec.Applied() {
 		tx, err := txn.Decode(rec.Raw)
 		if err != nil {
 			return api.TxStatus{}, fmt.Errorf("stored tx %s: %w", h, err)
 		}
 		return api.TxStatus{Committed: true, Record: rec, Tx: tx}, nil
 	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return api.TxStatus{}, err
-	}
 	if e, ok := n.pool.Lookup(h); ok {
 		return api.TxStatus{Tx: e.Tx.(*txn.Tx)}, nil
+	}
+	if d, ok := n.dropped.lookup(h); ok {
+		return api.TxStatus{Dropped: &api.Dropped{Reason: d.Reason, Detail: d.Detail, Height: d.Height}}, nil
 	}
 	return api.TxStatus{}, store.ErrNotFound
 }

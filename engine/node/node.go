@@ -37,6 +37,7 @@ type Node struct {
 	orderer  chain.Orderer
 	events   *events.Broadcaster
 	metrics  *metrics
+	dropped  *dropLog
 
 	head      atomic.Pointer[chain.Head]
 	ready     atomic.Bool
@@ -57,7 +58,7 @@ func New(cfg Config, orderer OrdererFactory) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, store: st, events: events.New(cfg.EventQueueMax)}
+	n := &Node{cfg: cfg, store: st, events: events.New(cfg.EventQueueMax), dropped: newDropLog(droppedMaxDefault)}
 	if err := n.recover(); err != nil {
 		st.Close()
 		return nil, err
@@ -66,6 +67,7 @@ func New(cfg Config, orderer OrdererFactory) (*Node, error) {
 		st.Close()
 		return nil, fmt.Errorf("mempool: %w", err)
 	}
+	n.pool.SetDropHook(func(d mempool.Dropped) { n.dropped.record(d, n.Height()) })
 	if orderer == nil {
 		orderer = func(n *Node) (chain.Orderer, error) { return chain.NewSolo(n.pool, cfg.Assembler()) }
 	}

@@ -109,7 +109,7 @@ func (n *Node) precheck(tx *txn.Tx, height, minFee uint64) error {
 		return codes.Errorf(codes.FeeTooLow, "fee %d below the current minimum %d", tx.Fee, minFee)
 	}
 	err := n.ledger.CheckAdmission(tx, n.cfg.Mempool.SeqAheadMax)
-	if codes.Of(err) == codes.SeqPast && n.store.HasTx(tx.Hash()) {
+	if codes.Of(err) == codes.SeqPast && n.store.Committed(tx.Hash()) {
 		return codes.Errorf(codes.Duplicate, "transaction %s is already committed", tx.Hash())
 	}
 	return err

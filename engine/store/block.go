@@ -151,10 +151,11 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 		mine, transfers = res.TxTransfers(txs, i, transfers, &one)
 		deltas.add(mine)
 		r := &res.Receipts[i]
-		if !r.Applied() && (written[r.Hash] || s.HasTx(r.Hash)) {
-			// A transaction included again (a replay, seq_past or expired) keeps its
-			// first record: the lookup by hash must keep answering with the block
-			// that applied it, not with the later rejection.
+		if !r.Applied() && (written[r.Hash] || s.hasRecord(r.Hash)) {
+			// A transaction a block carried without applying it (a replay, or one out
+			// of sequence) keeps the record it has: the lookup by hash must keep
+			// answering with the block that applied it. A first record of one that
+			// did not apply only keeps its bytes for replay; Committed says false.
 			continue
 		}
 		written[r.Hash] = true
@@ -216,8 +217,26 @@ func (s *Store) Tx(h txn.Hash) (*TxRecord, error) {
 	return rec, nil
 }
 
-// HasTx reports whether a transaction with this hash is committed.
-func (s *Store) HasTx(h txn.Hash) bool {
+// Applied reports whether the record is of a block that applied the
+// transaction: a record of one that did not apply (a precondition failed) is
+// not a commit, and the transaction may still apply later.
+func (r *TxRecord) Applied() bool { return r.Receipt.Applied() }
+
+// Committed reports whether a transaction with this hash is committed: a block
+// applied it (its receipt is final and its hash can never apply again).
+func (s *Store) Committed(h txn.Hash) bool {
+	v, closer, err := s.db.Get(txKey(h))
+	if err != nil {
+		return false
+	}
+	defer closer.Close()
+	// height u64 | index u32 | receipt: hash [32] | fee u64 | ...
+	const feeAt = 8 + 4 + 32
+	return len(v) >= feeAt+8 && binary.BigEndian.Uint64(v[feeAt:]) > 0
+}
+
+// hasRecord reports whether any tx record exists for the hash.
+func (s *Store) hasRecord(h txn.Hash) bool {
 	_, closer, err := s.db.Get(txKey(h))
 	if err == nil {
 		closer.Close()

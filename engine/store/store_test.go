@@ -128,8 +128,8 @@ func TestBlockAndTxLookups(t *testing.T) {
 			if tr.Height != h || tr.Index != uint32(j) || tr.Receipt != rec.Receipts[j] || string(tr.Raw) != string(tx.Bytes()) {
 				t.Fatalf("tx %d.%d record %+v", h, j, tr)
 			}
-			if !s.HasTx(tx.Hash()) {
-				t.Fatalf("HasTx(%s) is false", tx.Hash())
+			if s.Committed(tx.Hash()) != tr.Applied() {
+				t.Fatalf("Committed(%s) = %v for a receipt %s applied=%v", tx.Hash(), s.Committed(tx.Hash()), tr.Receipt.Result, tr.Applied())
 			}
 		}
 	}
@@ -137,8 +137,8 @@ func TestBlockAndTxLookups(t *testing.T) {
 		t.Error("the last block's state hash is not the ledger's")
 	}
 	missing := txn.Hash{0xde, 0xad}
-	if s.HasTx(missing) {
-		t.Error("HasTx of an unknown hash")
+	if s.Committed(missing) {
+		t.Error("Committed of an unknown hash")
 	}
 	if _, err := s.Tx(missing); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Tx of an unknown hash: %v", err)
