@@ -246,14 +246,14 @@ func isHex(s string) bool {
 
 // blockAnswer is GET /v1/block/{height}.
 type blockAnswer struct {
-	Height      uint64      `json:"height"`
-	Hash        string      `json:"hash"`
-	Parent      string      `json:"parent"`
-	StateHash   string      `json:"state_hash"`
-	TimeMs      int64       `json:"time_ms"`
-	TxCount     int         `json:"tx_count"`
-	Txs         []string    `json:"txs"`
-	Results     []string    `json:"results"`
+	Height    uint64   `json:"height"`
+	Hash      string   `json:"hash"`
+	Parent    string   `json:"parent"`
+	StateHash string   `json:"state_hash"`
+	TimeMs    int64    `json:"time_ms"`
+	TxCount   int      `json:"tx_count"`
+	Txs       []string `json:"txs"`
+	Results   []string `json:"results"`
 	// Applied[i] says whether transaction i applied. One that did not (a failed
 	// precondition: sequence, expiry, signer, fee) changed nothing and is not
 	// committed: its hash may still apply in a later block.
