@@ -57,6 +57,9 @@ type Driver struct {
 	running  atomic.Pointer[transport.Transport]
 	view     atomic.Uint64
 	leader   atomic.Int64
+	behind   atomic.Uint64 // committed blocks known to exist but not executed here
+	syncing  atomic.Bool
+	catchup  catchupLog // core goroutine
 	counters counters
 }
 
@@ -145,6 +148,7 @@ func (d *Driver) Run(ctx context.Context, head chain.Head, commit chain.CommitFu
 		d.tr.Close()
 		return fmt.Errorf("cluster: %w", err)
 	}
+	d.syncing.Store(true) // until it has heard from the others (noteSync)
 	d.running.Store(d.tr)
 	d.cfg.Logf("cluster: validator %d (%s) view %d, committed %d, safety lost %v, replica %s",
 		d.cfg.Self, d.cfg.Validators[d.cfg.Self].Name, d.core.View(), d.core.Committed().Height, start.SafetyLost, d.cfg.ListenAddr)
@@ -272,8 +276,53 @@ func (d *Driver) drain(ctx context.Context, commit chain.CommitFunc) error {
 	v := d.core.View()
 	d.view.Store(v)
 	d.leader.Store(int64(d.core.Leader(v)))
+	d.noteSync()
 	return nil
 }
+
+// readyLagBlocksMax is how many known blocks a validator may lack (not yet
+// executed) and still call itself ready: a few blocks of pipeline are normal.
+const readyLagBlocksMax = 16
+
+// catchupLog remembers when catching up began, for the log line at its end.
+type catchupLog struct {
+	active     bool
+	heard      bool // a block above the local root was seen since start
+	since      time.Time
+	fromHeight uint64
+}
+
+// noteSync updates the readiness the node reports and logs the start and end
+// of a catch-up with its rate. Until it has seen a block from the others, a
+// starting validator does not know whether it is behind: it is not ready.
+func (d *Driver) noteSync() {
+	st := d.core.Sync()
+	exec := d.tracker.ExecHeight()
+	behind := uint64(0)
+	if st.Known > exec {
+		behind = st.Known - exec
+	}
+	d.behind.Store(behind)
+	cl := &d.catchup
+	if !cl.heard && st.Known > st.Committed {
+		cl.heard = true
+	}
+	syncing := !cl.heard || behind > readyLagBlocksMax
+	d.syncing.Store(syncing)
+	switch {
+	case behind > readyLagBlocksMax && !cl.active:
+		*cl = catchupLog{active: true, heard: cl.heard, since: time.Now(), fromHeight: exec}
+		d.cfg.Logf("cluster: catching up: executed height %d, the others are at %d", exec, st.Known)
+	case behind <= readyLagBlocksMax && cl.active:
+		cl.active = false
+		el := time.Since(cl.since)
+		d.cfg.Logf("cluster: caught up at height %d: %d blocks in %v (%.0f blocks/s, %d range requests so far)",
+			exec, exec-cl.fromHeight, el.Round(time.Millisecond), float64(exec-cl.fromHeight)/max(el.Seconds(), 1e-3), st.Asked)
+	}
+}
+
+// Syncing implements chain.Orderer.
+func (d *Driver) Syncing() bool { return d.syncing.Load() }
 
 // effects carries out a Ready for the driver (hotstuff.Perform calls them in the
 // core's order). Core goroutine only.
@@ -319,6 +368,9 @@ func (fx *effects) Send(env hotstuff.Envelope) {
 // back the transactions of the forks the commit pruned.
 func (fx *effects) Commit(blocks []*hotstuff.Block) error {
 	d := fx.d
+	if err := d.st.indexCommitted(blocks); err != nil {
+		return err
+	}
 	for _, b := range blocks {
 		if err := fx.commit(fx.ctx, d.toChain(b)); err != nil {
 			if fx.ctx.Err() != nil {
@@ -395,7 +447,7 @@ func (d *Driver) applyExecuted() {
 
 // Status implements chain.Orderer.
 func (d *Driver) Status() chain.Status {
-	st := chain.Status{View: d.view.Load()}
+	st := chain.Status{View: d.view.Load(), Syncing: d.syncing.Load(), BehindBlocks: d.behind.Load()}
 	if l := d.leader.Load(); l >= 0 && int(l) < len(d.cfg.Validators) {
 		st.Leader = d.cfg.Validators[l].Name
 	}

@@ -18,11 +18,20 @@ import (
 //	c/b/<block hash>              hotstuff.EncodeBlock, kept to serve block sync
 //	c/u/<height u64><block hash>  empty: a stored block above the executed height,
 //	                              reloaded into the core on restart
+//	c/h/<height u64>              the hash of the block committed at that height,
+//	                              to serve range sync (written without sync: a
+//	                              later synced write, or re-committing the block
+//	                              after a restart, makes it durable)
 var (
-	keySafety   = []byte("c/safety")
-	prefixBlock = []byte("c/b/")
-	prefixUp    = []byte("c/u/")
+	keySafety    = []byte("c/safety")
+	prefixBlock  = []byte("c/b/")
+	prefixUp     = []byte("c/u/")
+	prefixHeight = []byte("c/h/")
 )
+
+func heightKey(height uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(nil), prefixHeight...), height)
+}
 
 func blockKey(h hotstuff.Hash) []byte { return append(append([]byte(nil), prefixBlock...), h[:]...) }
 
@@ -53,6 +62,31 @@ func (s store) get(key []byte) ([]byte, bool, error) {
 func (s store) Block(h hotstuff.Hash) (*hotstuff.Block, bool) {
 	b, err := s.loadBlock(h)
 	return b, err == nil && b != nil
+}
+
+// BlockAt implements hotstuff.BlockReader (range sync of committed blocks).
+func (s store) BlockAt(height uint64) (*hotstuff.Block, bool) {
+	v, ok, err := s.get(heightKey(height))
+	if err != nil || !ok || len(v) != len(hotstuff.Hash{}) {
+		return nil, false
+	}
+	return s.Block(hotstuff.Hash(v))
+}
+
+// indexCommitted records the heights of committed blocks (no sync; see c/h/).
+func (s store) indexCommitted(blocks []*hotstuff.Block) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, blk := range blocks {
+		h := blk.Hash()
+		if err := b.Set(heightKey(blk.Height), h[:], nil); err != nil {
+			return err
+		}
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("cluster store: index committed blocks: %w", err)
+	}
+	return nil
 }
 
 func (s store) loadBlock(h hotstuff.Hash) (*hotstuff.Block, error) {

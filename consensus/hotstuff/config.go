@@ -26,6 +26,8 @@ type Config struct {
 	ViewTimeoutTicksMax int // cap of the exponential backoff
 	PayloadBytesMax     int // largest payload accepted, ≤ PayloadBytesMax
 	SyncBlocksMax       int // blocks asked for / served per sync message, ≤ SyncBlocksMax
+	SyncBytesMax        int // payload bytes served per sync message (at least one block is)
+	SyncPipelineMax     int // range requests in flight while catching up
 	PendingBlocksMax    int // blocks waiting for their parent (sync), bounded
 	ViewsAheadMax       int // votes accepted for views up to current+ViewsAheadMax
 
@@ -38,6 +40,8 @@ type Config struct {
 // BlockReader reads blocks the driver has stored, to answer sync requests.
 type BlockReader interface {
 	Block(hash Hash) (*Block, bool)
+	// BlockAt returns the committed block at height (below the core's root).
+	BlockAt(height uint64) (*Block, bool)
 }
 
 // DefaultConfig fills the limits with sensible values; the caller sets the keys.
@@ -47,6 +51,8 @@ func DefaultConfig() Config {
 		ViewTimeoutTicksMax: 160,
 		PayloadBytesMax:     4 << 20,
 		SyncBlocksMax:       64,
+		SyncBytesMax:        8 << 20,
+		SyncPipelineMax:     4,
 		PendingBlocksMax:    4096,
 		ViewsAheadMax:       16,
 	}
@@ -68,8 +74,13 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("hotstuff config: the payload limit must be 0 to %d bytes, not %d", PayloadBytesMax, c.PayloadBytesMax)
 	case c.SyncBlocksMax < 1 || c.SyncBlocksMax > SyncBlocksMax:
 		return fmt.Errorf("hotstuff config: blocks per sync message must be 1 to %d, not %d", SyncBlocksMax, c.SyncBlocksMax)
-	case c.PendingBlocksMax < c.SyncBlocksMax:
-		return fmt.Errorf("hotstuff config: the pending block limit (%d) must be at least the sync batch (%d)", c.PendingBlocksMax, c.SyncBlocksMax)
+	case c.SyncBytesMax < 1 || c.SyncBytesMax > MessageBytesMax/2:
+		return fmt.Errorf("hotstuff config: sync bytes per message must be 1 to %d, not %d", MessageBytesMax/2, c.SyncBytesMax)
+	case c.SyncPipelineMax < 1 || c.SyncPipelineMax > 64:
+		return fmt.Errorf("hotstuff config: range requests in flight must be 1 to 64, not %d", c.SyncPipelineMax)
+	case c.PendingBlocksMax < (c.SyncPipelineMax+1)*c.SyncBlocksMax:
+		return fmt.Errorf("hotstuff config: the pending block limit (%d) must hold the catch-up window, (range requests in flight + 1) × blocks per sync message = %d",
+			c.PendingBlocksMax, (c.SyncPipelineMax+1)*c.SyncBlocksMax)
 	case c.ViewsAheadMax < 1 || c.ViewsAheadMax > 1024:
 		return fmt.Errorf("hotstuff config: views ahead must be 1 to 1024, not %d", c.ViewsAheadMax)
 	}

@@ -28,6 +28,7 @@ type Core struct {
 
 	seenProposals map[uint64]*Block // view → first proposal, for equivocation
 	fetching      map[Hash]uint64   // hash → tick when last asked
+	sync          catchup
 	ticks         uint64
 	payloadView   uint64 // view of the outstanding NeedPayload, 0 if none
 
@@ -75,6 +76,7 @@ func New(cfg Config, st Start) (*Core, error) {
 		timeouts:      timeoutCollector{views: map[uint64]*viewTimeouts{}},
 		seenProposals: map[uint64]*Block{},
 		fetching:      map[Hash]uint64{},
+		sync:          catchup{inflight: map[uint64]rangeAsk{}},
 		pm:            pacemaker{baseTicks: cfg.ViewTimeoutTicks, maxTicks: cfg.ViewTimeoutTicksMax},
 	}
 	root := genesis
@@ -191,6 +193,8 @@ func (c *Core) Step(from ValidatorIndex, m Message) error {
 		err = c.onSyncRequest(from, m)
 	case *SyncResponse:
 		err = c.onSyncResponse(from, m)
+	case *RangeRequest:
+		err = c.onRangeRequest(from, m)
 	default:
 		err = fmt.Errorf("%w: message type %T", ErrMalformed, m)
 	}
@@ -209,6 +213,7 @@ func (c *Core) Tick() {
 	}
 	if c.ticks%uint64(c.cfg.ViewTimeoutTicks) == 0 {
 		c.refetchMissing()
+		c.retryRanges()
 	}
 }
 

@@ -7,6 +7,7 @@ import "fmt"
 // committed block. Blocks whose parent is unknown wait in pending (bounded).
 type forks struct {
 	root         *Block
+	top          uint64 // the highest height in blocks
 	blocks       map[Hash]*Block
 	pending      map[Hash][]pendingBlock // keyed by the missing parent's hash
 	pendingCount int
@@ -19,11 +20,15 @@ type pendingBlock struct {
 	block *Block
 	tc    *TC
 	from  ValidatorIndex
+	// certified: a verified QC names the block (sync), so its payload was
+	// validated by at least f+1 honest voters and the payload hook is skipped.
+	certified bool
 }
 
 func newForks(root *Block, pendingMax int, unsafeCommit bool) *forks {
 	f := &forks{root: root, blocks: map[Hash]*Block{}, pending: map[Hash][]pendingBlock{}, parked: map[Hash]struct{}{}, pendingMax: pendingMax, unsafeCommit: unsafeCommit}
 	f.blocks[root.Hash()] = root
+	f.top = root.Height
 	return f
 }
 
@@ -38,6 +43,7 @@ func (f *forks) add(b *Block) {
 		panic(fmt.Sprintf("hotstuff: block %s added without its parent %s", b.Hash(), b.Parent))
 	}
 	f.blocks[b.Hash()] = b
+	f.top = max(f.top, b.Height)
 }
 
 // park keeps b until its parent arrives; false when the buffer is full.

@@ -9,6 +9,7 @@ import "fmt"
 //	Timeout:      view u64 | sender u16 | high QC | has TC u8 | TC | signature [64]
 //	SyncRequest:  hash [32] | count max u16
 //	SyncResponse: block count u16 | blocks | has QC u8 | QC
+//	RangeRequest: from height u64 | count max u16
 func EncodeMessage(m Message) []byte {
 	e := encoder{buf: make([]byte, 0, 256)}
 	e.u8(codecVersion)
@@ -33,6 +34,9 @@ func EncodeMessage(m Message) []byte {
 		e.u16(m.CountMax)
 	case *SyncResponse:
 		encodeSyncResponse(&e, m)
+	case *RangeRequest:
+		e.u64(m.FromHeight)
+		e.u16(m.CountMax)
 	default:
 		panic(fmt.Sprintf("hotstuff: encoding unknown message %T", m))
 	}
@@ -74,6 +78,8 @@ func DecodeMessage(buf []byte) (Message, error) {
 		m = &SyncRequest{Hash: d.hash(), CountMax: d.u16()}
 	case typeSyncResponse:
 		m = decodeSyncResponse(&d)
+	case typeRangeRequest:
+		m = &RangeRequest{FromHeight: d.u64(), CountMax: d.u16()}
 	default:
 		d.fail("message type %d", t)
 	}

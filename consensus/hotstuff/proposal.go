@@ -76,6 +76,9 @@ func (c *Core) acceptProposal(from ValidatorIndex, p *Proposal) error {
 		c.processTC(p.TC, from)
 	}
 	c.noteRecovery(b.Proposer, b.View)
+	if b.Height > c.sync.known {
+		c.sync.known, c.sync.hint = b.Height, from
+	}
 	return c.insertBlock(pendingBlock{block: b, tc: p.TC, from: from})
 }
 
@@ -136,13 +139,21 @@ func (c *Core) insertOne(pb pendingBlock) error {
 	}
 	parent, ok := c.forks.get(b.Parent)
 	if !ok {
+		if b.Height > c.forks.root.Height+c.window() {
+			c.requestRanges() // far behind: the ranges bring it, in order
+			return errParked
+		}
 		if !c.forks.park(pb) {
 			return fmt.Errorf("parking block %s: %w", b.Hash(), ErrFull)
 		}
-		c.fetch(b.Parent, pb.from, &b.QC)
+		if b.Height > c.forks.root.Height+uint64(c.cfg.SyncBlocksMax) || len(c.sync.inflight) > 0 {
+			c.requestRanges()
+		} else {
+			c.fetch(b.Parent, pb.from, &b.QC)
+		}
 		return errParked
 	}
-	if err := c.validateBlock(b, parent); err != nil {
+	if err := c.validateBlock(b, parent, pb.certified); err != nil {
 		return fmt.Errorf("block %s view %d: %w", b.Hash(), b.View, err)
 	}
 	c.forks.add(b)
@@ -156,8 +167,8 @@ func (c *Core) insertOne(pb pendingBlock) error {
 }
 
 // validateBlock checks a block against its parent, the execution record and the
-// payload hook.
-func (c *Core) validateBlock(b, parent *Block) error {
+// payload hook (skipped for a block a verified QC certifies).
+func (c *Core) validateBlock(b, parent *Block, certified bool) error {
 	switch {
 	case b.Height != parent.Height+1:
 		return fmt.Errorf("%w: height %d on parent height %d", ErrInvalidBlock, b.Height, parent.Height)
@@ -172,7 +183,7 @@ func (c *Core) validateBlock(b, parent *Block) error {
 		c.ready.Evidence = append(c.ready.Evidence, Evidence{Kind: StateDivergence, Validator: b.Proposer, View: b.View, Height: b.ExecHeight})
 		return fmt.Errorf("%w: state hash at height %d differs from ours", ErrInvalidBlock, b.ExecHeight)
 	}
-	if c.cfg.ValidatePayload != nil {
+	if c.cfg.ValidatePayload != nil && !certified {
 		if err := c.cfg.ValidatePayload(b.Payload); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalidPayload, err)
 		}

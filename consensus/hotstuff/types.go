@@ -76,7 +76,8 @@ func (b *Block) Hash() Hash {
 	return b.hash
 }
 
-// Message is one of *Proposal, *Vote, *Timeout, *SyncRequest, *SyncResponse.
+// Message is one of *Proposal, *Vote, *Timeout, *SyncRequest, *SyncResponse,
+// *RangeRequest.
 type Message interface{ msgType() msgType }
 
 type msgType uint8
@@ -87,6 +88,7 @@ const (
 	typeTimeout      msgType = 3
 	typeSyncRequest  msgType = 4
 	typeSyncResponse msgType = 5
+	typeRangeRequest msgType = 6
 )
 
 // Proposal carries a new block; TC is set when the block's QC is not for the
@@ -123,6 +125,15 @@ type SyncRequest struct {
 	CountMax uint16
 }
 
+// RangeRequest asks a peer for the blocks of its chain from height FromHeight on,
+// at most CountMax of them: the committed ones, then the certified ones above. A
+// validator that is far behind catches up with it, oldest first, instead of
+// walking back from the newest block by hash. The answer is a SyncResponse.
+type RangeRequest struct {
+	FromHeight uint64
+	CountMax   uint16
+}
+
 // SyncResponse carries blocks in ascending height order, each linked to the next by
 // its parent hash; every block carries the QC of its parent. HighQC, when set, is
 // the responder's highest QC so that a lagging replica learns the current view.
@@ -136,3 +147,4 @@ func (*Vote) msgType() msgType         { return typeVote }
 func (*Timeout) msgType() msgType      { return typeTimeout }
 func (*SyncRequest) msgType() msgType  { return typeSyncRequest }
 func (*SyncResponse) msgType() msgType { return typeSyncResponse }
+func (*RangeRequest) msgType() msgType { return typeRangeRequest }

@@ -27,9 +27,9 @@ type Options struct {
 	// ManualPropose leaves NeedPayload unanswered until Propose is called.
 	ManualPropose bool
 	// ExecDelayMax > 0 executes committed blocks asynchronously, as the node
-	// does: each step a node executes 0 to ExecDelayMax of its queued blocks, so
-	// proposals are assembled while committed ancestors are not executed yet.
-	// 0 executes every committed block at once.
+	// does: each committed block executes 0 to ExecDelayMax ticks later (in
+	// height order), so proposals are assembled while committed ancestors are not
+	// executed yet. 0 executes every committed block at once.
 	ExecDelayMax int
 	// Log receives one line per action, for golden tests; nil logs nothing.
 	Log func(line string)

@@ -20,7 +20,7 @@ func (c *Cluster) drive(n *Node) {
 		}
 		n.core.Advance()
 		if c.opts.ExecDelayMax == 0 {
-			c.execute(n, -1)
+			c.execute(n, true)
 		}
 		if fx.need != nil {
 			n.needPayload = fx.need
@@ -59,13 +59,18 @@ func (fx *simEffects) Commit(blocks []*hotstuff.Block) error {
 			c.violate(fmt.Errorf("%s committed height %d after %d", n.Name, b.Height, n.committedHeight))
 		}
 		n.committedHeight = b.Height
+		n.disk.committed[b.Height] = b
 		if n.Honest() {
 			if prev, ok := c.commits[b.Height]; ok && prev != b.Hash() {
 				c.violate(fmt.Errorf("safety: %s committed %s at height %d, another honest node committed %s", n.Name, b.Hash(), b.Height, prev))
 			}
 			c.commits[b.Height] = b.Hash()
 		}
-		n.execQueue = append(n.execQueue, b)
+		at := c.Net.Now
+		if c.opts.ExecDelayMax > 0 {
+			at += int64(c.rng.Intn(c.opts.ExecDelayMax + 1))
+		}
+		n.execQueue = append(n.execQueue, queued{block: b, at: at})
 	}
 	if f, ok := n.exec.(Follower); ok {
 		f.Committed(blocks)
@@ -79,14 +84,19 @@ func (fx *simEffects) Evidence(ev hotstuff.Evidence) {
 	fx.c.Evidence = append(fx.c.Evidence, fmt.Sprintf("%s: %s", fx.n.Name, ev))
 }
 
-// execute runs up to k (all when k < 0) of a node's committed, not yet executed
-// blocks: the executor applies each, the disk records it as the new root (the
-// executed head a restart resumes from, as the node's store does), and the core
-// learns the state hash.
-func (c *Cluster) execute(n *Node, k int) {
-	for k != 0 && n.core != nil && len(n.execQueue) > 0 {
-		k--
-		b := n.execQueue[0]
+// queued is a committed block waiting for execution until tick at.
+type queued struct {
+	block *hotstuff.Block
+	at    int64
+}
+
+// execute runs a node's committed blocks that are due (all of them when all is
+// set), in height order: the executor applies each, the disk records it as the
+// new root (the executed head a restart resumes from, as the node's store does),
+// and the core learns the state hash.
+func (c *Cluster) execute(n *Node, all bool) {
+	for n.core != nil && len(n.execQueue) > 0 && (all || n.execQueue[0].at <= c.Net.Now) {
+		b := n.execQueue[0].block
 		n.execQueue = n.execQueue[1:]
 		state := hotstuff.Hash(n.exec.Execute(b))
 		n.executedHeight = b.Height

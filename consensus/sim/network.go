@@ -117,6 +117,8 @@ func describe(m hotstuff.Message) string {
 		return fmt.Sprintf("sync-request %s", m.Hash)
 	case *hotstuff.SyncResponse:
 		return fmt.Sprintf("sync-response blocks=%d", len(m.Blocks))
+	case *hotstuff.RangeRequest:
+		return fmt.Sprintf("range-request from=%d count=%d", m.FromHeight, m.CountMax)
 	}
 	return fmt.Sprintf("%T", m)
 }

@@ -22,7 +22,7 @@ type Node struct {
 
 	committedHeight uint64                   // last height the core committed
 	executedHeight  uint64                   // last height the executor applied
-	execQueue       []*hotstuff.Block        // committed, not yet executed (memory only)
+	execQueue       []queued                 // committed, not yet executed (memory only)
 	needPayload     *hotstuff.PayloadRequest // unanswered (manual proposing)
 	proposals       int                      // payload counter, makes payloads unique
 }
@@ -47,16 +47,25 @@ func (n *Node) ExecutedHeight() uint64 { return n.executedHeight }
 type disk struct {
 	safety     []byte // encoded SafetyState; nil before the first persist
 	blocks     map[hotstuff.Hash]*hotstuff.Block
-	root       *hotstuff.Block // last executed block
+	root       *hotstuff.Block            // last executed block
+	committed  map[uint64]*hotstuff.Block // committed blocks by height (range sync)
 	execHeight uint64
 	execHash   hotstuff.Hash
 }
 
-func newDisk() *disk { return &disk{blocks: map[hotstuff.Hash]*hotstuff.Block{}} }
+func newDisk() *disk {
+	return &disk{blocks: map[hotstuff.Hash]*hotstuff.Block{}, committed: map[uint64]*hotstuff.Block{}}
+}
 
 // Block serves sync requests for stored blocks (hotstuff.BlockReader).
 func (d *disk) Block(h hotstuff.Hash) (*hotstuff.Block, bool) {
 	b, ok := d.blocks[h]
+	return b, ok
+}
+
+// BlockAt serves range sync of committed blocks (hotstuff.BlockReader).
+func (d *disk) BlockAt(height uint64) (*hotstuff.Block, bool) {
+	b, ok := d.committed[height]
 	return b, ok
 }
 

@@ -100,7 +100,7 @@ func (c *Cluster) step() {
 		n := c.Nodes[i]
 		c.Tick(n)
 		if c.opts.ExecDelayMax > 0 && n.Up() {
-			c.execute(n, c.rng.Intn(c.opts.ExecDelayMax+1))
+			c.execute(n, false)
 			c.drive(n)
 		}
 	}
@@ -110,7 +110,7 @@ func (c *Cluster) step() {
 // executeAll executes every node's queued blocks (the end of a run).
 func (c *Cluster) executeAll() {
 	for _, n := range c.Nodes {
-		c.execute(n, -1)
+		c.execute(n, true)
 	}
 }
 

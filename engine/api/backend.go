@@ -70,6 +70,8 @@ type Status struct {
 	BaseFee        uint64   `json:"base_fee"`
 	MinFee         uint64   `json:"min_fee"`
 	Ready          bool     `json:"ready"`
+	Syncing        bool     `json:"syncing"`       // catching up with the others (then not ready)
+	BehindBlocks   uint64   `json:"behind_blocks"` // blocks the others committed that this node has not executed yet
 	TxCount        uint64   `json:"tx_count"`
 	VerifyQueueLen int      `json:"verify_queue"`
 }

@@ -55,6 +55,10 @@ type Orderer interface {
 	// Partition cuts the validator off from the listed peers (fault injection);
 	// an empty list heals. ErrNotCluster where there are no peers.
 	Partition(peers []int) error
+	// Syncing reports that the validator is catching up with blocks the others
+	// committed (or has not yet heard from them since it started): it is then
+	// not ready for clients.
+	Syncing() bool
 }
 
 // Status is what an orderer reports about itself.
@@ -124,6 +128,9 @@ func (s *Solo) Gossip([][]byte) {}
 
 // Partition implements Orderer.
 func (s *Solo) Partition([]int) error { return ErrNotCluster }
+
+// Syncing implements Orderer: a single validator is never behind.
+func (s *Solo) Syncing() bool { return false }
 
 // Run implements Orderer.
 func (s *Solo) Run(ctx context.Context, head Head, commit CommitFunc) error {

@@ -236,8 +236,9 @@ func nextSeq(l *ledger.Ledger, res *ledger.BlockResult, id txn.AccountID) uint64
 // Height is the last committed height.
 func (n *Node) Height() uint64 { return n.head.Load().Height }
 
-// Ready reports whether the node accepts transactions.
-func (n *Node) Ready() bool { return n.ready.Load() }
+// Ready reports whether the node accepts transactions: it runs, and it is not
+// catching up with the other validators.
+func (n *Node) Ready() bool { return n.ready.Load() && !n.orderer.Syncing() }
 
 // WaitHeight blocks until the committed height reaches h or ctx ends.
 func (n *Node) WaitHeight(ctx context.Context, h uint64) error {

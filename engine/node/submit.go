@@ -27,9 +27,9 @@ func (n *Node) submit(ctx context.Context, txs []*txn.Tx, errs []error, gossip b
 	if len(errs) != len(txs) {
 		panic("node: Submit with mismatched result slice")
 	}
-	if !n.ready.Load() {
+	if !n.Ready() {
 		for i := range errs {
-			errs[i] = codes.Errorf(codes.NotReady, "node is starting or stopping")
+			errs[i] = codes.Errorf(codes.NotReady, "node is starting, stopping or catching up")
 		}
 		return
 	}
