@@ -33,12 +33,14 @@ type Driver struct {
 	genesisHash hotstuff.Hash // hash of hotstuff's block 0
 
 	// Owned by the core goroutine (Run).
-	core       *hotstuff.Core
-	tr         *transport.Transport
-	tracker    *payload.Tracker // blocks above the executed height, validated payloads
-	pruneBelow uint64           // c/u/ entries below this height go in the next batch
-	markerDone bool
-	asmCancel  context.CancelFunc
+	core        *hotstuff.Core
+	tr          *transport.Transport
+	tracker     *payload.Tracker // blocks above the executed height, validated payloads
+	pruneBelow  uint64           // c/u/ entries below this height go in the next batch
+	unreachable hotstuff.Bitmap  // peers last reported unreachable to the core
+	started     time.Time
+	markerDone  bool
+	asmCancel   context.CancelFunc
 
 	coreIn   chan inbound
 	gossipIn chan []byte
@@ -54,13 +56,14 @@ type Driver struct {
 		raws [][]byte
 	}
 
-	running  atomic.Pointer[transport.Transport]
-	view     atomic.Uint64
-	leader   atomic.Int64
-	behind   atomic.Uint64 // committed blocks known to exist but not executed here
-	syncing  atomic.Bool
-	catchup  catchupLog // core goroutine
-	counters counters
+	running    atomic.Pointer[transport.Transport]
+	view       atomic.Uint64
+	leader     atomic.Int64
+	behind     atomic.Uint64 // committed blocks known to exist but not executed here
+	syncing    atomic.Bool
+	recovering atomic.Bool // the core relearns a lost safety state
+	catchup    catchupLog  // core goroutine
+	counters   counters
 }
 
 type counters struct {
@@ -149,6 +152,7 @@ func (d *Driver) Run(ctx context.Context, head chain.Head, commit chain.CommitFu
 		return fmt.Errorf("cluster: %w", err)
 	}
 	d.syncing.Store(true) // until it has heard from the others (noteSync)
+	d.started = time.Now()
 	d.running.Store(d.tr)
 	d.cfg.Logf("cluster: validator %d (%s) view %d, committed %d, safety lost %v, replica %s",
 		d.cfg.Self, d.cfg.Validators[d.cfg.Self].Name, d.core.View(), d.core.Committed().Height, start.SafetyLost, d.cfg.ListenAddr)
@@ -222,7 +226,7 @@ func (d *Driver) loop(ctx context.Context, commit chain.CommitFunc) error {
 		}
 		select { // timeouts first
 		case <-ticker.C:
-			d.core.Tick()
+			d.tick()
 			continue
 		default:
 		}
@@ -230,7 +234,7 @@ func (d *Driver) loop(ctx context.Context, commit chain.CommitFunc) error {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C:
-			d.core.Tick()
+			d.tick()
 		case in := <-d.coreIn:
 			if err := d.step(in); err != nil {
 				return err
@@ -241,6 +245,30 @@ func (d *Driver) loop(ctx context.Context, commit chain.CommitFunc) error {
 			d.applyExecuted()
 		}
 	}
+}
+
+// unreachableGrace is how long after start a peer never connected still counts
+// as starting rather than unreachable.
+const unreachableGrace = 5 * time.Second
+
+// tick tells the core which peers are unreachable (their connection is down),
+// so that a dead leader's view times out fast, then ticks it.
+func (d *Driver) tick() {
+	var b hotstuff.Bitmap
+	grace := time.Since(d.started) < unreachableGrace
+	for i := range d.cfg.Validators {
+		if i == d.cfg.Self {
+			continue
+		}
+		if up, ever := d.tr.PeerUp(i); !up && (ever || !grace) {
+			b = b.With(hotstuff.ValidatorIndex(i))
+		}
+	}
+	if string(b) != string(d.unreachable) {
+		d.unreachable = b
+		d.core.SetUnreachable(b)
+	}
+	d.core.Tick()
 }
 
 // harmless are the core's errors for bad or late input from other validators.
@@ -276,6 +304,7 @@ func (d *Driver) drain(ctx context.Context, commit chain.CommitFunc) error {
 	v := d.core.View()
 	d.view.Store(v)
 	d.leader.Store(int64(d.core.Leader(v)))
+	d.recovering.Store(d.core.Recovering())
 	d.noteSync()
 	return nil
 }
@@ -447,7 +476,8 @@ func (d *Driver) applyExecuted() {
 
 // Status implements chain.Orderer.
 func (d *Driver) Status() chain.Status {
-	st := chain.Status{View: d.view.Load(), Syncing: d.syncing.Load(), BehindBlocks: d.behind.Load()}
+	st := chain.Status{View: d.view.Load(), Syncing: d.syncing.Load(), BehindBlocks: d.behind.Load(),
+		SafetyRecovering: d.recovering.Load()}
 	if l := d.leader.Load(); l >= 0 && int(l) < len(d.cfg.Validators) {
 		st.Leader = d.cfg.Validators[l].Name
 	}

@@ -24,12 +24,15 @@ type Config struct {
 
 	ViewTimeoutTicks    int // base timeout of a view, in Tick calls
 	ViewTimeoutTicksMax int // cap of the exponential backoff
-	PayloadBytesMax     int // largest payload accepted, ≤ PayloadBytesMax
-	SyncBlocksMax       int // blocks asked for / served per sync message, ≤ SyncBlocksMax
-	SyncBytesMax        int // payload bytes served per sync message (at least one block is)
-	SyncPipelineMax     int // range requests in flight while catching up
-	PendingBlocksMax    int // blocks waiting for their parent (sync), bounded
-	ViewsAheadMax       int // votes accepted for views up to current+ViewsAheadMax
+	// FastTimeoutTicks: a view whose leader the driver reports unreachable
+	// (SetUnreachable) times out after this many ticks; 0 never.
+	FastTimeoutTicks int
+	PayloadBytesMax  int // largest payload accepted, ≤ PayloadBytesMax
+	SyncBlocksMax    int // blocks asked for / served per sync message, ≤ SyncBlocksMax
+	SyncBytesMax     int // payload bytes served per sync message (at least one block is)
+	SyncPipelineMax  int // range requests in flight while catching up
+	PendingBlocksMax int // blocks waiting for their parent (sync), bounded
+	ViewsAheadMax    int // votes accepted for views up to current+ViewsAheadMax
 
 	// UnsafeCommitRule, for tests only, commits a block as soon as its child is
 	// certified, whatever the views (the Fast-HotStuff flaw). The simulator's Twins
@@ -49,6 +52,7 @@ func DefaultConfig() Config {
 	return Config{
 		ViewTimeoutTicks:    10,
 		ViewTimeoutTicksMax: 160,
+		FastTimeoutTicks:    2,
 		PayloadBytesMax:     4 << 20,
 		SyncBlocksMax:       64,
 		SyncBytesMax:        8 << 20,
@@ -68,6 +72,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("hotstuff config: the validator count must be 1 to %d, not %d", ValidatorsMax, n)
 	case c.Signer == nil || c.Verify == nil:
 		return errors.New("hotstuff config: a signer and a verify function are required")
+	case c.FastTimeoutTicks < 0 || c.FastTimeoutTicks > c.ViewTimeoutTicks:
+		return fmt.Errorf("hotstuff config: the fast timeout must be 0 to the view timeout (%d) ticks, not %d", c.ViewTimeoutTicks, c.FastTimeoutTicks)
 	case c.ViewTimeoutTicks < 1 || c.ViewTimeoutTicksMax < c.ViewTimeoutTicks:
 		return fmt.Errorf("hotstuff config: view timeouts must satisfy 1 ≤ base (%d) ≤ max (%d)", c.ViewTimeoutTicks, c.ViewTimeoutTicksMax)
 	case c.PayloadBytesMax < 0 || c.PayloadBytesMax > PayloadBytesMax:

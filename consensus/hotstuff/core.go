@@ -31,6 +31,7 @@ type Core struct {
 	sync          catchup
 	ticks         uint64
 	payloadView   uint64 // view of the outstanding NeedPayload, 0 if none
+	unreachable   Bitmap // validators the driver cannot reach now (SetUnreachable)
 
 	ready    Ready
 	readyOut bool // Ready() was called and Advance() not yet
@@ -208,13 +209,32 @@ func (c *Core) Step(from ValidatorIndex, m Message) error {
 func (c *Core) Tick() {
 	c.assertNotReadyOut()
 	c.ticks++
-	if c.pm.tick() {
+	if c.pm.tick() || c.leaderGone() {
 		c.localTimeout()
 	}
 	if c.ticks%uint64(c.cfg.ViewTimeoutTicks) == 0 {
 		c.refetchMissing()
 		c.retryRanges()
 	}
+}
+
+// SetUnreachable tells the core which validators the driver cannot reach now
+// (their connection is down: a crashed process). The view of an unreachable
+// leader times out after Config.FastTimeoutTicks instead of the full view
+// timeout, and votes also go to the leader after an unreachable next leader.
+// Neither affects safety: timing out early only gives up on a view, and a QC
+// is valid whoever collects its votes. The driver calls it between Readys.
+func (c *Core) SetUnreachable(b Bitmap) {
+	c.assertNotReadyOut()
+	c.unreachable = b
+}
+
+// leaderGone reports that the current view's leader is unreachable, this
+// validator has not timed out in the view yet, and FastTimeoutTicks passed.
+func (c *Core) leaderGone() bool {
+	leader := c.vals.leader(c.pm.view)
+	return c.cfg.FastTimeoutTicks > 0 && c.pm.sent == nil && leader != c.self &&
+		c.pm.elapsedTicks >= c.cfg.FastTimeoutTicks && c.unreachable.Has(leader)
 }
 
 // refetchMissing asks again for the missing ancestors of parked blocks: a lost

@@ -202,5 +202,15 @@ func (c *Core) tryVote(b *Block, tc *TC) {
 	c.markSafetyDirty()
 	v := &Vote{View: b.View, BlockHash: b.Hash(), Voter: c.self}
 	v.Signature = c.cfg.Signer.Sign(voteSignBytes(c.cfg.ChainID, v.View, v.BlockHash))
-	c.send(c.vals.leader(b.View+1), v)
+	next := c.vals.leader(b.View + 1)
+	c.send(next, v)
+	// A dead next leader would waste this block: its votes reach nobody who
+	// can form the QC. The leader after it collects them too; it then enters
+	// the next view with the QC, that view times out fast (its leader is
+	// unreachable), and the block survives into the view after.
+	if c.unreachable.Has(next) {
+		if after := c.vals.leader(b.View + 2); after != next {
+			c.send(after, v)
+		}
+	}
 }

@@ -2,14 +2,15 @@ package hotstuff
 
 import "fmt"
 
-// onVote collects a vote at the leader of the next view. Errors: ErrNotForMe
-// (this validator does not lead view+1), ErrStale, ErrBadSignature,
-// ErrEquivocation (with Evidence), ErrDuplicate.
+// onVote collects a vote at the leader of the next view, or of the one after
+// (voters also send there when the next leader is unreachable: see tryVote).
+// Errors: ErrNotForMe (this validator leads neither), ErrStale,
+// ErrBadSignature, ErrEquivocation (with Evidence), ErrDuplicate.
 func (c *Core) onVote(v *Vote) error {
 	switch {
 	case !c.vals.valid(v.Voter):
 		return fmt.Errorf("voter %d: %w", v.Voter, ErrUnknownValidator)
-	case c.vals.leader(v.View+1) != c.self:
+	case c.vals.leader(v.View+1) != c.self && c.vals.leader(v.View+2) != c.self:
 		return fmt.Errorf("vote for view %d: %w", v.View, ErrNotForMe)
 	case v.View+1 < c.pm.view:
 		return fmt.Errorf("vote for view %d in view %d: %w", v.View, c.pm.view, ErrStale)

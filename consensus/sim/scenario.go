@@ -98,6 +98,7 @@ func (c *Cluster) step() {
 	c.Net.deliverDue(func() {})
 	for _, i := range c.rng.Perm(len(c.Nodes)) {
 		n := c.Nodes[i]
+		c.noteReachable(n)
 		c.Tick(n)
 		if c.opts.ExecDelayMax > 0 && n.Up() {
 			c.execute(n, false)
@@ -105,6 +106,31 @@ func (c *Cluster) step() {
 		}
 	}
 	c.Net.Now++
+}
+
+// noteReachable tells a node's core which validators it cannot reach (every
+// node of theirs down or in another partition), as the cluster driver does from
+// its transport's connection state.
+func (c *Cluster) noteReachable(n *Node) {
+	if n.core == nil {
+		return
+	}
+	var b hotstuff.Bitmap
+	for v := 0; v < c.opts.Validators; v++ {
+		if hotstuff.ValidatorIndex(v) == n.Val {
+			continue
+		}
+		reachable := false
+		for _, m := range c.Nodes {
+			if int(m.Val) == v && m.Up() && c.Net.Connected(n.ID, m.ID) {
+				reachable = true
+			}
+		}
+		if !reachable {
+			b = b.With(hotstuff.ValidatorIndex(v))
+		}
+	}
+	n.core.SetUnreachable(b)
 }
 
 // executeAll executes every node's queued blocks (the end of a run).

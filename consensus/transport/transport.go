@@ -269,3 +269,15 @@ func (t *Transport) Stats() Stats {
 	}
 	return s
 }
+
+// PeerUp reports whether an authenticated connection to validator i is open,
+// and whether one ever was (a peer never reached since start may just be slow
+// to start). Cheap: no allocation; the consensus driver asks on every tick.
+func (t *Transport) PeerUp(i int) (up, ever bool) {
+	for _, p := range t.peers {
+		if p.index == i {
+			return p.connected.Load(), p.connects.Load() > 0
+		}
+	}
+	return false, false
+}
