@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,9 +25,16 @@ func ModuleRoot(ctx context.Context) (string, error) {
 }
 
 // BuildSettled builds cmd/settled into dir and returns the binary's path.
+//
+// It first stats every Go source file of the module: go test records the files
+// a test looks at, so a test that builds and runs the binary is not answered
+// from the test cache after the validator's code changed.
 func BuildSettled(ctx context.Context, dir string) (string, error) {
 	root, err := ModuleRoot(ctx)
 	if err != nil {
+		return "", err
+	}
+	if err := statSources(root); err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "settled")
@@ -36,4 +44,25 @@ func BuildSettled(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("go build ./cmd/settled: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return bin, nil
+}
+
+// statSources stats the module's Go files and go.mod/go.sum (see BuildSettled).
+func statSources(root string) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(name, ".") || name == "results" || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(name, ".go") || name == "go.mod" || name == "go.sum" {
+			_, err := os.Stat(path)
+			return err
+		}
+		return nil
+	})
 }

@@ -10,6 +10,7 @@
 //	bench report DIR
 //	bench compare [-k 3] A B
 //	bench plan [-cores 1,2] [-validators 1] [-repeats 3] | bench plan -points FILE
+//	bench chaos [-duration 15m] [-rate 400] [-seed N]   kill, wipe and restart validators under load; check nothing is lost
 //
 // Exit status: 0 success, 1 failure (or a run that failed its checks), 2 bad usage,
 // 4 compare found a regression.
@@ -53,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"quick": cmdQuick, "run": cmdRun, "sweep": cmdSweep, "calibrate": cmdCalibrate,
-		"report": cmdReport, "compare": cmdCompare, "plan": cmdPlan,
+		"report": cmdReport, "compare": cmdCompare, "plan": cmdPlan, "chaos": cmdChaos,
 	}
 	f, ok := cmds[args[0]]
 	if !ok {
@@ -91,6 +92,8 @@ func usage(w io.Writer) {
   report DIR                (re)write DIR/report.md and plots from a result directory
   compare A B               flag regressions of B against A beyond run-to-run noise
   plan                      fit the Universal Scalability Law and recommend an operating point
+  chaos                     SIGKILL, wipe and restart validators under load for -duration; check that nothing
+                            acknowledged is lost, changed or announced twice and that every transaction ends
 
 built-in scenarios: %s
 `, strings.Join(bench.BuiltinScenarios(), ", "))

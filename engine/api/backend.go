@@ -59,21 +59,24 @@ type Dropped struct {
 
 // Status is the node summary served by /v1/status.
 type Status struct {
-	ChainID        string   `json:"chain_id"`
-	NodeID         string   `json:"node_id"`
-	Height         uint64   `json:"height"`
-	View           uint64   `json:"view"`
-	Leader         string   `json:"leader"`
-	Peers          []string `json:"peers"`
-	StateHash      string   `json:"state_hash"`
-	Mempool        Mempool  `json:"mempool"`
-	BaseFee        uint64   `json:"base_fee"`
-	MinFee         uint64   `json:"min_fee"`
-	Ready          bool     `json:"ready"`
-	Syncing        bool     `json:"syncing"`       // catching up with the others (then not ready)
-	BehindBlocks   uint64   `json:"behind_blocks"` // blocks the others committed that this node has not executed yet
-	TxCount        uint64   `json:"tx_count"`
-	VerifyQueueLen int      `json:"verify_queue"`
+	ChainID      string   `json:"chain_id"`
+	NodeID       string   `json:"node_id"`
+	Height       uint64   `json:"height"`
+	View         uint64   `json:"view"`
+	Leader       string   `json:"leader"`
+	Peers        []string `json:"peers"`
+	StateHash    string   `json:"state_hash"`
+	Mempool      Mempool  `json:"mempool"`
+	BaseFee      uint64   `json:"base_fee"`
+	MinFee       uint64   `json:"min_fee"`
+	Ready        bool     `json:"ready"`
+	Syncing      bool     `json:"syncing"`       // catching up with the others (then not ready)
+	BehindBlocks uint64   `json:"behind_blocks"` // blocks the others committed that this node has not executed yet
+	// SafetyRecovering: the validator's safety state was lost (a wiped disk) and
+	// it relearns it; it follows the chain but does not vote yet.
+	SafetyRecovering bool   `json:"safety_recovering"`
+	TxCount          uint64 `json:"tx_count"`
+	VerifyQueueLen   int    `json:"verify_queue"`
 }
 
 // Mempool is the mempool part of Status.

@@ -71,6 +71,10 @@ type Status struct {
 	Syncing bool
 	// BehindBlocks is how many committed blocks this validator knows it lacks.
 	BehindBlocks uint64
+	// SafetyRecovering is set while a validator whose safety state was lost (a
+	// wiped disk) relearns it: it follows the chain but neither votes nor
+	// proposes, so it counts against the fault budget f.
+	SafetyRecovering bool
 }
 
 // ErrNotCluster is returned by Partition on a single validator.

@@ -74,20 +74,21 @@ func (n *Node) Status() api.Status {
 		}
 	}
 	return api.Status{
-		ChainID:      n.cfg.Genesis.ChainID,
-		NodeID:       n.cfg.NodeID,
-		Height:       meta.Height,
-		View:         os.View,
-		Leader:       os.Leader,
-		Peers:        os.Peers,
-		StateHash:    meta.StateHash.String(),
-		Mempool:      api.Mempool{Count: ms.TxCount, Bytes: ms.Bytes, CountMax: ms.TxCountMax, BytesMax: ms.BytesMax, Fill: fill},
-		BaseFee:      n.cfg.Genesis.BaseFee,
-		MinFee:       ms.MinFee,
-		Ready:        n.Ready(),
-		Syncing:      os.Syncing,
-		BehindBlocks: os.BehindBlocks,
-		TxCount:      meta.TxCount,
+		ChainID:          n.cfg.Genesis.ChainID,
+		NodeID:           n.cfg.NodeID,
+		Height:           meta.Height,
+		View:             os.View,
+		Leader:           os.Leader,
+		Peers:            os.Peers,
+		StateHash:        meta.StateHash.String(),
+		Mempool:          api.Mempool{Count: ms.TxCount, Bytes: ms.Bytes, CountMax: ms.TxCountMax, BytesMax: ms.BytesMax, Fill: fill},
+		BaseFee:          n.cfg.Genesis.BaseFee,
+		MinFee:           ms.MinFee,
+		Ready:            n.Ready(),
+		Syncing:          os.Syncing,
+		BehindBlocks:     os.BehindBlocks,
+		SafetyRecovering: os.SafetyRecovering,
+		TxCount:          meta.TxCount,
 	}
 }
 

@@ -1,0 +1,560 @@
+// Package chaos is a Jepsen-style fault test of a local Settle cluster: real
+// `settled` processes on 127.0.0.1, payments posted as binary batches to random
+// live validators, an independent log of everything every validator's commit
+// stream announced, and random faults (SIGKILL of a random validator, of the
+// leader, of two in a row so that quorum is lost for a while, a kill with a
+// wiped data directory, crash loops), each victim restarted after a random
+// delay. At the end it heals and drains the cluster and checks that no
+// announced transaction is lost or changed, none is announced twice or carried
+// twice by the chain, every accepted transaction ended committed (or expired or
+// dropped with a reason), every validator holds the same blocks and state, and
+// `settled verify` replays each store.
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a run.
+type Options struct {
+	Binary     string        // the settled binary
+	Dir        string        // work directory ("" : a temporary one, removed unless KeepDir)
+	KeepDir    bool          // keep configs, data and logs for inspection
+	Validators int           // n (default 4)
+	Accounts   int           // demo accounts sending payments (default 2000)
+	Rate       int           // new payments offered per second (default 400)
+	Duration   time.Duration // the fault phase (default 60 s)
+	// FaultEvery is the mean time between faults (default 13 s: about 67 in 15
+	// minutes); each gap is drawn from [FaultEvery/2, 3·FaultEvery/2].
+	FaultEvery      time.Duration
+	RestartDelayMax time.Duration // a victim restarts after 0 to this (default 5 s)
+	DrainTimeout    time.Duration // after healing, the wait for everything to commit (default 120 s)
+	Seed            int64         // drives every random choice of the harness
+	// Schedule, when set, is the sequence of fault kinds to inject, cycled
+	// (kill, kill-leader, kill-pair, wipe, crash-loop); else kinds are drawn at
+	// random.
+	Schedule []string
+	Logf            func(format string, args ...any)
+}
+
+func (o *Options) withDefaults() {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defD := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&o.Validators, 4)
+	def(&o.Accounts, 2000)
+	def(&o.Rate, 400)
+	defD(&o.Duration, 60*time.Second)
+	defD(&o.FaultEvery, 13*time.Second)
+	defD(&o.RestartDelayMax, 5*time.Second)
+	defD(&o.DrainTimeout, 120*time.Second)
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+}
+
+// Validate reports the first bad option, in a sentence.
+func (o *Options) Validate() error {
+	switch {
+	case o.Binary == "":
+		return errors.New("chaos: the settled binary is required")
+	case o.Validators < 4:
+		return fmt.Errorf("chaos: at least 4 validators are needed to survive a fault, not %d", o.Validators)
+	case o.Accounts < 2 || o.Accounts > 100_000:
+		return fmt.Errorf("chaos: accounts must be 2 to 100000, not %d", o.Accounts)
+	case o.Rate < 1 || o.Rate > 100_000:
+		return fmt.Errorf("chaos: the rate must be 1 to 100000 tx/s, not %d", o.Rate)
+	case o.Duration < time.Second:
+		return fmt.Errorf("chaos: the duration must be at least 1s, not %v", o.Duration)
+	case o.FaultEvery < 100*time.Millisecond:
+		return fmt.Errorf("chaos: faults must be at least 100ms apart, not %v", o.FaultEvery)
+	}
+	for _, k := range o.Schedule {
+		if !slices.Contains(faultKinds, k) {
+			return fmt.Errorf("chaos: unknown fault kind %q (want one of %v)", k, faultKinds)
+		}
+	}
+	return nil
+}
+
+// run is the state of one chaos run.
+type run struct {
+	o    Options
+	dir  string
+	vals []*validator
+	log  *chainLog
+	load *client
+	rng  *rand.Rand
+
+	mu struct {
+		sync.Mutex
+		faults    []fault
+		restarts  []restart
+		downSince map[int]time.Time
+		crashes   []string
+	}
+	wg sync.WaitGroup
+}
+
+// fault is one injected fault and how long the cluster took to commit again.
+type fault struct {
+	Kind    string
+	Victims []int
+	At      time.Time
+	// QuorumAt is when enough validators were up again for quorum (At when the
+	// fault never took quorum away); RecoveredAt the first new commit after it.
+	QuorumAt    time.Time
+	RecoveredAt time.Time
+}
+
+// restart is one victim's return: how far behind it was and how fast it caught up.
+type restart struct {
+	Validator   int
+	Wiped       bool
+	At          time.Time
+	FromHeight  uint64 // its height when it answered first
+	Target      uint64 // the cluster's height when it restarted
+	CaughtUpAt  time.Time
+	ReadyAt     time.Time
+	StillBehind bool
+	Interrupted bool
+}
+
+// Run builds a cluster, runs the load and the faults, heals, drains and checks.
+// The report is returned even when checks fail (Report.Failures lists them); an
+// error means the run itself could not be carried out.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	o.withDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	r := &run{o: o, rng: rand.New(rand.NewSource(o.Seed))}
+	r.mu.downSince = map[int]time.Time{}
+	if err := r.setUp(ctx); err != nil {
+		r.tearDown()
+		return nil, err
+	}
+	defer r.tearDown()
+	return r.execute(ctx)
+}
+
+func (r *run) setUp(ctx context.Context) error {
+	r.dir = r.o.Dir
+	if r.dir == "" {
+		d, err := os.MkdirTemp("", "settle-chaos-")
+		if err != nil {
+			return err
+		}
+		r.dir = d
+	}
+	out, err := exec.CommandContext(ctx, r.o.Binary, "testnet", "-validators", strconv.Itoa(r.o.Validators),
+		"-dir", r.dir, "-accounts", strconv.Itoa(r.o.Accounts)).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("settled testnet: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	for i := 0; i < r.o.Validators; i++ {
+		v, err := loadValidator(r.dir, r.o.Binary, i)
+		if err != nil {
+			return err
+		}
+		r.vals = append(r.vals, v)
+	}
+	for _, v := range r.vals {
+		if err := v.start(); err != nil {
+			return err
+		}
+	}
+	return r.waitAllReady(ctx, 60*time.Second)
+}
+
+func (r *run) tearDown() {
+	for _, v := range r.vals {
+		v.stop(10 * time.Second)
+	}
+	if r.o.Dir == "" && !r.o.KeepDir && r.dir != "" {
+		os.RemoveAll(r.dir)
+	}
+}
+
+func (r *run) waitAllReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for _, v := range r.vals {
+		for {
+			st, err := v.status(ctx)
+			if err == nil && st.Ready {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s not ready within %v (%v); log tail:\n%s", v.name, timeout, err, tail(v.logPath, 8))
+			}
+			sleep(ctx, 100*time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func (r *run) execute(ctx context.Context) (*Report, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chainID, err := readChainID(r.dir)
+	if err != nil {
+		return nil, err
+	}
+	r.log = newChainLog(len(r.vals))
+	for _, v := range r.vals {
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); r.log.follow(ctx, v) }()
+	}
+	r.load = newClient(chainID, r.o.Accounts, r.vals, r.log, r.o.Seed+1)
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	r.wg.Add(1)
+	go func() { defer r.wg.Done(); r.load.run(loadCtx, r.o.Rate) }()
+	start := time.Now()
+	r.o.Logf("chaos: %d validators, %d tx/s from %d accounts, faults every ~%v for %v (seed %d)",
+		r.o.Validators, r.o.Rate, r.o.Accounts, r.o.FaultEvery, r.o.Duration, r.o.Seed)
+
+	r.faultPhase(ctx, start.Add(r.o.Duration))
+	r.o.Logf("chaos: fault phase over after %d faults; healing", len(r.faultsCopy()))
+	r.healAll(ctx)
+	r.load.draining.Store(true)
+	drained := r.drain(ctx)
+	faultEnd := time.Now()
+	stopLoad()
+	rep := r.check(ctx, start, faultEnd, drained)
+	cancel()
+	r.wg.Wait()
+	return rep, nil
+}
+
+func readChainID(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "genesis.json"))
+	if err != nil {
+		return "", err
+	}
+	const key = `"chain_id": "`
+	i := strings.Index(string(b), key)
+	if i < 0 {
+		return "", fmt.Errorf("genesis in %s has no chain_id", dir)
+	}
+	rest := string(b)[i+len(key):]
+	return rest[:strings.IndexByte(rest, '"')], nil
+}
+
+// faultPhase injects faults until end.
+func (r *run) faultPhase(ctx context.Context, end time.Time) {
+	for ctx.Err() == nil {
+		gap := r.o.FaultEvery/2 + time.Duration(r.rng.Int63n(int64(r.o.FaultEvery)+1))
+		next := time.Now().Add(gap)
+		if next.After(end) {
+			sleep(ctx, time.Until(end))
+			return
+		}
+		sleep(ctx, gap)
+		r.noteCrashes()
+		r.inject(ctx)
+	}
+}
+
+// noteCrashes records validators that exited on their own: a crash is a bug.
+func (r *run) noteCrashes() {
+	for _, v := range r.vals {
+		if v.exitedUnexpectedly() {
+			r.mu.Lock()
+			r.mu.crashes = append(r.mu.crashes, fmt.Sprintf("%s exited on its own; log tail:\n%s", v.name, tail(v.logPath, 12)))
+			r.mu.Unlock()
+			v.kill() // mark it down; healing restarts it
+		}
+	}
+}
+
+// quorum is the validators that must be up for the cluster to commit.
+func (r *run) quorum() int { return len(r.vals) - (len(r.vals)-1)/3 }
+
+func (r *run) upCount() int {
+	n := 0
+	for _, v := range r.vals {
+		if v.isUp() {
+			n++
+		}
+	}
+	return n
+}
+
+// faultKinds are the faults a run injects.
+var faultKinds = []string{"kill", "kill-leader", "kill-pair", "wipe", "crash-loop"}
+
+// inject picks and starts one fault; victims restart in the background.
+func (r *run) inject(ctx context.Context) {
+	weighted := []string{"kill", "kill", "kill-leader", "kill-leader", "kill-pair", "wipe", "crash-loop"}
+	kind := weighted[r.rng.Intn(len(weighted))]
+	if s := r.o.Schedule; len(s) > 0 {
+		kind = s[len(r.faultsCopy())%len(s)]
+	}
+	up := r.upVictims()
+	if len(up) < r.quorum() {
+		return // a previous fault is still being repaired; stay within reach of liveness
+	}
+	if kind == "wipe" && !r.safeToWipe(ctx) {
+		kind = "kill"
+	}
+	var victims []int
+	switch kind {
+	case "kill", "wipe", "crash-loop":
+		victims = []int{up[r.rng.Intn(len(up))]}
+	case "kill-leader":
+		victims = []int{r.leader(ctx, up)}
+	case "kill-pair":
+		p := r.rng.Perm(len(up))
+		victims = []int{up[p[0]], up[p[1]]}
+	}
+	f := fault{Kind: kind, Victims: victims, At: time.Now()}
+	for _, i := range victims {
+		r.vals[i].kill()
+	}
+	if r.upCount() >= r.quorum() {
+		f.QuorumAt = f.At
+	}
+	idx := r.addFault(f)
+	r.o.Logf("chaos: %s %v at height %d", kind, names(victims), r.log.topHeight())
+	for k, i := range victims {
+		wipe := kind == "wipe"
+		loops := 1
+		if kind == "crash-loop" {
+			loops = 3
+		}
+		delay := time.Duration(r.rng.Int63n(int64(r.o.RestartDelayMax) + 1))
+		if k > 0 {
+			delay += time.Duration(r.rng.Int63n(int64(r.o.RestartDelayMax)/2 + 1)) // the pair returns one after the other
+		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.restartLater(ctx, i, delay, wipe, loops, idx)
+		}()
+	}
+}
+
+func (r *run) upVictims() []int {
+	var out []int
+	for i, v := range r.vals {
+		if v.isUp() {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// safeToWipe: every validator is up and none is still relearning a lost safety
+// state, so one more wiped validator stays within the fault budget.
+func (r *run) safeToWipe(ctx context.Context) bool {
+	for _, v := range r.vals {
+		if !v.isUp() {
+			return false
+		}
+		st, err := v.status(ctx)
+		if err != nil || st.SafetyRecovering {
+			return false
+		}
+	}
+	return true
+}
+
+// leader asks a running validator who leads, falling back to a random one.
+func (r *run) leader(ctx context.Context, up []int) int {
+	for _, i := range up {
+		st, err := r.vals[i].status(ctx)
+		if err != nil || st.Leader == "" {
+			continue
+		}
+		for _, j := range up {
+			if r.vals[j].name == st.Leader {
+				return j
+			}
+		}
+	}
+	return up[r.rng.Intn(len(up))]
+}
+
+func (r *run) addFault(f fault) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mu.faults = append(r.mu.faults, f)
+	return len(r.mu.faults) - 1
+}
+
+func (r *run) faultsCopy() []fault {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]fault(nil), r.mu.faults...)
+}
+
+// restartLater restarts validator i after delay (wiping its disk first), loops
+// times in all for a crash loop, then watches it catch up.
+func (r *run) restartLater(ctx context.Context, i int, delay time.Duration, wipe bool, loops, fault int) {
+	v := r.vals[i]
+	sleep(ctx, delay)
+	if ctx.Err() != nil {
+		return
+	}
+	if wipe {
+		if err := v.wipe(); err != nil {
+			r.o.Logf("chaos: %v", err)
+		}
+		r.log.reset(i)
+	}
+	target := r.log.topHeight()
+	for k := 0; k < loops; k++ {
+		if err := v.start(); err != nil {
+			r.o.Logf("chaos: %v", err)
+			return
+		}
+		if k+1 < loops {
+			sleep(ctx, 500*time.Millisecond+time.Duration(r.rng.Int63n(int64(time.Second))))
+			v.kill()
+			sleep(ctx, time.Duration(r.rng.Int63n(int64(time.Second))))
+		}
+	}
+	at := time.Now()
+	r.mu.Lock()
+	f := &r.mu.faults[fault]
+	if f.QuorumAt.IsZero() && r.upCount() >= r.quorum() {
+		f.QuorumAt = at
+	}
+	r.mu.Unlock()
+	r.watchCatchUp(ctx, restart{Validator: i, Wiped: wipe, At: at, Target: target})
+}
+
+// watchCatchUp polls a restarted validator until its height reaches the
+// cluster's height at its restart, recording when, and when it was ready.
+func (r *run) watchCatchUp(ctx context.Context, rs restart) {
+	v := r.vals[rs.Validator]
+	first := true
+	deadline := time.Now().Add(3 * time.Minute)
+	for ctx.Err() == nil && v.isUp() && time.Now().Before(deadline) {
+		st, err := v.status(ctx)
+		if err == nil {
+			if first {
+				rs.FromHeight, first = st.Height, false
+			}
+			if rs.CaughtUpAt.IsZero() && st.Height >= rs.Target {
+				rs.CaughtUpAt = time.Now()
+			}
+			if rs.ReadyAt.IsZero() && st.Ready {
+				rs.ReadyAt = time.Now()
+			}
+			if !rs.CaughtUpAt.IsZero() && !rs.ReadyAt.IsZero() {
+				break
+			}
+		}
+		sleep(ctx, 100*time.Millisecond)
+	}
+	// A victim killed again before it caught up (a later fault) was
+	// interrupted, not slow.
+	rs.Interrupted = rs.CaughtUpAt.IsZero() && !v.isUp()
+	rs.StillBehind = rs.CaughtUpAt.IsZero() && !rs.Interrupted
+	r.mu.Lock()
+	r.mu.restarts = append(r.mu.restarts, rs)
+	r.mu.Unlock()
+}
+
+// healAll restarts every validator that is down and waits until all are ready.
+func (r *run) healAll(ctx context.Context) {
+	deadline := time.Now().Add(r.o.RestartDelayMax*4 + 10*time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		down := 0
+		for _, v := range r.vals {
+			if !v.isUp() {
+				down++
+			}
+		}
+		if down == 0 {
+			break
+		}
+		sleep(ctx, 200*time.Millisecond) // restarts in flight finish first
+		for _, v := range r.vals {
+			if !v.isUp() && time.Since(r.lastKill(v.index)) > r.o.RestartDelayMax*2 {
+				v.start()
+			}
+		}
+	}
+	if err := r.waitAllReady(ctx, 3*time.Minute); err != nil {
+		r.o.Logf("chaos: after healing: %v", err)
+	}
+}
+
+func (r *run) lastKill(i int) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var t time.Time
+	for _, f := range r.mu.faults {
+		for _, v := range f.Victims {
+			if v == i && f.At.After(t) {
+				t = f.At
+			}
+		}
+	}
+	return t
+}
+
+// drain waits until every transaction the client created was announced (the
+// client keeps resending), or the timeout.
+func (r *run) drain(ctx context.Context) bool {
+	deadline := time.Now().Add(r.o.DrainTimeout)
+	for ctx.Err() == nil {
+		open, _, _ := r.load.pending()
+		if len(open)+len(r.load.neverAccepted()) == 0 {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		sleep(ctx, 250*time.Millisecond)
+	}
+	return false
+}
+
+func names(idx []int) []string {
+	out := make([]string, len(idx))
+	for i, v := range idx {
+		out[i] = "v" + strconv.Itoa(v)
+	}
+	return out
+}
+
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// durations sorts a copy.
+func sorted(ds []time.Duration) []time.Duration {
+	out := append([]time.Duration(nil), ds...)
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
