@@ -46,7 +46,7 @@ type Options struct {
 	// (kill, kill-leader, kill-pair, wipe, crash-loop); else kinds are drawn at
 	// random.
 	Schedule []string
-	Logf            func(format string, args ...any)
+	Logf     func(format string, args ...any)
 }
 
 func (o *Options) withDefaults() {
