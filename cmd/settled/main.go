@@ -67,13 +67,15 @@ func usage() {
 }
 
 // runDev writes (once) a dev genesis and configs under -data and runs a local
-// cluster of -validators processes (one validator: in this process).
+// cluster of -validators processes (one validator: in this process). A -data
+// directory holding another network than the flags ask for is refused
+// (checkDevDir), never overwritten.
 func runDev(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	validators := fs.Int("validators", 4, "validators to run (1: a single validator in this process)")
 	data := fs.String("data", ".settle-dev", "data directory (genesis, config, keys, database)")
-	apiAddr := fs.String("api", "127.0.0.1:7700", "HTTP API listen address")
-	accounts := fs.Int("accounts", devnet.DefaultOptions().Accounts, "demo accounts to fund (first run only)")
+	apiAddr := fs.String("api", "127.0.0.1:7700", "HTTP API listen address (a cluster: the first validator's; the others take the next ports)")
+	accounts := fs.Int("accounts", devnet.DefaultOptions().Accounts, "demo accounts to fund (a new directory only: an existing one with other accounts is refused)")
 	reset := fs.Bool("reset", false, "delete the data directory first")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -82,6 +84,11 @@ func runDev(ctx context.Context, args []string) error {
 		if err := os.RemoveAll(*data); err != nil {
 			return fmt.Errorf("reset %s: %w", *data, err)
 		}
+	}
+	want := devWant{validators: *validators, accounts: *accounts, apiAddr: *apiAddr, set: map[string]bool{}}
+	fs.Visit(func(f *flag.Flag) { want.set[f.Name] = true })
+	if err := checkDevDir(*data, want); err != nil {
+		return err
 	}
 	if *validators != 1 {
 		return devCluster(ctx, *data, *apiAddr, *validators, *accounts)
