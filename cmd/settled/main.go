@@ -51,6 +51,9 @@ func main() {
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h: the subcommand printed its usage
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "settled:", err)
 		os.Exit(1)
