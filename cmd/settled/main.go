@@ -3,7 +3,7 @@
 //	settled dev [-validators N] [-data DIR] [-api ADDR] [-accounts N] [-reset]   run a local dev cluster (4 validators; -validators 1: one)
 //	settled testnet -validators N -dir DIR [-accounts M] [-genesis FILE]  write a genesis, configs and keys for a local N-validator cluster
 //	settled init -dir DIR [-accounts N] [-api ADDR] [-genesis FILE]      write a genesis and a config for one validator
-//	settled run -config FILE                                    run a validator from its config file
+//	settled run -config FILE [-check]                           run a validator from its config file (-check: only check it)
 //	settled verify -config FILE                                 replay stored blocks from genesis and compare state hashes
 package main
 
@@ -65,7 +65,7 @@ func usage() {
   settled dev [-validators N] [-data DIR] [-api ADDR] [-accounts N] [-reset]
   settled testnet -validators N -dir DIR [-accounts M] [-chain-id ID] [-genesis FILE]
   settled init -dir DIR [-accounts N] [-api ADDR] [-chain-id ID] [-genesis FILE]
-  settled run -config FILE
+  settled run -config FILE [-api ADDR] [-check]
   settled verify -config FILE`)
 }
 
@@ -162,11 +162,15 @@ func runConfig(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "validator config file")
 	apiAddr := fs.String("api", "", "override the config's API address")
+	check := fs.Bool("check", false, "check the config, its genesis, key file and addresses, print \"config OK\" and exit, starting nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *cfgPath == "" {
 		return fmt.Errorf("run: -config is required")
+	}
+	if *check {
+		return checkConfig(os.Stdout, *cfgPath, *apiAddr)
 	}
 	return serve(ctx, *cfgPath, *apiAddr)
 }
