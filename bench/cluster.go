@@ -163,7 +163,7 @@ func writeClusterConfig(ctx context.Context, o LocalOptions, dir string) ([]stri
 func HasTestnet(ctx context.Context, binary string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	out, _ := exec.CommandContext(ctx, binary, "testnet", "-h").CombinedOutput() // -h exits non-zero
+	out, _ := exec.CommandContext(ctx, binary, "testnet", "-h").CombinedOutput() // older binaries exit non-zero on -h
 	return bytes.Contains(out, []byte("-validators"))
 }
 

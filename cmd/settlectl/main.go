@@ -1,12 +1,14 @@
 // Command settlectl is a client for a Settle validator's HTTP API.
 //
 //	settlectl keygen [-out FILE]
-//	settlectl pay -key SEED_HEX|-key-file FILE -to ADDRESS -amount N [-asset STL|CODE/ISSUER] [-fee N] [-memo TEXT] [-wait]
+//	settlectl pay [-key-file FILE] -to ADDRESS -amount N [-asset STL|CODE/ISSUER] [-fee N] [-memo TEXT] [-wait]
 //	settlectl account ADDRESS
 //	settlectl tx HASH
 //	settlectl status
 //
 // -node (default http://127.0.0.1:7700 or $SETTLE_NODE) selects the validator.
+// pay signs with the key in -key-file (mode 0600) or else the hex seed in
+// $SETTLE_KEY: a secret never goes on the command line.
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -51,6 +54,9 @@ func main() {
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h: the subcommand printed its usage
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "settlectl:", err)
 		os.Exit(1)
@@ -60,10 +66,14 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   settlectl keygen [-out FILE]
-  settlectl pay [-node URL] (-key SEED_HEX | -key-file FILE) -to ADDRESS -amount N [-asset STL|CODE/ISSUER] [-fee N] [-memo TEXT] [-wait]
+  settlectl pay [-node URL] [-key-file FILE] -to ADDRESS -amount N [-asset STL|CODE/ISSUER] [-fee N] [-memo TEXT] [-wait]
   settlectl account [-node URL] ADDRESS
   settlectl tx [-node URL] HASH
-  settlectl status [-node URL]`)
+  settlectl status [-node URL]
+  settlectl report [-node URL] [-account ADDRESS] [-json] FROM TO
+
+pay signs with -key-file FILE (mode 0600, from keygen -out) or else the hex
+seed in $SETTLE_KEY; a key is never taken from the command line.`)
 }
 
 func defaultNode() string {
@@ -103,30 +113,65 @@ func keygen(args []string) error {
 	return nil
 }
 
-func loadKey(seedHex, file string) (txn.Key, error) {
-	if file != "" {
-		b, err := os.ReadFile(file)
+// keyEnv holds the sender's hex seed when no -key-file is given.
+const keyEnv = "SETTLE_KEY"
+
+// senderKey loads the sender's key from a key file or else $SETTLE_KEY, never
+// from argv, where the process list and shell history would show it. A key
+// file that group or others may read is refused, as validator keys are
+// (engine/node.LoadValidatorKey). Errors never include the key.
+func senderKey(file string, getenv func(string) string) (txn.Key, error) {
+	var seedHex, from, address string
+	switch {
+	case file != "":
+		kf, err := readKeyFile(file)
 		if err != nil {
 			return txn.Key{}, err
 		}
-		var kf keyFile
-		if err := json.Unmarshal(b, &kf); err != nil {
-			return txn.Key{}, fmt.Errorf("key file %s: %w", file, err)
-		}
-		seedHex = kf.Seed
+		seedHex, from, address = kf.Seed, "key file "+file, kf.Address
+	case getenv(keyEnv) != "":
+		seedHex, from = strings.TrimSpace(getenv(keyEnv)), "$"+keyEnv
+	default:
+		return txn.Key{}, fmt.Errorf("the sender's key is needed: -key-file FILE (as settlectl keygen -out writes it) or $%s (its hex seed)", keyEnv)
 	}
 	seed, err := hex.DecodeString(seedHex)
-	if err != nil {
-		return txn.Key{}, fmt.Errorf("seed is not hex")
+	if err != nil || len(seed) != 32 {
+		return txn.Key{}, fmt.Errorf("%s: the seed must be 64 hex digits", from)
 	}
-	return txn.KeyFromSeed(seed)
+	k, err := txn.KeyFromSeed(seed)
+	if err != nil {
+		return txn.Key{}, fmt.Errorf("%s: %w", from, err)
+	}
+	if address != "" && address != k.AccountID().String() {
+		return txn.Key{}, fmt.Errorf("%s: its address %s is not its seed's", from, address)
+	}
+	return k, nil
+}
+
+func readKeyFile(path string) (keyFile, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return keyFile{}, fmt.Errorf("key file: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return keyFile{}, fmt.Errorf("key file %s has permissions %o: it must be readable by its owner only (chmod 600)", path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return keyFile{}, fmt.Errorf("key file: %w", err)
+	}
+	var kf keyFile
+	if err := json.Unmarshal(b, &kf); err != nil {
+		return keyFile{}, fmt.Errorf("key file %s is not a settlectl key file (JSON with a \"seed\")", path)
+	}
+	return kf, nil
 }
 
 func payCmd(args []string) error {
 	fs := flag.NewFlagSet("pay", flag.ContinueOnError)
 	node := fs.String("node", defaultNode(), "validator API URL")
-	seedHex := fs.String("key", "", "sender's 32-byte seed in hex")
-	keyPath := fs.String("key-file", "", "sender's key file (from keygen)")
+	fs.String("key", "", "no longer accepted: a seed in argv shows in the process list and shell history (use -key-file or $"+keyEnv+")")
+	keyPath := fs.String("key-file", "", "sender's key file, mode 0600 (from keygen -out); default: the hex seed in $"+keyEnv)
 	to := fs.String("to", "", "destination address")
 	amount := fs.String("amount", "", "amount in minor units")
 	asset := fs.String("asset", txn.NativeCode, "asset: STL or CODE/ISSUER")
@@ -137,7 +182,12 @@ func payCmd(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	key, err := loadKey(*seedHex, *keyPath)
+	var keyInArgv bool
+	fs.Visit(func(f *flag.Flag) { keyInArgv = keyInArgv || f.Name == "key" })
+	if keyInArgv {
+		return fmt.Errorf("-key is no longer accepted: a seed on the command line shows in the process list and shell history; use -key-file FILE (settlectl keygen -out FILE writes one) or put the hex seed in $%s", keyEnv)
+	}
+	key, err := senderKey(*keyPath, os.Getenv)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func TestPayAgainstRealNode(t *testing.T) {
 	if err := os.WriteFile(keyPath, kf, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	key, err := loadKey("", keyPath)
+	key, err := senderKey(keyPath, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,5 +79,68 @@ func TestPayAgainstRealNode(t *testing.T) {
 	// A bad amount is refused before anything is sent.
 	if _, err := c.buildPayment(key, to, "-1", "STL", "", 0, 100); err == nil || !strings.Contains(err.Error(), "negative") {
 		t.Fatalf("negative amount: %v", err)
+	}
+}
+
+// TestSenderKeyNeverFromArgv: pay takes its key from a private key file or
+// $SETTLE_KEY; -key SEED, which put the secret in the process list and shell
+// history, is refused with a sentence naming both, and no error shows a seed.
+func TestSenderKeyNeverFromArgv(t *testing.T) {
+	dir := t.TempDir()
+	k := devnet.DemoKey(devnet.ChainID, 0)
+	seed := hex.EncodeToString(k.Seed())
+	write := func(name string, perm os.FileMode, kf keyFile) string {
+		path := filepath.Join(dir, name)
+		b, _ := json.Marshal(kf)
+		if err := os.WriteFile(path, b, perm); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(path, perm) // whatever the umask
+		return path
+	}
+	good := write("good.json", 0o600, keyFile{Address: k.AccountID().String(), Seed: seed})
+	open := write("open.json", 0o644, keyFile{Seed: seed})
+	wrongAddr := write("wrong.json", 0o600, keyFile{Address: devnet.DemoKey(devnet.ChainID, 1).AccountID().String(), Seed: seed})
+	notKey := filepath.Join(dir, "not.json")
+	os.WriteFile(notKey, []byte("hello"), 0o600)
+	for _, tc := range []struct {
+		name, file, env, want string // want "": the demo key
+	}{
+		{"key file", good, "", ""},
+		{"file wins over env", good, "00", ""},
+		{"env", "", seed, ""},
+		{"env with newline", "", seed + "\n", ""},
+		{"readable by others", open, "", "has permissions 644: it must be readable by its owner only (chmod 600)"},
+		{"address mismatch", wrongAddr, "", "is not its seed's"},
+		{"not a key file", notKey, "", "is not a settlectl key file"},
+		{"missing file", filepath.Join(dir, "nope.json"), "", "key file: stat"},
+		{"bad env", "", "xyz", "$SETTLE_KEY: the seed must be 64 hex digits"},
+		{"short env", "", "abcd", "$SETTLE_KEY: the seed must be 64 hex digits"},
+		{"nothing", "", "", "the sender's key is needed: -key-file FILE (as settlectl keygen -out writes it) or $SETTLE_KEY"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := senderKey(tc.file, func(name string) string {
+				if name == keyEnv {
+					return tc.env
+				}
+				return ""
+			})
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want == "" && got.AccountID() != k.AccountID():
+				t.Fatalf("got account %s, want %s", got.AccountID(), k.AccountID())
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want %q", err, tc.want)
+			case err != nil && strings.Contains(err.Error(), seed):
+				t.Fatalf("the error shows the seed: %v", err)
+			}
+		})
+	}
+	// The old flag: refused before anything is read or sent.
+	err := payCmd([]string{"-node", "http://127.0.0.1:1", "-key", seed, "-to", k.AccountID().String(), "-amount", "1"})
+	if err == nil || !strings.Contains(err.Error(), "-key is no longer accepted") || !strings.Contains(err.Error(), "-key-file") ||
+		!strings.Contains(err.Error(), "$SETTLE_KEY") || strings.Contains(err.Error(), seed) {
+		t.Fatalf("pay -key SEED: %v", err)
 	}
 }

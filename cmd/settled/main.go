@@ -3,7 +3,7 @@
 //	settled dev [-validators N] [-data DIR] [-api ADDR] [-accounts N] [-reset]   run a local dev cluster (4 validators; -validators 1: one)
 //	settled testnet -validators N -dir DIR [-accounts M] [-genesis FILE]  write a genesis, configs and keys for a local N-validator cluster
 //	settled init -dir DIR [-accounts N] [-api ADDR] [-genesis FILE]      write a genesis and a config for one validator
-//	settled run -config FILE                                    run a validator from its config file
+//	settled run -config FILE [-check]                           run a validator from its config file (-check: only check it)
 //	settled verify -config FILE                                 replay stored blocks from genesis and compare state hashes
 package main
 
@@ -51,6 +51,9 @@ func main() {
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h: the subcommand printed its usage
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "settled:", err)
 		os.Exit(1)
@@ -62,18 +65,20 @@ func usage() {
   settled dev [-validators N] [-data DIR] [-api ADDR] [-accounts N] [-reset]
   settled testnet -validators N -dir DIR [-accounts M] [-chain-id ID] [-genesis FILE]
   settled init -dir DIR [-accounts N] [-api ADDR] [-chain-id ID] [-genesis FILE]
-  settled run -config FILE
+  settled run -config FILE [-api ADDR] [-check]
   settled verify -config FILE`)
 }
 
 // runDev writes (once) a dev genesis and configs under -data and runs a local
-// cluster of -validators processes (one validator: in this process).
+// cluster of -validators processes (one validator: in this process). A -data
+// directory holding another network than the flags ask for is refused
+// (checkDevDir), never overwritten.
 func runDev(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	validators := fs.Int("validators", 4, "validators to run (1: a single validator in this process)")
 	data := fs.String("data", ".settle-dev", "data directory (genesis, config, keys, database)")
-	apiAddr := fs.String("api", "127.0.0.1:7700", "HTTP API listen address")
-	accounts := fs.Int("accounts", devnet.DefaultOptions().Accounts, "demo accounts to fund (first run only)")
+	apiAddr := fs.String("api", "127.0.0.1:7700", "HTTP API listen address (a cluster: the first validator's; the others take the next ports)")
+	accounts := fs.Int("accounts", devnet.DefaultOptions().Accounts, "demo accounts to fund (a new directory only: an existing one with other accounts is refused)")
 	reset := fs.Bool("reset", false, "delete the data directory first")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -82,6 +87,11 @@ func runDev(ctx context.Context, args []string) error {
 		if err := os.RemoveAll(*data); err != nil {
 			return fmt.Errorf("reset %s: %w", *data, err)
 		}
+	}
+	want := devWant{validators: *validators, accounts: *accounts, apiAddr: *apiAddr, set: map[string]bool{}}
+	fs.Visit(func(f *flag.Flag) { want.set[f.Name] = true })
+	if err := checkDevDir(*data, want); err != nil {
+		return err
 	}
 	if *validators != 1 {
 		return devCluster(ctx, *data, *apiAddr, *validators, *accounts)
@@ -152,11 +162,15 @@ func runConfig(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "validator config file")
 	apiAddr := fs.String("api", "", "override the config's API address")
+	check := fs.Bool("check", false, "check the config, its genesis, key file and addresses, print \"config OK\" and exit, starting nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *cfgPath == "" {
 		return fmt.Errorf("run: -config is required")
+	}
+	if *check {
+		return checkConfig(os.Stdout, *cfgPath, *apiAddr)
 	}
 	return serve(ctx, *cfgPath, *apiAddr)
 }

@@ -173,6 +173,7 @@ func devCluster(ctx context.Context, data, apiAddr string, n, accounts int) erro
 
 // supervise runs `settled run -config <data>/v<i>.json` for every validator of g,
 // prints their API addresses, forwards SIGTERM when ctx ends and waits for all.
+// The children die with the supervisor (childProcAttr).
 func supervise(ctx context.Context, data string, g *ledger.Genesis) error {
 	self, err := os.Executable()
 	if err != nil {
@@ -182,9 +183,11 @@ func supervise(ctx context.Context, data string, g *ledger.Genesis) error {
 	var mu sync.Mutex
 	var failed []string
 	cmds := make([]*exec.Cmd, len(g.Validators))
+	pgid := 0 // the first child leads a new process group; the others join it
 	for i, v := range g.Validators {
 		cmd := exec.Command(self, "run", "-config", filepath.Join(data, v.Name+".json"))
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		cmd.SysProcAttr = childProcAttr(pgid)
 		if err := cmd.Start(); err != nil {
 			for _, c := range cmds[:i] {
 				c.Process.Signal(syscall.SIGTERM)
@@ -192,6 +195,9 @@ func supervise(ctx context.Context, data string, g *ledger.Genesis) error {
 			return fmt.Errorf("start %s: %w", v.Name, err)
 		}
 		cmds[i] = cmd
+		if pgid == 0 {
+			pgid = cmd.Process.Pid
+		}
 		fmt.Printf("settled dev: %s (pid %d) API http://%s, replica %s\n", v.Name, cmd.Process.Pid, v.APIAddr, v.Address)
 		wg.Add(1)
 		go func(name string, cmd *exec.Cmd) {

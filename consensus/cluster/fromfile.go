@@ -3,8 +3,11 @@ package cluster
 import (
 	"encoding/hex"
 	"fmt"
+	"net"
 	"path/filepath"
 	"time"
+
+	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 
 	"settle/engine/chain"
 	"settle/engine/ledger"
@@ -26,7 +29,10 @@ func FromFile(fc *node.FileConfig, cfg node.Config, cfgPath string, logf func(st
 	}
 	key, err := node.LoadValidatorKey(cc.KeyFile)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("config %s: %w", cfgPath, err)
+	}
+	if err := checkFileConfig(cc, key, g); err != nil {
+		return nil, fmt.Errorf("config %s: %w", cfgPath, err)
 	}
 	gl, err := ledger.FromGenesis(g)
 	if err != nil {
@@ -58,6 +64,39 @@ func FromFile(fc *node.FileConfig, cfg node.Config, cfgPath string, logf func(st
 		c.DB, c.Pool, c.App = n.Store().DB(), n.Pool(), n
 		return New(c)
 	}, nil
+}
+
+// checkFileConfig checks what engine/node's config checks cannot: the rules
+// between settings that need this package's defaults, and the key against the
+// genesis, so that `settled run -check` finds them before a start.
+func checkFileConfig(cc *node.ClusterFileConfig, key ed25519.PrivateKey, g *ledger.Genesis) error {
+	c := Config{ViewTimeoutTicks: cc.ViewTimeoutTicks, ViewTimeoutTicksMax: cc.ViewTimeoutTicksMax,
+		GossipFrameTxMax: cc.GossipFrameTxMax, GossipBufferTxMax: cc.GossipBufferTxMax}
+	c.withDefaults()
+	switch {
+	case c.ViewTimeoutTicksMax < c.ViewTimeoutTicks:
+		return fmt.Errorf("cluster.view_timeout_ticks_max (%d) must be at least cluster.view_timeout_ticks (%d); an absent one is its default",
+			c.ViewTimeoutTicksMax, c.ViewTimeoutTicks)
+	case c.GossipBufferTxMax < c.GossipFrameTxMax:
+		return fmt.Errorf("cluster.gossip_buffer_tx_max (%d) must be at least cluster.gossip_frame_tx_max (%d); an absent one is its default",
+			c.GossipBufferTxMax, c.GossipFrameTxMax)
+	}
+	if cc.Index < 0 || cc.Index >= len(g.Validators) {
+		return fmt.Errorf("cluster.index must be 0 to %d, not %d", len(g.Validators)-1, cc.Index)
+	}
+	v := g.Validators[cc.Index]
+	if hex.EncodeToString(key.Public().(ed25519.PublicKey)) != v.PublicKey {
+		return fmt.Errorf("cluster.key_file %s is not the key of validator %d (%s) in the genesis", cc.KeyFile, cc.Index, v.Name)
+	}
+	for i, v := range g.Validators {
+		if v.Address == "" {
+			continue // Validate decides whether this one must have one
+		}
+		if _, port, err := net.SplitHostPort(v.Address); err != nil || port == "" {
+			return fmt.Errorf("genesis validator %d (%s): address %q is not host:port", i, v.Name, v.Address)
+		}
+	}
+	return nil
 }
 
 // The validator pipeline is the driver's App.

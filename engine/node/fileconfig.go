@@ -28,15 +28,20 @@ type FileConfig struct {
 	Cluster *ClusterFileConfig `json:"cluster,omitempty"`
 }
 
-// LoadFileConfig reads a config file and builds the node Config from it.
+// LoadFileConfig reads a config file strictly (unknown fields and out-of-range
+// values are refused, filecheck.go) and builds the node Config from it. Errors
+// are sentences that start with "config PATH:" and name the field.
 func LoadFileConfig(path string) (*FileConfig, Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, Config{}, fmt.Errorf("read config: %w", err)
 	}
-	var fc FileConfig
-	if err := json.Unmarshal(b, &fc); err != nil {
-		return nil, Config{}, fmt.Errorf("parse config %s: %w", path, err)
+	fc, err := decodeFileConfig(b)
+	if err == nil {
+		err = fc.check()
+	}
+	if err != nil {
+		return nil, Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	base := filepath.Dir(path)
 	fc.DataDir = resolve(base, fc.DataDir)
@@ -45,11 +50,17 @@ func LoadFileConfig(path string) (*FileConfig, Config, error) {
 		fc.Cluster.KeyFile = resolve(base, fc.Cluster.KeyFile)
 	}
 	g, err := ledger.LoadGenesis(fc.GenesisFile)
+	if err == nil {
+		err = fc.checkGenesis(g)
+	}
 	if err != nil {
-		return nil, Config{}, err
+		return nil, Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	cfg := fc.Apply(DefaultConfig(fc.DataDir, g))
-	return &fc, cfg, cfg.Validate()
+	if err := cfg.Validate(); err != nil {
+		return nil, Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return &fc, cfg, nil
 }
 
 // Apply overrides defaults with the file's non-zero settings.

@@ -26,6 +26,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -66,14 +67,21 @@ type Options struct {
 	MemTableBytes uint64
 }
 
-// Open opens (or creates) the database in dir and checks that it belongs to genesis
-// g. A fresh directory gets g's hash and height-0 state in one synced batch.
+// Open opens (or creates, mode 0700) the database in dir and checks that it
+// belongs to genesis g. A fresh directory gets g's hash and height-0 state in one
+// synced batch. An existing directory keeps its mode.
 func Open(dir string, g *ledger.Genesis, o Options) (*Store, error) {
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 64 << 20
 	}
 	if o.MemTableBytes == 0 {
 		o.MemTableBytes = 64 << 20
+	}
+	// The ledger is confidential: create the directory (and any missing parent)
+	// 0700 before Pebble would create it 0755. Pebble's files inside are 0644
+	// (umask permitting); the directory is what keeps others out.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	cache := pebble.NewCache(o.CacheBytes)
 	defer cache.Unref()
