@@ -10,6 +10,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 
+	"settle/consensus/hotstuff"
+	"settle/consensus/transport"
 	"settle/engine/txn"
 	"settle/mempool"
 )
@@ -145,5 +147,44 @@ func (c *Config) Validate() error {
 	if c.ListenAddr == "" && c.Listener == nil {
 		return errors.New("cluster config: this validator needs a replica listen address")
 	}
-	return c.Block.Validate()
+	if err := c.Block.Validate(); err != nil {
+		return err
+	}
+	return c.checkLimits()
+}
+
+// PayloadBytesMax is the largest payload a block within limits b encodes to:
+// the batch header, then per transaction its u16 length and its bytes
+// (txn.EncodeBatch).
+func PayloadBytesMax(b mempool.AssemblerConfig) int {
+	return txn.BatchHeader + b.BlockBytesMax + 2*b.BlockTxMax
+}
+
+// proposalOverheadBytesMax bounds what a proposal frame carries besides its
+// payload: the block header, its QC, a TC with a signature and high-QC view per
+// validator, and the frame's own bytes.
+func proposalOverheadBytesMax(validators int) int { return 4096 + 2*validators*(64+8+32) }
+
+// checkLimits asserts the relations between limits that depend on each other,
+// so that a full block is always one a proposal carries and every validator
+// accepts: a block's transactions are one batch (at most txn.BatchTxMax), its
+// encoded payload fits the core's payload limit, and a proposal carrying it
+// fits a transport frame; the mempool's largest transaction fits a block.
+func (c *Config) checkLimits() error {
+	payload := PayloadBytesMax(c.Block)
+	frame := transport.FrameBytesMaxDefault
+	switch {
+	case c.Block.BlockTxMax > txn.BatchTxMax:
+		return fmt.Errorf("cluster config: block_tx_max %d exceeds %d: a block's transactions travel as one batch, and no validator decodes a larger one",
+			c.Block.BlockTxMax, txn.BatchTxMax)
+	case payload > hotstuff.PayloadBytesMax:
+		return fmt.Errorf("cluster config: a full block (block_bytes_max %d plus 2 bytes for each of block_tx_max %d transactions and a %d-byte header) encodes to %d bytes, more than a proposal's %d-byte payload limit",
+			c.Block.BlockBytesMax, c.Block.BlockTxMax, txn.BatchHeader, payload, hotstuff.PayloadBytesMax)
+	case payload+proposalOverheadBytesMax(len(c.Validators)) > frame:
+		return fmt.Errorf("cluster config: a proposal carrying a full block (%d bytes of payload) does not fit a %d-byte transport frame", payload, frame)
+	case c.Pool.Config().TxBytesMax > c.Block.BlockBytesMax:
+		return fmt.Errorf("cluster config: the mempool admits transactions of up to %d bytes, more than block_bytes_max %d: such a transaction would never fit a block",
+			c.Pool.Config().TxBytesMax, c.Block.BlockBytesMax)
+	}
+	return nil
 }

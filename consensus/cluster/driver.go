@@ -112,6 +112,9 @@ func (d *Driver) coreConfig() hotstuff.Config {
 	hc.ValidatePayload = d.validatePayload
 	hc.Storage = d.st
 	hc.GenesisStateHash = d.cfg.GenesisStateHash
+	// Accept any leader's payload up to the protocol's limit: validators may
+	// run different block limits, and every one of them fits (checkLimits).
+	hc.PayloadBytesMax = hotstuff.PayloadBytesMax
 	hc.ViewTimeoutTicks = d.cfg.ViewTimeoutTicks
 	hc.ViewTimeoutTicksMax = d.cfg.ViewTimeoutTicksMax
 	return hc

@@ -13,6 +13,7 @@ import (
 	"settle/engine/devnet"
 	"settle/engine/ledger"
 	"settle/engine/node"
+	"settle/mempool"
 )
 
 // TestFromFileChecksTheClusterSection: the rules engine/node cannot check alone
@@ -67,10 +68,13 @@ func TestFromFileChecksTheClusterSection(t *testing.T) {
 	}
 }
 
-// TestBlockBytesLimitFitsAProposal: the largest block_bytes_max a config file may
-// set is a payload a HotStuff proposal accepts.
+// TestBlockBytesLimitFitsAProposal: the largest block a config file may set
+// (block_bytes_max and block_tx_max at their limits) encodes to a payload a
+// HotStuff proposal carries: the encoding adds 2 bytes per transaction and a
+// header to the transactions' bytes.
 func TestBlockBytesLimitFitsAProposal(t *testing.T) {
-	if max := hotstuff.DefaultConfig().PayloadBytesMax; node.BlockBytesMaxLimit > max {
-		t.Fatalf("node.BlockBytesMaxLimit %d exceeds the proposal payload limit %d", node.BlockBytesMaxLimit, max)
+	full := PayloadBytesMax(mempool.AssemblerConfig{BlockTxMax: node.BlockTxMaxLimit, BlockBytesMax: node.BlockBytesMaxLimit})
+	if full > hotstuff.PayloadBytesMax {
+		t.Fatalf("a full block encodes to %d bytes, more than the proposal payload limit %d", full, hotstuff.PayloadBytesMax)
 	}
 }

@@ -24,6 +24,11 @@ func (d *Driver) Gossip(raws [][]byte) {
 	d.gossip.mu.Unlock()
 }
 
+// gossipFrameBytesMax bounds a gossip frame: well inside a transport frame
+// whatever the transactions' sizes, and short enough on the wire that the
+// writer soon gets back to consensus frames.
+const gossipFrameBytesMax = 1 << 20
+
 // gossipOut broadcasts the queued transactions every GossipInterval, in frames of
 // at most GossipFrameTxMax, on the transport's low-priority lane: a peer's writer
 // sends them only when no consensus frame is waiting, and a full gossip queue
@@ -44,10 +49,12 @@ func (d *Driver) gossipOut(ctx context.Context) {
 		d.gossip.raws = spare[:0]
 		d.gossip.mu.Unlock()
 		for len(raws) > 0 {
-			n := min(len(raws), d.cfg.GossipFrameTxMax)
-			size := 1 + txn.BatchHeader
-			for _, r := range raws[:n] {
-				size += 2 + len(r)
+			// A frame holds at most GossipFrameTxMax transactions and
+			// gossipFrameBytesMax bytes (always at least one transaction).
+			n, size := 0, 1+txn.BatchHeader
+			for n < len(raws) && n < d.cfg.GossipFrameTxMax && (n == 0 || size+2+len(raws[n]) <= gossipFrameBytesMax) {
+				size += 2 + len(raws[n])
+				n++
 			}
 			frame := append(make([]byte, 0, size), frameGossip)
 			frame = txn.AppendBatchHeader(frame, n)

@@ -19,7 +19,6 @@ import (
 	"settle/engine/ledger"
 	"settle/engine/node"
 	"settle/engine/txn"
-	"settle/mempool"
 )
 
 // inprocessNode is one validator of the in-process cluster.
@@ -57,94 +56,8 @@ func TestInProcessCluster(t *testing.T) {
 		txPerWave   = 3  // per sender and wave
 		txPerSender = 2 * txPerWave
 	)
-	logs := &syncLog{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			logs.mu.Lock()
-			t.Logf("validator logs:\n%s", logs.buf.String())
-			logs.mu.Unlock()
-		}
-	})
-	keys := make([]ed25519.PrivateKey, validators)
-	lns := make([]net.Listener, validators)
-	o := devnet.DefaultOptions()
-	o.Accounts = accounts
-	for i := range validators {
-		seed := bytes.Repeat([]byte{byte(0x40 + i)}, ed25519.SeedSize)
-		keys[i] = ed25519.NewKeyFromSeed(seed)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns[i] = ln
-		o.Validators = append(o.Validators, ledger.GenesisValidator{Name: "v" + strconv.Itoa(i),
-			PublicKey: hex.EncodeToString(keys[i].Public().(ed25519.PublicKey)), Address: ln.Addr().String()})
-	}
-	g := devnet.Genesis(o)
-	gl, err := ledger.FromGenesis(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vals []cluster.Validator
-	for _, v := range o.Validators {
-		pubKey, _ := hex.DecodeString(v.PublicKey)
-		vals = append(vals, cluster.Validator{Name: v.Name, PublicKey: pubKey, Addr: v.Address})
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	nodes := make([]*inprocessNode, validators)
-	stop := func() {
-		cancel()
-		for i, in := range nodes {
-			if in == nil {
-				lns[i].Close()
-				continue
-			}
-			if in.done != nil {
-				if err := <-in.done; err != nil {
-					t.Errorf("validator %d: run: %v", i, err)
-				}
-				in.done = nil
-			}
-		}
-	}
-	t.Cleanup(func() {
-		stop()
-		for _, in := range nodes {
-			if in != nil {
-				in.n.Close()
-			}
-		}
-	})
-	for i := range validators {
-		cfg := node.DefaultConfig(t.TempDir(), g)
-		cfg.NodeID = "v" + strconv.Itoa(i)
-		cfg.BlockDelayMax = 5 * time.Millisecond
-		cfg.VerifyWorkers = 1
-		in := &inprocessNode{}
-		in.n, err = node.New(cfg, func(n *node.Node) (chain.Orderer, error) {
-			d, err := cluster.New(cluster.Config{
-				ChainID: g.ChainID, Self: i, Key: keys[i], Validators: vals, Listener: lns[i],
-				DB: n.Store().DB(), Pool: n.Pool(), App: n, GenesisStateHash: gl.Meta().StateHash,
-				Block:           mempool.AssemblerConfig{BlockTxMax: cfg.BlockTxMax, BlockBytesMax: cfg.BlockBytesMax, BlockDelayMax: cfg.BlockDelayMax},
-				EmptyBlockDelay: 50 * time.Millisecond,
-				Logf:            logs.logf(cfg.NodeID),
-			})
-			in.drv = d
-			return d, err
-		})
-		if err != nil {
-			t.Fatalf("validator %d: %v", i, err)
-		}
-		nodes[i] = in
-	}
-	for _, in := range nodes {
-		in.done = make(chan error, 1)
-		go func() { in.done <- in.n.Run(ctx) }()
-	}
-	for i, in := range nodes {
-		waitUntil(t, fmt.Sprintf("validator %d ready", i), func() bool { return in.n.Ready() })
-	}
+	c := startInProcess(t, validators, accounts, nil)
+	nodes, ctx, stop := c.nodes, c.ctx, c.stop
 
 	// Two waves. In wave w, sender s submits its payments, in sequence order, to
 	// validator (s+w) mod 4: every validator gets clients, the transactions reach
@@ -222,6 +135,114 @@ func TestInProcessCluster(t *testing.T) {
 	t.Logf("all %d payments committed on %d validators; %d common heights checked", len(hashes), validators, minHeight)
 }
 
+// inprocess is a running in-process cluster.
+type inprocess struct {
+	nodes []*inprocessNode
+	ctx   context.Context
+	stop  func() // stops every validator (idempotent); Cleanup also closes them
+}
+
+// startInProcess starts validators real nodes with the cluster driver over TCP
+// on 127.0.0.1, from a devnet genesis of accounts, and waits until all are
+// ready. edit, when set, adjusts each node's config before it starts.
+func startInProcess(t *testing.T, validators, accounts int, edit func(*node.Config)) *inprocess {
+	t.Helper()
+	logs := &syncLog{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs.mu.Lock()
+			t.Logf("validator logs:\n%s", logs.buf.String())
+			logs.mu.Unlock()
+		}
+	})
+	keys := make([]ed25519.PrivateKey, validators)
+	lns := make([]net.Listener, validators)
+	o := devnet.DefaultOptions()
+	o.Accounts = accounts
+	for i := range validators {
+		seed := bytes.Repeat([]byte{byte(0x40 + i)}, ed25519.SeedSize)
+		keys[i] = ed25519.NewKeyFromSeed(seed)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns[i] = ln
+		o.Validators = append(o.Validators, ledger.GenesisValidator{Name: "v" + strconv.Itoa(i),
+			PublicKey: hex.EncodeToString(keys[i].Public().(ed25519.PublicKey)), Address: ln.Addr().String()})
+	}
+	g := devnet.Genesis(o)
+	gl, err := ledger.FromGenesis(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vals []cluster.Validator
+	for _, v := range o.Validators {
+		pubKey, _ := hex.DecodeString(v.PublicKey)
+		vals = append(vals, cluster.Validator{Name: v.Name, PublicKey: pubKey, Addr: v.Address})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	nodes := make([]*inprocessNode, validators)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			for i, in := range nodes {
+				if in == nil {
+					lns[i].Close()
+					continue
+				}
+				if in.done != nil {
+					if err := <-in.done; err != nil {
+						t.Errorf("validator %d: run: %v", i, err)
+					}
+					in.done = nil
+				}
+			}
+		})
+	}
+	t.Cleanup(func() {
+		stop()
+		for _, in := range nodes {
+			if in != nil {
+				in.n.Close()
+			}
+		}
+	})
+	for i := range validators {
+		cfg := node.DefaultConfig(t.TempDir(), g)
+		cfg.NodeID = "v" + strconv.Itoa(i)
+		cfg.BlockDelayMax = 5 * time.Millisecond
+		cfg.VerifyWorkers = 1
+		if edit != nil {
+			edit(&cfg)
+		}
+		in := &inprocessNode{}
+		in.n, err = node.New(cfg, func(n *node.Node) (chain.Orderer, error) {
+			d, err := cluster.New(cluster.Config{
+				ChainID: g.ChainID, Self: i, Key: keys[i], Validators: vals, Listener: lns[i],
+				DB: n.Store().DB(), Pool: n.Pool(), App: n, GenesisStateHash: gl.Meta().StateHash,
+				Block:           cfg.Assembler(),
+				EmptyBlockDelay: 50 * time.Millisecond,
+				Logf:            logs.logf(cfg.NodeID),
+			})
+			in.drv = d
+			return d, err
+		})
+		if err != nil {
+			t.Fatalf("validator %d: %v", i, err)
+		}
+		nodes[i] = in
+	}
+	for _, in := range nodes {
+		in.done = make(chan error, 1)
+		go func() { in.done <- in.n.Run(ctx) }()
+	}
+	for i, in := range nodes {
+		waitUntil(t, fmt.Sprintf("validator %d ready", i), func() bool { return in.n.Ready() })
+	}
+	return &inprocess{nodes: nodes, ctx: ctx, stop: stop}
+}
+
 // partitionAndHeal cuts the last validator off while the others commit a few
 // blocks without it, then heals: it must catch up by block sync.
 func partitionAndHeal(t *testing.T, nodes []*inprocessNode) {
@@ -269,4 +290,83 @@ func payment(t *testing.T, from, to int, seq, amount uint64) *txn.Tx {
 		t.Fatal(err)
 	}
 	return tx
+}
+
+// TestFullBlocks fills blocks to each of their limits on a real cluster and
+// checks that every one commits: a block that closes on bytes (payments with
+// 512-byte memos up to the default 4 MiB block_bytes_max, whose encoding adds 2
+// bytes per transaction: such proposals were refused and the view timed out
+// for ever) and one that closes on count (block_tx_max).
+func TestFullBlocks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("signs and commits about 12,000 large payments")
+	}
+	for _, tc := range []struct {
+		name      string
+		edit      func(*node.Config)
+		senders   int
+		perSender int
+		memo      int
+		full      func(txs, bytes int, cfg node.Config) bool // does a block count as full
+	}{
+		{"bytes", func(c *node.Config) { c.BlockDelayMax = 300 * time.Millisecond }, 1000, 12, txn.MemoBytesMax,
+			func(txs, bytes int, c node.Config) bool { return bytes > c.BlockBytesMax-2*txn.TxBytesMax }},
+		{"count", func(c *node.Config) { c.BlockTxMax, c.BlockDelayMax = 100, 300*time.Millisecond }, 200, 3, 0,
+			func(txs, bytes int, c node.Config) bool { return txs == c.BlockTxMax }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cfg node.Config
+			c := startInProcess(t, 4, 2*tc.senders, func(nc *node.Config) { tc.edit(nc); cfg = *nc })
+			var txs []*txn.Tx
+			for s := range tc.senders {
+				for k := range tc.perSender {
+					tx := payment(t, s, s+tc.senders, uint64(k+1), 1)
+					if tc.memo > 0 {
+						tx.Memo = bytes.Repeat([]byte{byte(s)}, tc.memo)
+						if err := txn.Sign(tx, devnet.DemoKey(devnet.ChainID, s)); err != nil {
+							t.Fatal(err)
+						}
+					}
+					txs = append(txs, tx)
+				}
+			}
+			errs := make([]error, len(txs))
+			c.nodes[0].n.Submit(c.ctx, txs, errs)
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("tx %d refused: %v", i, err)
+				}
+			}
+			last := txs[len(txs)-1].Hash()
+			for i, in := range c.nodes {
+				waitUntil(t, fmt.Sprintf("validator %d commits all %d payments", i, len(txs)), func() bool {
+					st, err := in.n.Tx(last)
+					return err == nil && st.Committed && in.n.Ledger().Meta().TxCount == uint64(len(txs))
+				})
+			}
+			fullBlocks := 0
+			n := c.nodes[0].n
+			for h := uint64(1); h <= n.Height(); h++ {
+				rec, err := n.Store().Block(h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				size := 0
+				for _, r := range rec.Receipts {
+					tr, err := n.Store().Tx(r.Hash)
+					if err != nil {
+						t.Fatal(err)
+					}
+					size += len(tr.Raw)
+				}
+				if tc.full(len(rec.Receipts), size, cfg) {
+					fullBlocks++
+				}
+			}
+			if fullBlocks == 0 {
+				t.Fatalf("no block reached the %s limit", tc.name)
+			}
+			t.Logf("%d payments committed in %d blocks, %d of them full by %s", len(txs), n.Height(), fullBlocks, tc.name)
+		})
+	}
 }

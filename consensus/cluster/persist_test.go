@@ -3,11 +3,15 @@ package cluster
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
 	"settle/consensus/hotstuff"
+	"settle/engine/txn"
+	"settle/mempool"
 )
 
 // TestPersistRoundTrip stores safety state and blocks, prunes the restart index
@@ -78,5 +82,35 @@ func TestConfigValidate(t *testing.T) {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s: accepted", tc.name)
 		}
+	}
+}
+
+// TestConfigLimitRelations: limits that depend on each other are refused when
+// a full block would not be a proposal every validator accepts.
+func TestConfigLimitRelations(t *testing.T) {
+	pool, err := mempool.New(mempool.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		block mempool.AssemblerConfig
+		want  string // "" : valid
+	}{
+		{"the defaults", mempool.AssemblerConfig{BlockTxMax: 8192, BlockBytesMax: 4 << 20, BlockDelayMax: time.Millisecond}, ""},
+		{"more transactions than a batch holds", mempool.AssemblerConfig{BlockTxMax: txn.BatchTxMax + 1, BlockBytesMax: 4 << 20, BlockDelayMax: time.Millisecond}, "one batch"},
+		{"a payload over the proposal limit", mempool.AssemblerConfig{BlockTxMax: 8192, BlockBytesMax: hotstuff.PayloadBytesMax, BlockDelayMax: time.Millisecond}, "payload limit"},
+		{"a block smaller than the largest transaction", mempool.AssemblerConfig{BlockTxMax: 10, BlockBytesMax: 1000, BlockDelayMax: time.Millisecond}, "never fit a block"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Config{Block: tc.block, Pool: pool, Validators: make([]Validator, 4)}
+			err := c.checkLimits()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want one about %q", err, tc.want)
+			}
+		})
 	}
 }

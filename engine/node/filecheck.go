@@ -22,7 +22,7 @@ import (
 // that misbehaves later.
 const (
 	// A block's payload is one txn batch, which holds at most BatchTxMax.
-	blockTxMaxLimit = txn.BatchTxMax
+	BlockTxMaxLimit = txn.BatchTxMax
 	// A block must hold the largest transaction the mempool admits (the
 	// assembler refuses less) ...
 	blockBytesMaxMin = 64 << 10
@@ -56,7 +56,7 @@ type intRange struct {
 // intRanges lists the file's optional integer settings with their ranges.
 func (fc *FileConfig) intRanges() []intRange {
 	r := []intRange{
-		{"block_tx_max", fc.BlockTxMax, 1, blockTxMaxLimit},
+		{"block_tx_max", fc.BlockTxMax, 1, BlockTxMaxLimit},
 		{"block_bytes_max", fc.BlockBytesMax, blockBytesMaxMin, BlockBytesMaxLimit},
 		{"block_delay_ms", fc.BlockDelayMs, 1, blockDelayMsLimit},
 		{"mempool_tx_max", fc.MempoolTxMax, mempool.DefaultConfig().AccountTxMax, mempoolTxMaxLimit},
