@@ -124,6 +124,7 @@ func (r *run) finalChain(ctx context.Context, rep *Report, h uint64) map[txn.Has
 			}
 			f := out[hash]
 			f.carried++
+			f.heights = append(f.heights, fmt.Sprintf("%d:%s/%v", height, b.Results[i], b.Applied[i]))
 			if !b.Applied[i] {
 				rep.Skipped++
 			} else {
@@ -133,9 +134,12 @@ func (r *run) finalChain(ctx context.Context, rep *Report, h uint64) map[txn.Has
 			out[hash] = f
 		}
 	}
-	for _, f := range out {
+	for hash, f := range out {
 		if f.carried > 1 {
 			rep.ReIncluded++
+			if rep.ReIncluded <= 10 {
+				rep.fail("tx %s carried by %d blocks (height:result/applied): %v", hash, f.carried, f.heights)
+			}
 		}
 		if f.applied > 1 {
 			rep.ReApplied++
@@ -148,6 +152,7 @@ type finalTx struct {
 	carried, applied int
 	height           uint64
 	result           string
+	heights          []string // every block that carried it, for the report
 }
 
 // checkTransactions compares what was announced with the final chain, and

@@ -23,9 +23,9 @@ func (d *Driver) validatePayload(payload []byte) error {
 	return nil
 }
 
-// payloadResult is an assembled payload for view.
+// payloadResult is an assembled payload for a request (view and parent).
 type payloadResult struct {
-	view    uint64
+	req     hotstuff.PayloadRequest
 	payload []byte
 	txs     []*txn.Tx
 	hashes  [][32]byte // reaped and included: requeued if the proposal fails
@@ -65,7 +65,7 @@ func (d *Driver) assemble(ctx context.Context, req hotstuff.PayloadRequest, c pa
 	}
 	sel := c.Select(entries, d.cfg.App.NextSeq)
 	d.requeue(sel.Requeue)
-	res := payloadResult{view: req.View, txs: sel.Txs, hashes: sel.Hashes}
+	res := payloadResult{req: req, txs: sel.Txs, hashes: sel.Hashes}
 	if len(sel.Txs) > 0 {
 		raws := make([][]byte, len(sel.Txs))
 		for i, tx := range sel.Txs {
@@ -89,10 +89,10 @@ func (d *Driver) requeue(hashes [][32]byte) {
 // propose hands an assembled payload to the core (core goroutine).
 func (d *Driver) propose(res payloadResult) {
 	d.tracker.Validated(res.payload, res.txs) // mempool entries: verified on admission
-	if err := d.core.Propose(res.view, res.payload); err != nil {
+	if err := d.core.Propose(res.req, res.payload); err != nil {
 		d.requeue(res.hashes)
 		if !errors.Is(err, hotstuff.ErrNoPending) {
-			d.cfg.Logf("cluster: propose view %d: %v", res.view, err)
+			d.cfg.Logf("cluster: propose view %d: %v", res.req.View, err)
 		}
 		return
 	}

@@ -31,6 +31,7 @@ type Core struct {
 	sync          catchup
 	ticks         uint64
 	payloadView   uint64 // view of the outstanding NeedPayload, 0 if none
+	payloadParent Hash   // the parent that NeedPayload named
 	unreachable   Bitmap // validators the driver cannot reach now (SetUnreachable)
 
 	ready    Ready

@@ -59,7 +59,8 @@ func TestVoteNeedsPersistedSafety(t *testing.T) {
 	if rd.NeedPayload == nil || rd.NeedPayload.View != 1 {
 		t.Fatalf("leader of view 1 should ask for a payload, got %+v", rd)
 	}
-	if err := leader.Propose(1, []byte("x")); err != nil {
+	req := *rd.NeedPayload
+	if err := leader.Propose(req, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	rd = leader.Ready()
@@ -67,7 +68,7 @@ func TestVoteNeedsPersistedSafety(t *testing.T) {
 		t.Fatalf("proposal and vote without persisted safety: %+v", rd.Safety)
 	}
 	leader.Advance()
-	if err := leader.Propose(1, []byte("y")); !errors.Is(err, ErrNoPending) {
+	if err := leader.Propose(req, []byte("y")); !errors.Is(err, ErrNoPending) {
 		t.Fatalf("second proposal in one view: %v", err)
 	}
 	// Restarted from its safety state, the leader never proposes view 1 again.

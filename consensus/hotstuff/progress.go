@@ -6,6 +6,12 @@ func (c *Core) processQC(q *QC, from ValidatorIndex) {
 	if q.View > c.safety.HighQC.View {
 		c.safety.HighQC = *q
 		c.markSafetyDirty()
+		if c.payloadView == c.pm.view && c.payloadParent != q.BlockHash {
+			// The leader's block must extend the new high QC's block, and the
+			// payload being assembled was chosen for the old parent's chain.
+			c.payloadView = 0
+			defer c.maybeRequestPayload()
+		}
 	}
 	if b1, ok := c.forks.get(q.BlockHash); ok {
 		c.commitFor(b1)
@@ -77,7 +83,7 @@ func (c *Core) maybeRequestPayload() {
 		c.fetch(hq.BlockHash, c.self, &hq)
 		return
 	}
-	c.payloadView = view
+	c.payloadView, c.payloadParent = view, parent.Hash()
 	c.ready.NeedPayload = &PayloadRequest{View: view, Height: parent.Height + 1, Parent: parent.Hash()}
 }
 

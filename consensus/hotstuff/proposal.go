@@ -3,24 +3,34 @@ package hotstuff
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // errParked means a block waits for its parent; not an error for the sender.
 var errParked = errors.New("hotstuff: block parked until its parent arrives")
 
 // Propose answers a NeedPayload: it builds, signs and broadcasts the block for
-// view, and votes for it. Errors: ErrNoPending when no payload was asked for this
-// view (or the view has passed), ErrInvalidPayload when the payload is too large.
-func (c *Core) Propose(view uint64, payload []byte) error {
+// view on the parent the request named, and votes for it. Errors: ErrNoPending
+// when no payload was asked for this view (or the view has passed, or the high
+// QC moved to another block since the request: the payload was chosen for the
+// old parent's chain, and a new NeedPayload names the new parent),
+// ErrInvalidPayload when the payload is too large.
+func (c *Core) Propose(req PayloadRequest, payload []byte) error {
 	c.assertNotReadyOut()
-	if view != c.pm.view || c.payloadView != view {
-		return fmt.Errorf("propose view %d (current %d): %w", view, c.pm.view, ErrNoPending)
+	view := req.View
+	if view != c.pm.view || c.payloadView != view || req.Parent != c.payloadParent {
+		return fmt.Errorf("propose view %d on %s (current view %d): %w", view, req.Parent, c.pm.view, ErrNoPending)
 	}
 	if len(payload) > c.cfg.PayloadBytesMax {
 		return fmt.Errorf("propose view %d: payload of %d bytes exceeds %d: %w", view, len(payload), c.cfg.PayloadBytesMax, ErrInvalidPayload)
 	}
 	c.payloadView = 0
 	hq := c.safety.HighQC
+	// INVARIANT: the block extends the parent its payload was chosen for: a
+	// payload selected against another chain could carry its transactions again.
+	if hq.BlockHash != c.payloadParent {
+		panic("hotstuff: the high QC moved without a new payload request")
+	}
 	parent, ok := c.forks.get(hq.BlockHash)
 	if !ok {
 		panic("hotstuff: NeedPayload was emitted without the parent block")
@@ -35,10 +45,13 @@ func (c *Core) Propose(view uint64, payload []byte) error {
 	if hq.View+1 != view {
 		p.TC = c.safety.HighTC
 	}
-	c.broadcast(p)
+	// The proposal leaves only if this validator accepts its own block, and
+	// before the vote for it that accepting queues.
+	at := len(c.ready.Messages)
 	if err := c.acceptProposal(c.self, p); err != nil {
 		return fmt.Errorf("propose view %d: own block rejected: %w", view, err)
 	}
+	c.ready.Messages = slices.Insert(c.ready.Messages, at, Envelope{Broadcast: true, Msg: p})
 	// INVARIANT: a leader proposes at most once per view, even across a restart.
 	if c.safety.LastVotedView < view {
 		c.safety.LastVotedView = view

@@ -31,6 +31,10 @@ type Options struct {
 	// height order), so proposals are assembled while committed ancestors are not
 	// executed yet. 0 executes every committed block at once.
 	ExecDelayMax int
+	// ProposeDelayMax > 0 answers a payload request 0 to ProposeDelayMax ticks
+	// later, as the node's assembler does (it waits for a full block or its
+	// deadline): inputs that arrive meanwhile may change the leader's state.
+	ProposeDelayMax int
 	// Log receives one line per action, for golden tests; nil logs nothing.
 	Log func(line string)
 }
@@ -177,9 +181,9 @@ func (c *Cluster) Propose(n *Node, payload []byte) error {
 	if n.core == nil || n.needPayload == nil {
 		return fmt.Errorf("%s has no pending payload request", n.Name)
 	}
-	view := n.needPayload.View
+	req := *n.needPayload
 	n.needPayload = nil
-	err := n.core.Propose(view, payload)
+	err := n.core.Propose(req, payload)
 	c.drive(n)
 	return err
 }

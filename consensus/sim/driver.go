@@ -24,8 +24,14 @@ func (c *Cluster) drive(n *Node) {
 		}
 		if fx.need != nil {
 			n.needPayload = fx.need
-			if !c.opts.ManualPropose {
-				_ = c.Propose(n, c.payload(n, *fx.need))
+			n.proposeAt = c.Net.Now
+			if c.opts.ProposeDelayMax > 0 {
+				n.proposeAt += int64(c.rng.Intn(c.opts.ProposeDelayMax + 1))
+			}
+			if !c.opts.ManualPropose && n.proposeAt <= c.Net.Now {
+				if err := c.Propose(n, c.payload(n, *fx.need)); err != nil && debugErrors {
+					c.logf("%s: propose: %v", n.Name, err)
+				}
 			}
 		}
 	}

@@ -23,7 +23,8 @@ type Node struct {
 	committedHeight uint64                   // last height the core committed
 	executedHeight  uint64                   // last height the executor applied
 	execQueue       []queued                 // committed, not yet executed (memory only)
-	needPayload     *hotstuff.PayloadRequest // unanswered (manual proposing)
+	needPayload     *hotstuff.PayloadRequest // unanswered (manual or delayed proposing)
+	proposeAt       int64                    // when a delayed payload is answered
 	proposals       int                      // payload counter, makes payloads unique
 }
 

@@ -9,17 +9,18 @@ import (
 
 // Scenario is one seeded run: a fault phase, then a heal and a liveness window.
 type Scenario struct {
-	Seed          int64
-	Validators    int
-	Byzantine     map[hotstuff.ValidatorIndex]Behavior
-	Twins         []hotstuff.ValidatorIndex
-	FaultTicks    int64
-	LivenessTicks int64 // every honest node must commit new blocks within this
-	DropPct       int
-	DupPct        int
-	DelayMax      int64
-	ExecDelayMax  int // see Options.ExecDelayMax
-	DrainTicks    int64
+	Seed            int64
+	Validators      int
+	Byzantine       map[hotstuff.ValidatorIndex]Behavior
+	Twins           []hotstuff.ValidatorIndex
+	FaultTicks      int64
+	LivenessTicks   int64 // every honest node must commit new blocks within this
+	DropPct         int
+	DupPct          int
+	DelayMax        int64
+	ExecDelayMax    int // see Options.ExecDelayMax
+	ProposeDelayMax int // see Options.ProposeDelayMax
+	DrainTicks      int64
 	// Configure, if set, adjusts the cluster options (the application) before the run.
 	Configure func(*Options)
 }
@@ -45,13 +46,14 @@ func NewScenario(seed int64) Scenario {
 	s.LivenessTicks = 1500
 	s.DropPct, s.DupPct, s.DelayMax = rng.Intn(15), rng.Intn(10), 1+rng.Int63n(4)
 	s.ExecDelayMax = rng.Intn(3)
+	s.ProposeDelayMax = rng.Intn(3)
 	s.DrainTicks = 2000
 	return s
 }
 
 func (s Scenario) String() string {
-	return fmt.Sprintf("seed=%d n=%d byzantine=%v faultTicks=%d drop=%d%% dup=%d%% delayMax=%d execDelayMax=%d",
-		s.Seed, s.Validators, s.Byzantine, s.FaultTicks, s.DropPct, s.DupPct, s.DelayMax, s.ExecDelayMax)
+	return fmt.Sprintf("seed=%d n=%d byzantine=%v faultTicks=%d drop=%d%% dup=%d%% delayMax=%d execDelayMax=%d proposeDelayMax=%d",
+		s.Seed, s.Validators, s.Byzantine, s.FaultTicks, s.DropPct, s.DupPct, s.DelayMax, s.ExecDelayMax, s.ProposeDelayMax)
 }
 
 // Run plays the scenario and returns the first violation (safety, state, executor
@@ -59,7 +61,7 @@ func (s Scenario) String() string {
 func (s Scenario) Run(log func(string)) (*Cluster, error) {
 	rng := rand.New(rand.NewSource(s.Seed ^ 0x5e771e))
 	opts := Options{Validators: s.Validators, Byzantine: s.Byzantine, Twins: s.Twins,
-		ViewTimeoutTicks: 8, ViewTimeoutTicksMax: 64, ExecDelayMax: s.ExecDelayMax, Log: log}
+		ViewTimeoutTicks: 8, ViewTimeoutTicksMax: 64, ExecDelayMax: s.ExecDelayMax, ProposeDelayMax: s.ProposeDelayMax, Log: log}
 	if s.Configure != nil {
 		s.Configure(&opts)
 	}
@@ -100,6 +102,9 @@ func (c *Cluster) step() {
 		n := c.Nodes[i]
 		c.noteReachable(n)
 		c.Tick(n)
+		if n.Up() && n.needPayload != nil && !c.opts.ManualPropose && n.proposeAt <= c.Net.Now {
+			_ = c.Propose(n, c.payload(n, *n.needPayload))
+		}
 		if c.opts.ExecDelayMax > 0 && n.Up() {
 			c.execute(n, false)
 			c.drive(n)
