@@ -6,7 +6,10 @@
 //	settlectl tx HASH
 //	settlectl status
 //
-// -node (default http://127.0.0.1:7700 or $SETTLE_NODE) selects the validator.
+// -node (default http://127.0.0.1:7700 or $SETTLE_NODE) selects the validator; an
+// https:// node is verified against -tls-ca (or $SETTLE_TLS_CA; default: the
+// system roots), and -tls-cert/-tls-key ($SETTLE_TLS_CERT, $SETTLE_TLS_KEY) give
+// the client certificate a validator may require.
 package main
 
 import (
@@ -22,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"settle/engine/tlsfiles"
 	"settle/engine/txn"
 )
 
@@ -63,7 +67,9 @@ func usage() {
   settlectl pay [-node URL] (-key SEED_HEX | -key-file FILE) -to ADDRESS -amount N [-asset STL|CODE/ISSUER] [-fee N] [-memo TEXT] [-wait]
   settlectl account [-node URL] ADDRESS
   settlectl tx [-node URL] HASH
-  settlectl status [-node URL]`)
+  settlectl status [-node URL]
+  settlectl report [-node URL] [-account ADDRESS] [-json] FROM TO
+every command that talks to a node also takes -tls-ca FILE, -tls-cert FILE, -tls-key FILE`)
 }
 
 func defaultNode() string {
@@ -124,7 +130,7 @@ func loadKey(seedHex, file string) (txn.Key, error) {
 
 func payCmd(args []string) error {
 	fs := flag.NewFlagSet("pay", flag.ContinueOnError)
-	node := fs.String("node", defaultNode(), "validator API URL")
+	nf := addNodeFlags(fs)
 	seedHex := fs.String("key", "", "sender's 32-byte seed in hex")
 	keyPath := fs.String("key-file", "", "sender's key file (from keygen)")
 	to := fs.String("to", "", "destination address")
@@ -141,7 +147,10 @@ func payCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	c := client{base: strings.TrimRight(*node, "/")}
+	c, err := nf.client()
+	if err != nil {
+		return err
+	}
 	tx, err := c.buildPayment(key, *to, *amount, *asset, *memo, *fee, *validFor)
 	if err != nil {
 		return err
@@ -168,7 +177,43 @@ func payWith(c client, tx *txn.Tx) error {
 	return nil
 }
 
-type client struct{ base string }
+// client talks to one validator's API. http nil: http.DefaultClient.
+type client struct {
+	base string
+	http *http.Client
+}
+
+// nodeFlags are the flags of every command that talks to a validator.
+type nodeFlags struct {
+	node string
+	tls  tlsfiles.Client
+}
+
+func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
+	f := &nodeFlags{}
+	fs.StringVar(&f.node, "node", defaultNode(), "validator API URL (https://host:port for TLS)")
+	fs.StringVar(&f.tls.CAFile, "tls-ca", os.Getenv("SETTLE_TLS_CA"), "PEM CA bundle that verifies an https node (default: the system roots)")
+	fs.StringVar(&f.tls.CertFile, "tls-cert", os.Getenv("SETTLE_TLS_CERT"), "client certificate (PEM), for a node that requires one")
+	fs.StringVar(&f.tls.KeyFile, "tls-key", os.Getenv("SETTLE_TLS_KEY"), "the client certificate's key (PEM, mode 0600)")
+	return f
+}
+
+// client builds the API client the flags describe.
+func (f *nodeFlags) client() (client, error) {
+	c := client{base: strings.TrimRight(f.node, "/")}
+	if f.tls == (tlsfiles.Client{}) {
+		return c, nil
+	}
+	if !strings.HasPrefix(c.base, "https://") {
+		return c, fmt.Errorf("-tls-ca, -tls-cert and -tls-key need an https:// node, not %q", f.node)
+	}
+	tc, err := f.tls.Config()
+	if err != nil {
+		return c, err
+	}
+	c.http = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+	return c, nil
+}
 
 func (c client) do(method, path string, body []byte) ([]byte, error) {
 	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
@@ -178,7 +223,11 @@ func (c client) do(method, path string, body []byte) ([]byte, error) {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	hc := c.http
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -257,14 +306,18 @@ func (c client) waitCommitted(hash string, timeout time.Duration) error {
 
 func getCmd(name string, args []string, path func(string) string) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	node := fs.String("node", defaultNode(), "validator API URL")
+	nf := addNodeFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%s takes one argument", name)
 	}
-	b, err := client{base: strings.TrimRight(*node, "/")}.do("GET", path(fs.Arg(0)), nil)
+	c, err := nf.client()
+	if err != nil {
+		return err
+	}
+	b, err := c.do("GET", path(fs.Arg(0)), nil)
 	if err != nil {
 		return err
 	}
