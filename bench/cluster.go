@@ -53,7 +53,8 @@ type LocalOptions struct {
 	Validators int
 	Accounts   int
 	Block      BlockLimits
-	GoMaxProcs int // GOMAXPROCS for every validator; 0: the Go default
+	ReplicaTLS *bool // every validator's cluster "replica_tls"; nil: the validators' default
+	GoMaxProcs int   // GOMAXPROCS for every validator; 0: the Go default
 	ChainID    string
 	Genesis    string // a genesis file for `settled init/testnet -genesis` ("" : the dev genesis of Accounts)
 	Logf       func(string, ...any)
@@ -96,7 +97,7 @@ func StartLocal(ctx context.Context, o LocalOptions) (c *Cluster, err error) {
 		return c, err
 	}
 	for i, cfg := range configs {
-		if err := patchConfig(cfg, o.Block); err != nil {
+		if err := patchConfig(cfg, o.Block, o.ReplicaTLS); err != nil {
 			return c, err
 		}
 		addr, err := configAPIAddr(cfg)
@@ -177,9 +178,10 @@ func runSettled(ctx context.Context, binary string, args ...string) error {
 	return nil
 }
 
-// patchConfig writes the scenario's block limits into a validator config,
-// keeping every other field as settled wrote it.
-func patchConfig(path string, b BlockLimits) error {
+// patchConfig writes the scenario's block limits and replica TLS setting into a
+// validator config, keeping every other field as settled wrote it. replicaTLS
+// applies only to a config with a "cluster" section (several validators).
+func patchConfig(path string, b BlockLimits, replicaTLS *bool) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read validator config: %w", err)
@@ -197,6 +199,9 @@ func patchConfig(path string, b BlockLimits) error {
 	set("block_bytes_max", b.BytesMax)
 	set("block_delay_ms", b.DelayMs)
 	set("mempool_tx_max", b.MempoolTxMax)
+	if cl, ok := m["cluster"].(map[string]any); ok && replicaTLS != nil {
+		cl["replica_tls"] = *replicaTLS
+	}
 	out, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err

@@ -106,6 +106,9 @@ func writeMachine(w io.Writer, r *Result) {
 		where = "local processes on this machine"
 	}
 	fmt.Fprintf(w, "| validators | %d, %s |\n", r.Validators, where)
+	if r.Local && r.Validators > 1 {
+		fmt.Fprintf(w, "| replica links | %s |\n", sc(r).ReplicaLinks())
+	}
 	if r.GoMaxProcs > 0 {
 		fmt.Fprintf(w, "| GOMAXPROCS per validator | %d |\n", r.GoMaxProcs)
 	}

@@ -31,6 +31,10 @@ type Scenario struct {
 
 	Block    BlockLimits  `json:"block"`
 	Workload WorkloadSpec `json:"workload"`
+	// ReplicaTLS sets every local validator's "replica_tls" (nil: the validators'
+	// default, TLS on); false runs the replica links in plaintext, to measure what
+	// encryption costs. Ignored with one validator and against a cluster file.
+	ReplicaTLS *bool `json:"replica_tls,omitempty"`
 
 	Schedule   string `json:"schedule,omitempty"`       // loadgen syntax: constant:R@D, step:R1,R2@S, ramp:A..B@D
 	ClosedK    int    `json:"closed_k,omitempty"`       // closed loop with K in flight instead of a schedule
@@ -69,6 +73,17 @@ type WorkloadSpec struct {
 	InterbankLarge int     `json:"interbank_large,omitempty"`
 	InterbankShare float64 `json:"interbank_share,omitempty"`
 	Seed           uint64  `json:"seed,omitempty"`
+}
+
+// ReplicaLinks describes the replica links the scenario runs, for reports.
+func (s *Scenario) ReplicaLinks() string {
+	switch {
+	case s.ReplicaTLS == nil:
+		return "TLS 1.3 (default)"
+	case *s.ReplicaTLS:
+		return "TLS 1.3"
+	}
+	return "plaintext (replica_tls false)"
 }
 
 // SweepSpec is the geometric ladder of offered rates `bench sweep` climbs.

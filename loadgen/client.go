@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -30,9 +31,11 @@ type fastPoster struct {
 	timeout time.Duration
 }
 
-func newFastHostClient(addr string, conns int, timeout time.Duration) *fasthttp.HostClient {
+func newFastHostClient(tg target, tc *tls.Config, conns int, timeout time.Duration) *fasthttp.HostClient {
 	return &fasthttp.HostClient{
-		Addr:                addr,
+		Addr:                tg.addr,
+		IsTLS:               tg.tls,
+		TLSConfig:           tc.Clone(),
 		MaxConns:            conns,
 		MaxConnWaitTimeout:  timeout, // lanes never exceed MaxConns; this covers reconnect races
 		ReadTimeout:         timeout,
@@ -42,9 +45,9 @@ func newFastHostClient(addr string, conns int, timeout time.Duration) *fasthttp.
 	}
 }
 
-func newFastPoster(hc *fasthttp.HostClient, addr string, timeout time.Duration) *fastPoster {
+func newFastPoster(hc *fasthttp.HostClient, tg target, timeout time.Duration) *fastPoster {
 	return &fastPoster{hc: hc, req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse(),
-		uri: "http://" + addr + "/v1/batch", timeout: timeout}
+		uri: tg.base() + "/v1/batch", timeout: timeout}
 }
 
 func (p *fastPoster) PostBatch(body []byte, compressed bool) (int, []byte, error) {
@@ -70,8 +73,9 @@ type netPoster struct {
 	buf    bytes.Buffer
 }
 
-func newNetClient(conns int, timeout time.Duration) *http.Client {
+func newNetClient(tc *tls.Config, conns int, timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, Transport: &http.Transport{
+		TLSClientConfig:     tc.Clone(),
 		MaxConnsPerHost:     conns,
 		MaxIdleConnsPerHost: conns,
 		DisableCompression:  true,

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -24,7 +25,7 @@ const (
 
 // Config is one load run. Zero fields take the defaults of WithDefaults.
 type Config struct {
-	Targets []string // validators, "host:port" or "http://host:port"
+	Targets []string // validators, "host:port", "http://host:port" or "https://host:port"
 	ChainID string
 
 	// Workload.
@@ -56,6 +57,11 @@ type Config struct {
 	Client         string        // ClientFastHTTP or ClientNetHTTP
 	Compress       bool          // zstd request bodies
 	RequestTimeout time.Duration
+	// TLS is the client side of https:// targets: the CA that verifies the
+	// validators (RootCAs) and a client certificate where they require one
+	// (engine/tlsfiles.Client builds it from files). nil: the system roots, no
+	// client certificate.
+	TLS *tls.Config
 
 	// Measurement.
 	CommitTimeout time.Duration // a tx not committed this long after its intended time is timed out
@@ -206,7 +212,7 @@ func (c Config) validate() error {
 		return errors.New("a custom workload needs its signing keys")
 	}
 	for _, t := range c.Targets {
-		if _, err := targetAddr(t); err != nil {
+		if _, err := parseTarget(t); err != nil {
 			return err
 		}
 	}
@@ -233,11 +239,31 @@ func (c Config) txCount() int {
 	return c.Schedule.Count()
 }
 
-// targetAddr turns "host:port" or "http://host:port[/]" into "host:port".
-func targetAddr(t string) (string, error) {
-	addr := strings.TrimSuffix(strings.TrimPrefix(t, "http://"), "/")
-	if _, _, err := net.SplitHostPort(addr); err != nil || strings.Contains(addr, "/") {
-		return "", fmt.Errorf("target %q is not host:port or http://host:port", t)
+// target is one validator's API.
+type target struct {
+	addr string // host:port
+	tls  bool   // https
+}
+
+// base is the URL prefix of the target's API, "http://host:port" or "https://…".
+func (t target) base() string {
+	if t.tls {
+		return "https://" + t.addr
 	}
-	return addr, nil
+	return "http://" + t.addr
+}
+
+// parseTarget reads "host:port", "http://host:port[/]" or "https://host:port[/]".
+func parseTarget(s string) (target, error) {
+	t := target{addr: s}
+	if rest, ok := strings.CutPrefix(s, "https://"); ok {
+		t = target{addr: rest, tls: true}
+	} else {
+		t.addr = strings.TrimPrefix(s, "http://")
+	}
+	t.addr = strings.TrimSuffix(t.addr, "/")
+	if _, _, err := net.SplitHostPort(t.addr); err != nil || strings.Contains(t.addr, "/") {
+		return target{}, fmt.Errorf("target %q is not host:port, http://host:port or https://host:port", s)
+	}
+	return t, nil
 }

@@ -18,7 +18,8 @@ import (
 // prepared is a run after setup: everything signed, nothing sent.
 type prepared struct {
 	cfg      Config
-	addrs    []string
+	targets  []target
+	addrs    []string // the targets' host:port, for reports
 	accounts []txn.AccountID
 	fee      uint64
 	workload Workload
@@ -51,10 +52,12 @@ func (c Config) logf(format string, args ...any) {
 func prepare(ctx context.Context, cfg Config) (*prepared, error) {
 	p := &prepared{cfg: cfg}
 	for _, t := range cfg.Targets {
-		a, _ := targetAddr(t) // INVARIANT: checked by Validate
-		p.addrs = append(p.addrs, a)
+		tg, _ := parseTarget(t) // INVARIANT: checked by Validate
+		p.targets = append(p.targets, tg)
+		p.addrs = append(p.addrs, tg.addr)
 	}
-	api := &apiClient{http: &http.Client{Timeout: cfg.RequestTimeout}, base: "http://" + p.addrs[0]}
+	api := &apiClient{http: &http.Client{Timeout: cfg.RequestTimeout, Transport: &http.Transport{TLSClientConfig: cfg.TLS.Clone()}},
+		base: p.targets[0].base()}
 	st, err := api.status(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the status of %s: %w", p.addrs[0], err)
@@ -305,11 +308,12 @@ func dueBy(s Schedule, ns int64) int64 {
 const followerOpenTimeout = 10 * time.Second
 
 func (s *session) startFollowers(ctx context.Context) (done <-chan struct{}, err error) {
-	client := &http.Client{} // no timeout: the stream lives as long as the run
-	ready := make(chan error, len(s.p.addrs))
+	// No timeout: the stream lives as long as the run.
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: s.p.cfg.TLS.Clone()}}
+	ready := make(chan error, len(s.p.targets))
 	var wg sync.WaitGroup
-	for _, a := range s.p.addrs {
-		f := &follower{base: "http://" + a, client: client, tr: s.tr, events: s.rec.events, nowNs: s.nowNs}
+	for _, tg := range s.p.targets {
+		f := &follower{base: tg.base(), client: client, tr: s.tr, events: s.rec.events, nowNs: s.nowNs}
 		s.followers = append(s.followers, f)
 		wg.Add(1)
 		go func() {
@@ -345,14 +349,14 @@ func (s *session) startLanes() (done <-chan struct{}, err error) {
 		}
 	}
 	var wg sync.WaitGroup
-	for t, addr := range s.p.addrs {
-		hc := newFastHostClient(addr, cfg.Conns, cfg.RequestTimeout)
-		nc := newNetClient(cfg.Conns, cfg.RequestTimeout)
+	for t, tg := range s.p.targets {
+		hc := newFastHostClient(tg, cfg.TLS, cfg.Conns, cfg.RequestTimeout)
+		nc := newNetClient(cfg.TLS, cfg.Conns, cfg.RequestTimeout)
 		for range cfg.Conns {
 			l := newLane(t)
 			s.lanes = append(s.lanes, l)
 			w := &laneWorker{l: l, set: s.p.set, tr: s.tr, events: s.rec.events, nowNs: s.nowNs,
-				batchMax: cfg.BatchTxMax, enc: enc, poster: newPoster(cfg.Client, hc, nc, addr, cfg.RequestTimeout)}
+				batchMax: cfg.BatchTxMax, enc: enc, poster: newPoster(cfg.Client, hc, nc, tg, cfg.RequestTimeout)}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -368,11 +372,11 @@ func (s *session) startLanes() (done <-chan struct{}, err error) {
 	return finished, nil
 }
 
-func newPoster(kind string, hc *fasthttp.HostClient, nc *http.Client, addr string, timeout time.Duration) batchPoster {
+func newPoster(kind string, hc *fasthttp.HostClient, nc *http.Client, tg target, timeout time.Duration) batchPoster {
 	if kind == ClientNetHTTP {
-		return &netPoster{client: nc, url: "http://" + addr + "/v1/batch"}
+		return &netPoster{client: nc, url: tg.base() + "/v1/batch"}
 	}
-	return newFastPoster(hc, addr, timeout)
+	return newFastPoster(hc, tg, timeout)
 }
 
 // sweepEvery is how often in-flight transactions are checked against the timeout.

@@ -102,6 +102,7 @@ built-in scenarios: %s
 // runFlags are the flags shared by quick, run and sweep.
 type runFlags struct {
 	scenario, settled, clusterFile, out, results string
+	replicaTLS                                   string
 	rate                                         float64
 	duration                                     time.Duration
 	repeats, gomaxprocs                          int
@@ -122,6 +123,7 @@ func (f *runFlags) register(fs *flag.FlagSet, defaultScenario string) {
 	fs.DurationVar(&f.duration, "duration", 0, "with -rate: the length of each round (default: the scenario's)")
 	fs.IntVar(&f.repeats, "repeats", 0, "override the scenario's repeat count")
 	fs.IntVar(&f.gomaxprocs, "gomaxprocs", 0, "GOMAXPROCS for every local validator (0: the scenario's or Go's default)")
+	fs.StringVar(&f.replicaTLS, "replica-tls", "", `"on" or "off": override the scenario's replica link encryption (local clusters of several validators)`)
 	fs.BoolVar(&f.keep, "keep", false, "keep the local cluster's work dir (configs, data, logs)")
 	fs.BoolVar(&f.noCalibrate, "no-calibrate", false, "skip calibration (no efficiency figure)")
 	fs.Float64Var(&f.calibrateS, "calibrate-s", 1, "seconds per calibration measurement")
@@ -152,6 +154,14 @@ func (f *runFlags) options(stderr io.Writer) (bench.Options, error) {
 	}
 	if f.gomaxprocs > 0 {
 		sc.GoMaxProcs = f.gomaxprocs
+	}
+	switch f.replicaTLS {
+	case "":
+	case "on", "off":
+		on := f.replicaTLS == "on"
+		sc.ReplicaTLS = &on
+	default:
+		return bench.Options{}, usageError{fmt.Errorf(`-replica-tls must be "on" or "off", not %q`, f.replicaTLS)}
 	}
 	if f.sweepStart > 0 || f.sweepFactor > 0 || f.sweepSteps > 0 || f.stepDuration > 0 {
 		sw := sc.SweepOrDefault()

@@ -30,6 +30,7 @@ func TestCommandErrors(t *testing.T) {
 		{"unknown scenario", []string{"run", "-scenario", "nope"}, exitUsage, "no built-in scenario"},
 		{"invalid scenario file", []string{"run", "-scenario", badScenario}, exitUsage, "either a rate schedule"},
 		{"duration without rate", []string{"run", "-scenario", "single", "-duration", "5s"}, exitUsage, "-duration needs -rate"},
+		{"bad replica-tls", []string{"run", "-scenario", "four", "-replica-tls", "maybe"}, exitUsage, `-replica-tls must be "on" or "off"`},
 		{"report arity", []string{"report"}, exitUsage, "takes 1 argument"},
 		{"plan with too few points", []string{"plan", "-points", few, "-plan-out", dir}, exitFail, "too few points"},
 		{"compare missing", []string{"compare", dir + "/a", dir + "/b"}, exitFail, "result set"},

@@ -7,6 +7,7 @@
 //	loadgen -targets 127.0.0.1:8080 -closed 256 -duration 20s -count 500000
 //	loadgen genesis -mix interbank -out interbank-genesis.json   (then: settled init -genesis interbank-genesis.json …)
 //	loadgen -targets 127.0.0.1:8080 -mix interbank -rate 1000 -duration 20s
+//	loadgen -targets https://node-a:7700 -tls-ca ca.pem -tls-cert bank.pem -tls-key bank-key.pem -rate 2000
 //
 // Exit status: 0 for a valid run, 3 for a run marked INVALID (the generator could
 // not offer the load it promised), 2 for bad flags, 1 for any other failure.
@@ -30,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"settle/engine/tlsfiles"
 	"settle/loadgen"
 	"settle/loadgen/fakenode"
 )
@@ -49,6 +51,7 @@ type options struct {
 	duration, window, timeout, lagMax                                           time.Duration
 	noCache, compress, jsonOut, quiet, fake                                     bool
 	cpuProfile                                                                  string
+	tls                                                                         tlsfiles.Client
 }
 
 func main() {
@@ -119,7 +122,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.targets, "targets", "127.0.0.1:8080", "validators to load, host:port[,host:port…]")
+	fs.StringVar(&o.targets, "targets", "127.0.0.1:8080", "validators to load, host:port[,host:port…] (https://host:port for TLS)")
 	fs.StringVar(&o.targets, "target", "127.0.0.1:8080", "alias of -targets")
 	fs.StringVar(&o.chainID, "chain-id", loadgen.DefaultChainID, "chain id (demo keys derive from it)")
 	fs.IntVar(&o.accounts, "accounts", 1000, "demo accounts 0..N-1 that send and receive payments")
@@ -139,6 +142,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.route, "route", loadgen.RouteSender, "target choice: sender (hash of the sender) or round-robin")
 	fs.StringVar(&o.client, "http-client", loadgen.ClientFastHTTP, "HTTP client: fasthttp or net/http")
 	fs.BoolVar(&o.compress, "compress", false, "zstd-compress batch bodies")
+	fs.StringVar(&o.tls.CAFile, "tls-ca", "", "https targets: PEM CA bundle that verifies the validators (default: the system roots)")
+	fs.StringVar(&o.tls.CertFile, "tls-cert", "", "https targets: client certificate (PEM), for validators that require one")
+	fs.StringVar(&o.tls.KeyFile, "tls-key", "", "https targets: the client certificate's key (PEM, mode 0600)")
 	fs.Uint64Var(&o.seed, "seed", 1, "workload random seed")
 	fs.Uint64Var(&o.fee, "fee", 0, "fee per transaction in native minor units (0: the node's min_fee)")
 	fs.StringVar(&o.amount, "amount", "1..1000", "payment amount in minor units: N or MIN..MAX")
@@ -176,6 +182,11 @@ func (o *options) config(stderr io.Writer) (loadgen.Config, error) {
 		BatchWindow: o.window, BatchTxMax: o.batchMax, Conns: o.conns, Route: o.route,
 		Client: o.client, Compress: o.compress, CommitTimeout: o.timeout,
 		InFlightMax: o.inflightMax, LagP99Max: o.lagMax, CacheDir: o.cacheDir, NoCache: o.noCache,
+	}
+	if o.tls != (tlsfiles.Client{}) {
+		if cfg.TLS, err = o.tls.Config(); err != nil {
+			return cfg, err
+		}
 	}
 	if o.closed == 0 {
 		spec := o.schedule

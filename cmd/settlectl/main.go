@@ -6,9 +6,12 @@
 //	settlectl tx HASH
 //	settlectl status
 //
-// -node (default http://127.0.0.1:7700 or $SETTLE_NODE) selects the validator.
-// pay signs with the key in -key-file (mode 0600) or else the hex seed in
-// $SETTLE_KEY: a secret never goes on the command line.
+// -node (default http://127.0.0.1:7700 or $SETTLE_NODE) selects the validator; an
+// https:// node is verified against -tls-ca (or $SETTLE_TLS_CA; default: the
+// system roots), and -tls-cert/-tls-key ($SETTLE_TLS_CERT, $SETTLE_TLS_KEY) give
+// the client certificate a validator may require. pay signs with the key in
+// -key-file (mode 0600) or else the hex seed in $SETTLE_KEY: a secret never goes
+// on the command line.
 package main
 
 import (
@@ -25,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"settle/engine/tlsfiles"
 	"settle/engine/txn"
 )
 
@@ -71,6 +75,8 @@ func usage() {
   settlectl tx [-node URL] HASH
   settlectl status [-node URL]
   settlectl report [-node URL] [-account ADDRESS] [-json] FROM TO
+
+every command that talks to a node also takes -tls-ca FILE, -tls-cert FILE, -tls-key FILE
 
 pay signs with -key-file FILE (mode 0600, from keygen -out) or else the hex
 seed in $SETTLE_KEY; a key is never taken from the command line.`)
@@ -169,7 +175,7 @@ func readKeyFile(path string) (keyFile, error) {
 
 func payCmd(args []string) error {
 	fs := flag.NewFlagSet("pay", flag.ContinueOnError)
-	node := fs.String("node", defaultNode(), "validator API URL")
+	nf := addNodeFlags(fs)
 	fs.String("key", "", "no longer accepted: a seed in argv shows in the process list and shell history (use -key-file or $"+keyEnv+")")
 	keyPath := fs.String("key-file", "", "sender's key file, mode 0600 (from keygen -out); default: the hex seed in $"+keyEnv)
 	to := fs.String("to", "", "destination address")
@@ -191,7 +197,10 @@ func payCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	c := client{base: strings.TrimRight(*node, "/")}
+	c, err := nf.client()
+	if err != nil {
+		return err
+	}
 	tx, err := c.buildPayment(key, *to, *amount, *asset, *memo, *fee, *validFor)
 	if err != nil {
 		return err
@@ -218,7 +227,43 @@ func payWith(c client, tx *txn.Tx) error {
 	return nil
 }
 
-type client struct{ base string }
+// client talks to one validator's API. http nil: http.DefaultClient.
+type client struct {
+	base string
+	http *http.Client
+}
+
+// nodeFlags are the flags of every command that talks to a validator.
+type nodeFlags struct {
+	node string
+	tls  tlsfiles.Client
+}
+
+func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
+	f := &nodeFlags{}
+	fs.StringVar(&f.node, "node", defaultNode(), "validator API URL (https://host:port for TLS)")
+	fs.StringVar(&f.tls.CAFile, "tls-ca", os.Getenv("SETTLE_TLS_CA"), "PEM CA bundle that verifies an https node (default: the system roots)")
+	fs.StringVar(&f.tls.CertFile, "tls-cert", os.Getenv("SETTLE_TLS_CERT"), "client certificate (PEM), for a node that requires one")
+	fs.StringVar(&f.tls.KeyFile, "tls-key", os.Getenv("SETTLE_TLS_KEY"), "the client certificate's key (PEM, mode 0600)")
+	return f
+}
+
+// client builds the API client the flags describe.
+func (f *nodeFlags) client() (client, error) {
+	c := client{base: strings.TrimRight(f.node, "/")}
+	if f.tls == (tlsfiles.Client{}) {
+		return c, nil
+	}
+	if !strings.HasPrefix(c.base, "https://") {
+		return c, fmt.Errorf("-tls-ca, -tls-cert and -tls-key need an https:// node, not %q", f.node)
+	}
+	tc, err := f.tls.Config()
+	if err != nil {
+		return c, err
+	}
+	c.http = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+	return c, nil
+}
 
 func (c client) do(method, path string, body []byte) ([]byte, error) {
 	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
@@ -228,7 +273,11 @@ func (c client) do(method, path string, body []byte) ([]byte, error) {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	hc := c.http
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -307,14 +356,18 @@ func (c client) waitCommitted(hash string, timeout time.Duration) error {
 
 func getCmd(name string, args []string, path func(string) string) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	node := fs.String("node", defaultNode(), "validator API URL")
+	nf := addNodeFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%s takes one argument", name)
 	}
-	b, err := client{base: strings.TrimRight(*node, "/")}.do("GET", path(fs.Arg(0)), nil)
+	c, err := nf.client()
+	if err != nil {
+		return err
+	}
+	b, err := c.do("GET", path(fs.Arg(0)), nil)
 	if err != nil {
 		return err
 	}

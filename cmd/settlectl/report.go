@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 )
 
@@ -16,7 +15,7 @@ import (
 // range (GET /v1/report): settlectl report [-node URL] [-account ADDRESS] [-json] FROM TO
 func reportCmd(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	node := fs.String("node", defaultNode(), "validator API URL")
+	nf := addNodeFlags(fs)
 	account := fs.String("account", "", "only this account's positions")
 	asJSON := fs.Bool("json", false, "print the API's JSON answer")
 	if err := fs.Parse(args); err != nil {
@@ -34,7 +33,11 @@ func reportCmd(args []string) error {
 	if *account != "" {
 		q.Set("account", *account)
 	}
-	b, err := client{base: strings.TrimRight(*node, "/")}.do("GET", "/v1/report?"+q.Encode(), nil)
+	c, err := nf.client()
+	if err != nil {
+		return err
+	}
+	b, err := c.do("GET", "/v1/report?"+q.Encode(), nil)
 	if err != nil {
 		return err
 	}

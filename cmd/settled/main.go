@@ -184,6 +184,10 @@ func serve(ctx context.Context, cfgPath, apiOverride string) error {
 	if apiOverride != "" {
 		fc.APIAddr = apiOverride
 	}
+	apiCfg, scheme, err := apiConfig(fc)
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "settled[%s]: %s\n", cfg.NodeID, fmt.Sprintf(format, args...))
@@ -201,12 +205,12 @@ func serve(ctx context.Context, cfgPath, apiOverride string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", fc.APIAddr, err)
 	}
-	srv := api.New(api.Config{AdminToken: fc.AdminToken}, n)
+	srv := api.New(apiCfg, n)
 	go srv.Serve(ln)
 	meta := n.Ledger().Meta()
 	fmt.Printf("settled: chain %s, node %s, height %d, state %s, recovered in %v\n",
 		cfg.Genesis.ChainID, cfg.NodeID, meta.Height, meta.StateHash, time.Since(t0).Round(time.Millisecond))
-	fmt.Printf("settled: API listening on http://%s\n", ln.Addr())
+	fmt.Printf("settled: API listening on %s://%s\n", scheme, ln.Addr())
 	runErr := n.Run(ctx)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -47,6 +47,10 @@ type Config struct {
 	// Listener, when set, is used instead of listening on ListenAddr (tests bind
 	// 127.0.0.1:0 first to learn every validator's address).
 	Listener net.Listener
+	// ReplicaPlaintext turns replica TLS off (transport.Config.DisableTLS): links
+	// stay authenticated but frames cross the wire in the clear. For measured
+	// comparisons only; every validator of the network must agree.
+	ReplicaPlaintext bool
 
 	DB               *pebble.DB // keys under "c/" belong to the driver
 	Pool             *mempool.Pool

@@ -128,7 +128,7 @@ func verifyZIP215(pub, msg []byte, sig hotstuff.Signature) bool {
 
 func (d *Driver) transportConfig() transport.Config {
 	tc := transport.Config{ChainID: d.cfg.ChainID, Self: d.cfg.Self, Key: d.cfg.Key, ListenAddr: d.cfg.ListenAddr,
-		Listener: d.cfg.Listener}
+		Listener: d.cfg.Listener, DisableTLS: d.cfg.ReplicaPlaintext}
 	for i, v := range d.cfg.Validators {
 		tc.Peers = append(tc.Peers, transport.Peer{Index: i, PublicKey: v.PublicKey, Addr: v.Addr})
 	}
@@ -157,8 +157,12 @@ func (d *Driver) Run(ctx context.Context, head chain.Head, commit chain.CommitFu
 	d.syncing.Store(true) // until it has heard from the others (noteSync)
 	d.started = time.Now()
 	d.running.Store(d.tr)
-	d.cfg.Logf("cluster: validator %d (%s) view %d, committed %d, safety lost %v, replica %s",
-		d.cfg.Self, d.cfg.Validators[d.cfg.Self].Name, d.core.View(), d.core.Committed().Height, start.SafetyLost, d.cfg.ListenAddr)
+	links := "TLS 1.3"
+	if d.cfg.ReplicaPlaintext {
+		links = "plaintext (replica_tls false)"
+	}
+	d.cfg.Logf("cluster: validator %d (%s) view %d, committed %d, safety lost %v, replica %s, links %s",
+		d.cfg.Self, d.cfg.Validators[d.cfg.Self].Name, d.core.View(), d.core.Committed().Height, start.SafetyLost, d.cfg.ListenAddr, links)
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); d.readLoop(ctx) }()

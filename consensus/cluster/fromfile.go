@@ -50,6 +50,7 @@ func FromFile(fc *node.FileConfig, cfg node.Config, cfgPath string, logf func(st
 		GossipInterval:      time.Duration(cc.GossipIntervalMs) * time.Millisecond,
 		GossipFrameTxMax:    cc.GossipFrameTxMax,
 		GossipBufferTxMax:   cc.GossipBufferTxMax,
+		ReplicaPlaintext:    cc.ReplicaTLS != nil && !*cc.ReplicaTLS,
 		Logf:                logf,
 	}
 	for i, v := range g.Validators {

@@ -38,9 +38,11 @@ type Peer struct {
 	Addr      string // host:port; needed only for peers with a higher index than Self
 }
 
-// SignFunc signs a 32-byte handshake digest with this validator's key and returns
-// the 64-byte Ed25519 signature.
-type SignFunc func(digest []byte) []byte
+// SignFunc signs a handshake message with this validator's key (pure Ed25519, no
+// pre-hash) and returns the 64-byte signature. It signs this validator's
+// self-signed certificate once, in New, and TLS 1.3's CertificateVerify content
+// on every connection (or, with DisableTLS, a 32-byte transcript digest).
+type SignFunc func(msg []byte) []byte
 
 // Config configures a Transport. Zero values take the defaults above.
 type Config struct {
@@ -70,6 +72,13 @@ type Config struct {
 	DialBackoffMax    time.Duration
 	HandshakeTimeout  time.Duration
 	WriteTimeout      time.Duration
+
+	// DisableTLS turns replica encryption off: connections then run the
+	// plaintext SETTLEP1 handshake (handshake.go) and frames cross the wire in
+	// the clear, authenticated but readable. Both ends must agree (a TLS end and
+	// a plaintext end fail each other's handshake). Meant for measured
+	// comparisons; the default is TLS 1.3 bound to the validator keys (tls.go).
+	DisableTLS bool
 }
 
 // Errors returned by New and by the handshake; match with errors.Is.

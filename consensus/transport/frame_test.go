@@ -116,11 +116,12 @@ func TestBadFramesCloseConnection(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newClusterOnly(t, 2, func(i int, cfg *Config) { cfg.FrameBytesMax = frameMax }, map[int]bool{0: true})
-			client := rawClient(testChainID, 0, c.keys[0], pub(c.keys[0]), c.peers)
-			conn, err := net.Dial("tcp", c.addrs[1])
+			client := rawNode(t, false, testChainID, 0, pub(c.keys[0]), signer(c.keys[0]), nil, c.peers)
+			raw, err := net.Dial("tcp", c.addrs[1])
 			if err != nil {
 				t.Fatal(err)
 			}
+			conn := client.secure(raw, 1)
 			defer conn.Close()
 			if _, err := client.handshake(conn, 1); err != nil {
 				t.Fatal(err)
@@ -132,8 +133,8 @@ func TestBadFramesCloseConnection(t *testing.T) {
 			if in := recvOne(t, c.nodes[1]); string(in.Frame) != "ok" {
 				t.Fatalf("got %q", in.Frame)
 			}
-			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-			if _, err := io.ReadAll(conn); err != nil {
+			raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.ReadAll(raw); err != nil {
 				t.Fatalf("connection not closed: %v", err)
 			}
 			waitFor(t, "protocol error counted", func() bool { return peerStats(c.nodes[1], 0).ProtocolErrors == 1 })

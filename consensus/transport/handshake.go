@@ -12,7 +12,8 @@ import (
 	"settle/engine/sigverify"
 )
 
-// Handshake, run by both ends at once right after the TCP connection opens:
+// Plaintext handshake (Config.DisableTLS; TLS 1.3 is the default, see tls.go),
+// run by both ends at once right after the TCP connection opens:
 //
 //	both → hello:     magic "SETTLEP1" | nonce (32 random bytes) | public key (32)
 //	both → signature: Ed25519 signature (64) over transcriptDigest(role)
@@ -49,14 +50,33 @@ func transcriptDigest(chainID string, dialerNonce, acceptorNonce, dialerKey, acc
 	return h.Sum(nil)
 }
 
-// handshake authenticates conn. When dialing, wantPeer is the index we dialled and
-// the peer must hold its key; when accepting (wantPeer < 0) the peer must be a
-// validator with a lower index than ours. It returns the peer's index.
+// handshake authenticates conn (from secure) under Config.HandshakeTimeout. When
+// dialing, wantPeer is the index we dialled and the peer must hold its key; when
+// accepting (wantPeer < 0) the peer must be a validator with a lower index than
+// ours. It returns the peer's index.
 func (t *Transport) handshake(conn net.Conn, wantPeer int) (int, error) {
-	dialer := wantPeer >= 0
 	if err := conn.SetDeadline(time.Now().Add(t.cfg.HandshakeTimeout)); err != nil {
 		return -1, fmt.Errorf("%w: %v", ErrHandshake, err)
 	}
+	var peer int
+	var err error
+	if tc, ok := conn.(*tlsConn); ok {
+		peer, err = t.tlsHandshake(tc, wantPeer)
+	} else {
+		peer, err = t.plainHandshake(conn, wantPeer)
+	}
+	if err != nil {
+		return -1, err
+	}
+	if err := conn.SetDeadline(time.Time{}); err != nil {
+		return -1, fmt.Errorf("%w: %v", ErrHandshake, err)
+	}
+	return peer, nil
+}
+
+// plainHandshake is the SETTLEP1 exchange above (Config.DisableTLS).
+func (t *Transport) plainHandshake(conn net.Conn, wantPeer int) (int, error) {
+	dialer := wantPeer >= 0
 	var hello [helloBytes]byte
 	copy(hello[:], helloMagic)
 	nonce := hello[len(helloMagic) : len(helloMagic)+nonceBytes]
@@ -101,9 +121,6 @@ func (t *Transport) handshake(conn net.Conn, wantPeer int) (int, error) {
 	digest := transcriptDigest(t.cfg.ChainID, dn, an, dk, ak, theirRole)
 	if !sigverify.Verify(theirKey, digest, theirSig[:]) {
 		return -1, fmt.Errorf("%w: from validator %d (wrong key or chain id)", ErrBadSignature, peer)
-	}
-	if err := conn.SetDeadline(time.Time{}); err != nil {
-		return -1, fmt.Errorf("%w: %v", ErrHandshake, err)
 	}
 	return peer, nil
 }

@@ -11,97 +11,270 @@ import (
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
-// rawClient is a hand-built dialer for validator 1's listener: a Transport value
-// that is never started, so tests can give it any key, chain id or signer.
-func rawClient(chainID string, self int, signKey ed25519.PrivateKey, claimedKey []byte, peers []Peer) *Transport {
-	t := &Transport{
+// modes are the two handshakes: TLS 1.3 (the default) and plaintext.
+var modes = []struct {
+	name       string
+	disableTLS bool
+}{{"tls", false}, {"plain", true}}
+
+// rawNode is a hand-built Transport that is never started, so tests can give it
+// any key, chain id or signer. claimedKey is the key it presents; sign makes its
+// handshake signatures; certSign (nil: sign) signs its TLS certificate, so a
+// test can present validator 0's genuine certificate without holding its key
+// for the handshake.
+func rawNode(t *testing.T, disableTLS bool, chainID string, self int, claimedKey []byte, sign, certSign SignFunc, peers []Peer) *Transport {
+	t.Helper()
+	tr := &Transport{
 		cfg: Config{
 			ChainID:          chainID,
 			Self:             self,
 			PublicKey:        claimedKey,
-			Sign:             func(d []byte) []byte { return ed25519.Sign(signKey, d) },
+			Sign:             sign,
 			HandshakeTimeout: 5 * time.Second,
+			DisableTLS:       disableTLS,
 		},
 		byIdx: map[int]*peer{},
 		byKey: map[[32]byte]*peer{},
 	}
 	for _, pc := range peers {
+		if pc.Index == self {
+			continue
+		}
 		p := newPeer(pc, &Config{SendQueueMax: 1, SendQueueBytesMax: 1 << 20, LowQueueMax: 1, LowQueueBytesMax: 1 << 20})
-		t.byIdx[pc.Index] = p
-		t.byKey[[32]byte(pc.PublicKey)] = p
+		tr.byIdx[pc.Index] = p
+		tr.byKey[[32]byte(pc.PublicKey)] = p
 	}
-	return t
+	if certSign != nil {
+		tr.cfg.Sign = certSign
+	}
+	if err := tr.initTLS(); err != nil {
+		t.Fatalf("initTLS: %v", err)
+	}
+	if !disableTLS {
+		tr.cert.PrivateKey = keySigner{pub: tr.cert.PrivateKey.(keySigner).pub, sign: sign}
+	}
+	tr.cfg.Sign = sign
+	return tr
 }
 
-func TestHandshakeRejects(t *testing.T) {
+func signer(k ed25519.PrivateKey) SignFunc {
+	return func(m []byte) []byte { return ed25519.Sign(k, m) }
+}
+
+// smallOrderKey is the identity point: under it, (R = identity, S = 0) verifies
+// for every message, so anyone can forge its signatures.
+var smallOrderKey = append([]byte{1}, make([]byte, 31)...)
+
+func forgeSmallOrder([]byte) []byte { return append(bytes.Clone(smallOrderKey), make([]byte, 32)...) }
+
+// impostors are dialers that validator 1 must refuse. Each claims to be
+// validator 0 (or a stranger) with a flaw.
+type impostor struct {
+	name       string
+	chainID    string
+	claimedKey []byte
+	sign       SignFunc
+	certSign   SignFunc
+	// wantServer is what the acceptor concludes (errors.Is), per mode.
+	wantServerTLS, wantServerPlain error
+}
+
+func impostors() []impostor {
 	stranger := testKey(9)
-	smallOrder := append([]byte{1}, make([]byte, 31)...) // the identity point
-	tests := []struct {
-		name       string
-		chainID    string
-		signKey    ed25519.PrivateKey
-		claimedKey []byte
-		wantClient error // what the dialer itself concludes, nil if it cannot tell
-	}{
-		{"unknown key", testChainID, stranger, pub(stranger), nil},
-		{"wrong chain id", "settle-other", testKey(0), pub(testKey(0)), ErrBadSignature},
-		{"bad signature", testChainID, stranger, pub(testKey(0)), nil},
-		{"small-order key", testChainID, stranger, smallOrder, nil},
+	return []impostor{
+		{"unknown key", testChainID, pub(stranger), signer(stranger), nil, ErrUnknownKey, ErrUnknownKey},
+		{"wrong chain id", "settle-other", pub(testKey(0)), signer(testKey(0)), nil, ErrWrongChain, ErrBadSignature},
+		// Validator 0's genuine certificate, but the handshake signed by a stranger.
+		{"bad signature", testChainID, pub(testKey(0)), signer(stranger), signer(testKey(0)), ErrHandshake, ErrBadSignature},
+		{"small-order key", testChainID, smallOrderKey, forgeSmallOrder, nil, ErrUnknownKey, ErrUnknownKey},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			// Validator 1 waits for validator 0, which we impersonate.
-			c := newClusterOnly(t, 2, nil, map[int]bool{0: true})
-			client := rawClient(tc.chainID, 0, tc.signKey, tc.claimedKey, c.peers)
-			conn, err := net.Dial("tcp", c.addrs[1])
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			_, err = client.handshake(conn, 1)
-			if tc.wantClient != nil && !errors.Is(err, tc.wantClient) {
-				t.Fatalf("client handshake error %v, want %v", err, tc.wantClient)
-			}
-			waitFor(t, "handshake failure counted", func() bool { return c.nodes[1].Stats().HandshakeFailures == 1 })
-			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-			if _, err := io.ReadAll(conn); err != nil {
-				t.Fatalf("connection not closed by the server: %v", err)
-			}
-			if ps := peerStats(c.nodes[1], 0); ps.Connects != 0 {
-				t.Fatalf("server accepted the connection: %+v", ps)
+}
+
+// pairHandshake runs dialer d against acceptor a over a loopback TCP
+// connection and returns both ends' errors.
+func pairHandshake(t *testing.T, d, a *Transport, wantPeer int) (dErr, aErr error) {
+	t.Helper()
+	ln := listen(t, "127.0.0.1:0")
+	defer ln.Close()
+	accepted := make(chan error, 1)
+	go func() {
+		raw, err := ln.Accept()
+		if err != nil {
+			accepted <- err
+			return
+		}
+		conn := a.secure(raw, -1)
+		defer conn.Close()
+		_, err = a.handshake(conn, -1)
+		if err == nil {
+			io.Copy(io.Discard, conn) // hold the connection open until the dialer ends
+		}
+		accepted <- err
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := d.secure(raw, wantPeer)
+	_, dErr = d.handshake(conn, wantPeer)
+	conn.Close()
+	return dErr, <-accepted
+}
+
+// TestHandshakeErrors runs every impostor against an acceptor built the same
+// way, so both ends' conclusions can be checked, in both modes.
+func TestHandshakeErrors(t *testing.T) {
+	peers := []Peer{{Index: 0, PublicKey: pub(testKey(0))}, {Index: 1, PublicKey: pub(testKey(1)), Addr: "unused"}}
+	for _, m := range modes {
+		for _, im := range impostors() {
+			t.Run(m.name+"/"+im.name, func(t *testing.T) {
+				d := rawNode(t, m.disableTLS, im.chainID, 0, im.claimedKey, im.sign, im.certSign, peers)
+				a := rawNode(t, m.disableTLS, testChainID, 1, pub(testKey(1)), signer(testKey(1)), nil, peers)
+				dErr, aErr := pairHandshake(t, d, a, 1)
+				want := im.wantServerTLS
+				if m.disableTLS {
+					want = im.wantServerPlain
+				}
+				if !errors.Is(aErr, want) {
+					t.Errorf("acceptor: %v, want %v", aErr, want)
+				}
+				if !m.disableTLS && !errors.Is(dErr, ErrHandshake) {
+					// The ack makes a refused TLS dialer know it was refused.
+					t.Errorf("dialer: %v, want %v", dErr, ErrHandshake)
+				}
+			})
+		}
+		t.Run(m.name+"/genuine", func(t *testing.T) {
+			d := rawNode(t, m.disableTLS, testChainID, 0, pub(testKey(0)), signer(testKey(0)), nil, peers)
+			a := rawNode(t, m.disableTLS, testChainID, 1, pub(testKey(1)), signer(testKey(1)), nil, peers)
+			if dErr, aErr := pairHandshake(t, d, a, 1); dErr != nil || aErr != nil {
+				t.Fatalf("dialer %v, acceptor %v", dErr, aErr)
 			}
 		})
 	}
 }
 
+// TestDialerRefusesImpostorAcceptor: the dialer checks the acceptor too — a
+// stranger or a validator of another chain answering at validator 1's address.
+func TestDialerRefusesImpostorAcceptor(t *testing.T) {
+	peers := []Peer{{Index: 0, PublicKey: pub(testKey(0))}, {Index: 1, PublicKey: pub(testKey(1)), Addr: "unused"}}
+	stranger := testKey(9)
+	for _, m := range modes {
+		for _, tc := range []struct {
+			name    string
+			chainID string
+			key     ed25519.PrivateKey
+			want    error
+		}{
+			{"stranger", testChainID, stranger, ErrUnknownKey},
+			{"wrong chain", "settle-other", testKey(1), ErrWrongChain},
+		} {
+			t.Run(m.name+"/"+tc.name, func(t *testing.T) {
+				d := rawNode(t, m.disableTLS, testChainID, 0, pub(testKey(0)), signer(testKey(0)), nil, peers)
+				// The acceptor's own set lists the impostor key as validator 1 so it
+				// gets as far as it can.
+				ap := []Peer{peers[0], {Index: 1, PublicKey: pub(tc.key), Addr: "unused"}}
+				a := rawNode(t, m.disableTLS, tc.chainID, 1, pub(tc.key), signer(tc.key), nil, ap)
+				dErr, aErr := pairHandshake(t, d, a, 1)
+				if aErr == nil {
+					t.Errorf("acceptor completed the handshake")
+				}
+				want := tc.want
+				switch {
+				case m.disableTLS && tc.name == "wrong chain":
+					want = ErrBadSignature
+				case tc.name == "wrong chain":
+					// The acceptor refuses first, with an alert the dialer reports.
+					want = ErrHandshake
+				}
+				if !errors.Is(dErr, want) {
+					t.Errorf("dialer: %v, want %v", dErr, want)
+				}
+			})
+		}
+	}
+}
+
+// TestHandshakeRejects runs the impostors against a real, started transport.
+func TestHandshakeRejects(t *testing.T) {
+	for _, m := range modes {
+		for _, im := range impostors() {
+			t.Run(m.name+"/"+im.name, func(t *testing.T) {
+				// Validator 1 waits for validator 0, which we impersonate.
+				c := newClusterOnly(t, 2, func(_ int, cfg *Config) { cfg.DisableTLS = m.disableTLS }, map[int]bool{0: true})
+				client := rawNode(t, m.disableTLS, im.chainID, 0, im.claimedKey, im.sign, im.certSign, c.peers)
+				raw, err := net.Dial("tcp", c.addrs[1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				conn := client.secure(raw, 1)
+				defer conn.Close()
+				client.handshake(conn, 1)
+				waitFor(t, "handshake failure counted", func() bool { return c.nodes[1].Stats().HandshakeFailures == 1 })
+				raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+				if _, err := io.ReadAll(raw); err != nil {
+					t.Fatalf("connection not closed by the server: %v", err)
+				}
+				if ps := peerStats(c.nodes[1], 0); ps.Connects != 0 {
+					t.Fatalf("server accepted the connection: %+v", ps)
+				}
+			})
+		}
+	}
+}
+
 func TestHandshakeAccepts(t *testing.T) {
-	c := newClusterOnly(t, 2, nil, map[int]bool{0: true})
-	client := rawClient(testChainID, 0, c.keys[0], pub(c.keys[0]), c.peers)
-	conn, err := net.Dial("tcp", c.addrs[1])
-	if err != nil {
-		t.Fatal(err)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			c := newClusterOnly(t, 2, func(_ int, cfg *Config) { cfg.DisableTLS = m.disableTLS }, map[int]bool{0: true})
+			client := rawNode(t, m.disableTLS, testChainID, 0, pub(c.keys[0]), signer(c.keys[0]), nil, c.peers)
+			raw, err := net.Dial("tcp", c.addrs[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn := client.secure(raw, 1)
+			defer conn.Close()
+			if idx, err := client.handshake(conn, 1); err != nil || idx != 1 {
+				t.Fatalf("handshake = %d, %v", idx, err)
+			}
+			waitFor(t, "server connected", func() bool { return peerStats(c.nodes[1], 0).Connected })
+		})
 	}
-	defer conn.Close()
-	if idx, err := client.handshake(conn, 1); err != nil || idx != 1 {
-		t.Fatalf("handshake = %d, %v", idx, err)
-	}
-	waitFor(t, "server connected", func() bool { return peerStats(c.nodes[1], 0).Connected })
 }
 
 func TestHandshakeRejectsWrongDirection(t *testing.T) {
-	// Validator 1 must be dialled by 0, never dial 0: node 0 refuses it.
-	c := newClusterOnly(t, 2, nil, map[int]bool{1: true})
-	client := rawClient(testChainID, 1, c.keys[1], pub(c.keys[1]), c.peers)
-	conn, err := net.Dial("tcp", c.addrs[0])
-	if err != nil {
-		t.Fatal(err)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			// Validator 1 must be dialled by 0, never dial 0: node 0 refuses it.
+			c := newClusterOnly(t, 2, func(_ int, cfg *Config) { cfg.DisableTLS = m.disableTLS }, map[int]bool{1: true})
+			client := rawNode(t, m.disableTLS, testChainID, 1, pub(c.keys[1]), signer(c.keys[1]), nil, c.peers)
+			raw, err := net.Dial("tcp", c.addrs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn := client.secure(raw, 0)
+			defer conn.Close()
+			client.handshake(conn, 0)
+			waitFor(t, "handshake failure counted", func() bool { return c.nodes[0].Stats().HandshakeFailures == 1 })
+			raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.ReadAll(raw); err != nil {
+				t.Fatalf("connection not closed by the server: %v", err)
+			}
+		})
 	}
-	defer conn.Close()
-	client.handshake(conn, 0)
-	waitFor(t, "handshake failure counted", func() bool { return c.nodes[0].Stats().HandshakeFailures == 1 })
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.ReadAll(conn); err != nil {
-		t.Fatalf("connection not closed by the server: %v", err)
+}
+
+// TestTLSAndPlainDoNotConnect: a TLS validator and a plaintext one refuse each
+// other instead of exchanging frames in the clear.
+func TestTLSAndPlainDoNotConnect(t *testing.T) {
+	c := newCluster(t, 2, func(i int, cfg *Config) { cfg.DisableTLS = i == 1 })
+	waitFor(t, "both ends count a failure", func() bool {
+		return c.nodes[0].Stats().HandshakeFailures > 0 && c.nodes[1].Stats().HandshakeFailures > 0
+	})
+	for i, tr := range c.nodes {
+		if ps := peerStats(tr, 1-i); ps.Connects != 0 {
+			t.Fatalf("node %d connected: %+v", i, ps)
+		}
 	}
 }
 
@@ -119,5 +292,12 @@ func TestTranscriptDigestSeparatesRoles(t *testing.T) {
 		if bytes.Equal(base, d) {
 			t.Errorf("changing %s leaves the digest unchanged", name)
 		}
+	}
+}
+
+func TestALPNSeparatesChains(t *testing.T) {
+	a, b := alpnFor("settle-a"), alpnFor("settle-b")
+	if a == b || len(a) > 255 || alpnFor(string(bytes.Repeat([]byte{'x'}, 255))) == a {
+		t.Fatalf("alpn %q %q", a, b)
 	}
 }

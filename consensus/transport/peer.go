@@ -212,10 +212,11 @@ func (t *Transport) sleep(d time.Duration) bool {
 
 func (t *Transport) dial(p *peer) (net.Conn, error) {
 	d := net.Dialer{Timeout: t.cfg.HandshakeTimeout}
-	conn, err := d.DialContext(t.ctx, "tcp", p.addr)
+	raw, err := d.DialContext(t.ctx, "tcp", p.addr)
 	if err != nil {
 		return nil, err
 	}
+	conn := t.secure(raw, p.index)
 	if !t.track(conn) {
 		return nil, ErrClosed
 	}
@@ -231,7 +232,7 @@ func (t *Transport) dial(p *peer) (net.Conn, error) {
 func (t *Transport) acceptLoop(ln net.Listener) {
 	defer t.wg.Done()
 	for {
-		conn, err := ln.Accept()
+		raw, err := ln.Accept()
 		if err != nil {
 			if t.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
@@ -244,9 +245,10 @@ func (t *Transport) acceptLoop(ln net.Listener) {
 		select {
 		case t.handshakeSlots <- struct{}{}:
 		default:
-			conn.Close() // too many handshakes in flight
+			raw.Close() // too many handshakes in flight
 			continue
 		}
+		conn := t.secure(raw, -1)
 		if !t.track(conn) {
 			<-t.handshakeSlots
 			return

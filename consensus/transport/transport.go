@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"slices"
@@ -24,6 +25,11 @@ type Transport struct {
 	byKey map[[32]byte]*peer
 	codec *codec
 	recv  chan Inbound
+
+	// cert is this validator's self-signed TLS certificate and alpn the chain's
+	// replica protocol (tls.go); unset with DisableTLS.
+	cert tls.Certificate
+	alpn string
 
 	recvDrops         atomic.Uint64
 	compressedFrames  atomic.Uint64
@@ -67,6 +73,9 @@ func New(cfg Config) (*Transport, error) {
 		t.byKey[[32]byte(p.pub)] = p
 	}
 	slices.SortFunc(t.peers, func(a, b *peer) int { return a.index - b.index })
+	if err := t.initTLS(); err != nil {
+		return nil, err
+	}
 	t.handshakeSlots = make(chan struct{}, 2*len(t.peers)+4)
 	// One decoder per peer reader may run at once.
 	t.codec, err = newCodec(cfg.Compression, cfg.FrameBytesMax, cfg.CompressMinBytes, max(1, len(t.peers)))

@@ -10,6 +10,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -54,6 +55,10 @@ type Config struct {
 	RetryAfter time.Duration
 	// Logf receives internal errors and recovered panics. Default: discarded.
 	Logf func(format string, args ...any) `json:"-"`
+	// TLS, when set, makes Serve speak HTTPS only (engine/tlsfiles builds it from
+	// the config file's certificate, key and optional client CA). Its handshake
+	// runs within ReadTimeout, like reading a request.
+	TLS *tls.Config `json:"-"`
 }
 
 // Defaults.
@@ -178,8 +183,14 @@ func New(cfg Config, b Backend) *Server {
 	return s
 }
 
-// Serve answers requests on ln until Shutdown; it returns nil after Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+// Serve answers requests on ln until Shutdown (over TLS when Config.TLS is set);
+// it returns nil after Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS.Clone())
+	}
+	return s.srv.Serve(ln)
+}
 
 // ListenAndServe listens on the TCP address addr and serves.
 func (s *Server) ListenAndServe(addr string) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"settle/engine/ledger"
+	"settle/engine/tlsfiles"
 )
 
 // FileConfig is the on-disk configuration of one validator (docs/operations.md).
@@ -23,6 +24,13 @@ type FileConfig struct {
 	BlockDelayMs  int    `json:"block_delay_ms,omitempty"`
 	MempoolTxMax  int    `json:"mempool_tx_max,omitempty"`
 	VerifyWorkers int    `json:"verify_workers,omitempty"`
+
+	// API TLS (docs/operations.md, "TLS"): with a certificate and key (PEM, the
+	// key 0600) the API speaks HTTPS only; with a client CA too, every client must
+	// present a certificate that CA issued.
+	APITLSCertFile     string `json:"api_tls_cert_file,omitempty"`
+	APITLSKeyFile      string `json:"api_tls_key_file,omitempty"`
+	APITLSClientCAFile string `json:"api_tls_client_ca_file,omitempty"`
 
 	// Cluster is required when the genesis names more than one validator.
 	Cluster *ClusterFileConfig `json:"cluster,omitempty"`
@@ -46,6 +54,9 @@ func LoadFileConfig(path string) (*FileConfig, Config, error) {
 	base := filepath.Dir(path)
 	fc.DataDir = resolve(base, fc.DataDir)
 	fc.GenesisFile = resolve(base, fc.GenesisFile)
+	fc.APITLSCertFile = resolve(base, fc.APITLSCertFile)
+	fc.APITLSKeyFile = resolve(base, fc.APITLSKeyFile)
+	fc.APITLSClientCAFile = resolve(base, fc.APITLSClientCAFile)
 	if fc.Cluster != nil {
 		fc.Cluster.KeyFile = resolve(base, fc.Cluster.KeyFile)
 	}
@@ -82,6 +93,11 @@ func (fc *FileConfig) Apply(cfg Config) Config {
 	}
 	cfg.VerifyWorkers = fc.VerifyWorkers
 	return cfg
+}
+
+// APITLS returns the API's TLS files (none set: plain HTTP).
+func (fc *FileConfig) APITLS() tlsfiles.Server {
+	return tlsfiles.Server{CertFile: fc.APITLSCertFile, KeyFile: fc.APITLSKeyFile, ClientCAFile: fc.APITLSClientCAFile}
 }
 
 func resolve(base, p string) string {

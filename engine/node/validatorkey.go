@@ -23,6 +23,9 @@ type ClusterFileConfig struct {
 	GossipIntervalMs    int    `json:"gossip_interval_ms,omitempty"`
 	GossipFrameTxMax    int    `json:"gossip_frame_tx_max,omitempty"`
 	GossipBufferTxMax   int    `json:"gossip_buffer_tx_max,omitempty"`
+	// ReplicaTLS: replica links run TLS 1.3 bound to the validator keys unless
+	// this is false (plaintext, for measured comparisons; all validators must agree).
+	ReplicaTLS *bool `json:"replica_tls,omitempty"`
 }
 
 // ValidatorKeyFile is the JSON form of a validator key file.
