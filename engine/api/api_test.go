@@ -455,6 +455,8 @@ func TestConfigValidate(t *testing.T) {
 		{Config{}, true},
 		{Config{MaxRequestBodyBytes: 100}, false},
 		{Config{MaxBatchBytes: 10}, false},
+		{Config{BodyBytesInFlightMax: 1 << 20}, false}, // below the default 16 MiB body
+		{Config{MaxRequestBodyBytes: 1 << 20, MaxBatchBytes: 1 << 20, BodyBytesInFlightMax: 1 << 20}, true},
 		{Config{ReadTimeout: -1}, false},
 		{Config{SubmitInFlightMax: -1}, false},
 		{Config{EventPingInterval: time.Millisecond}, false},

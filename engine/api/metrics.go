@@ -25,7 +25,18 @@ type apiMetrics struct {
 	batchBytes *metrics.PrometheusHistogram
 	streams    *metrics.Counter // open event streams (a counter used as a gauge: Inc/Dec)
 	readErrs   sync.Map         // codes.Code → *metrics.Counter
+	// refusals holds settle_api_limit_refusals_total{limit}, one per capacity
+	// limit, all registered up front.
+	refusals map[string]*metrics.Counter
 }
+
+// Capacity limits whose refusals are counted, labelled by their Config field.
+const (
+	limitBodyBytesInFlight = "body_bytes_in_flight_max"
+	limitSubmitInFlight    = "submit_in_flight_max"
+)
+
+var allLimits = []string{limitBodyBytesInFlight, limitSubmitInFlight}
 
 type requestKey struct {
 	r    *route
@@ -47,7 +58,19 @@ func newAPIMetrics() *apiMetrics {
 	m.batchTxs = m.set.NewPrometheusHistogramExt("settle_api_batch_txs", batchTxBuckets)
 	m.batchBytes = m.set.NewPrometheusHistogramExt("settle_api_batch_decoded_bytes", batchBytesBuckets)
 	m.streams = m.set.NewCounter("settle_api_event_streams_open")
+	m.refusals = map[string]*metrics.Counter{}
+	for _, l := range allLimits {
+		m.refusals[l] = m.set.NewCounter(fmt.Sprintf(`settle_api_limit_refusals_total{limit=%q}`, l))
+	}
 	return m
+}
+
+// refused counts one request or connection refused because limit was reached.
+func (m *apiMetrics) refused(limit string) { m.refusals[limit].Inc() }
+
+// bodyBytesGauge publishes the bytes the body budget holds.
+func (m *apiMetrics) bodyBytesGauge(b *byteBudget) {
+	m.set.NewGauge("settle_api_body_bytes_in_flight", func() float64 { return float64(b.used.Load()) })
 }
 
 // observe counts one answered request.

@@ -39,6 +39,7 @@ type adminConfig struct {
 	ChainID             string `json:"chain_id"`
 	MaxRequestBodyBytes int    `json:"max_request_body_bytes"`
 	MaxBatchBytes       int    `json:"max_batch_bytes"`
+	BodyBytesInFlight   int    `json:"body_bytes_in_flight_max"`
 	ReadTimeoutMs       int64  `json:"read_timeout_ms"`
 	WriteTimeoutMs      int64  `json:"write_timeout_ms"`
 	IdleTimeoutMs       int64  `json:"idle_timeout_ms"`
@@ -59,6 +60,7 @@ func (s *Server) getAdminConfig(ctx *fasthttp.RequestCtx, _ string) error {
 		ChainID:             s.b.ChainID(),
 		MaxRequestBodyBytes: c.MaxRequestBodyBytes,
 		MaxBatchBytes:       c.MaxBatchBytes,
+		BodyBytesInFlight:   c.BodyBytesInFlightMax,
 		ReadTimeoutMs:       c.ReadTimeout.Milliseconds(),
 		WriteTimeoutMs:      c.WriteTimeout.Milliseconds(),
 		IdleTimeoutMs:       c.IdleTimeout.Milliseconds(),
@@ -100,8 +102,13 @@ func (s *Server) postPartition(ctx *fasthttp.RequestCtx, _ string) error {
 	if !ok {
 		return codes.Errorf(codes.NotFound, "this validator has no replica transport to partition")
 	}
+	body, done, err := smallBody(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	var peers []int
-	if err := json.Unmarshal(ctx.PostBody(), &peers); err != nil {
+	if err := json.Unmarshal(body, &peers); err != nil {
 		return codes.Errorf(codes.Malformed, "body must be a JSON list of validator indexes: %v", err)
 	}
 	if err := p.Partition(peers); err != nil {

@@ -8,7 +8,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,12 +19,21 @@ import (
 )
 
 // Config holds the server's limits. Zero fields take the defaults below.
+// docs/api.md ("Limits and timeouts") and docs/operations.md describe each one
+// and what a client sees when it is hit.
 type Config struct {
-	// MaxRequestBodyBytes bounds a request body as received (a compressed batch is
-	// bounded by it before decompression). Default 16 MiB.
+	// MaxRequestBodyBytes bounds a batch body as received (a compressed batch is
+	// bounded by it before decompression); a larger Content-Length is refused
+	// before any of the body is read. Default 16 MiB.
 	MaxRequestBodyBytes int
 	// MaxBatchBytes bounds a batch after decompression. Default 16 MiB.
 	MaxBatchBytes int
+	// BodyBytesInFlightMax bounds the batch bytes that requests in progress hold
+	// at once: bodies being received (reserved at their Content-Length before
+	// reading) and batches being decompressed or submitted. A batch that does not
+	// fit gets 503 overloaded. Default 256 MiB; at least MaxRequestBodyBytes and
+	// MaxBatchBytes, so a full-size batch can always be taken alone.
+	BodyBytesInFlightMax int
 	// ReadTimeout, WriteTimeout and IdleTimeout bound reading a request, writing an
 	// answer (each event-stream write too) and an idle keep-alive connection.
 	// Defaults 5 s, 5 s, 60 s.
@@ -58,17 +66,18 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultMaxRequestBodyBytes = 16 << 20
-	DefaultMaxBatchBytes       = 16 << 20
-	DefaultReadTimeout         = 5 * time.Second
-	DefaultWriteTimeout        = 5 * time.Second
-	DefaultIdleTimeout         = 60 * time.Second
-	DefaultSubmitTimeout       = 5 * time.Second
-	DefaultConcurrency         = 4096
-	DefaultSubmitInFlightMax   = 64
-	DefaultEventStreamsMax     = 256
-	DefaultEventPingInterval   = 5 * time.Second
-	DefaultRetryAfter          = time.Second
+	DefaultMaxRequestBodyBytes  = 16 << 20
+	DefaultMaxBatchBytes        = 16 << 20
+	DefaultBodyBytesInFlightMax = 256 << 20
+	DefaultReadTimeout          = 5 * time.Second
+	DefaultWriteTimeout         = 5 * time.Second
+	DefaultIdleTimeout          = 60 * time.Second
+	DefaultSubmitTimeout        = 5 * time.Second
+	DefaultConcurrency          = 4096
+	DefaultSubmitInFlightMax    = 64
+	DefaultEventStreamsMax      = 256
+	DefaultEventPingInterval    = 5 * time.Second
+	DefaultRetryAfter           = time.Second
 )
 
 // smallBodyBytesMax bounds the body of every request but a batch. The JSON
@@ -89,6 +98,7 @@ func (c Config) withDefaults() Config {
 	}
 	setInt(&c.MaxRequestBodyBytes, DefaultMaxRequestBodyBytes)
 	setInt(&c.MaxBatchBytes, DefaultMaxBatchBytes)
+	setInt(&c.BodyBytesInFlightMax, max(DefaultBodyBytesInFlightMax, c.MaxRequestBodyBytes, c.MaxBatchBytes))
 	setDur(&c.ReadTimeout, DefaultReadTimeout)
 	setDur(&c.WriteTimeout, DefaultWriteTimeout)
 	setDur(&c.IdleTimeout, DefaultIdleTimeout)
@@ -112,6 +122,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("api: MaxRequestBodyBytes %d must be at least %d", c.MaxRequestBodyBytes, smallBodyBytesMax)
 	case c.MaxBatchBytes < 1024:
 		return fmt.Errorf("api: MaxBatchBytes %d must be at least 1024", c.MaxBatchBytes)
+	case c.BodyBytesInFlightMax < max(c.MaxRequestBodyBytes, c.MaxBatchBytes):
+		return fmt.Errorf("api: BodyBytesInFlightMax %d must be at least MaxRequestBodyBytes (%d) and MaxBatchBytes (%d), or a full-size batch could never be taken",
+			c.BodyBytesInFlightMax, c.MaxRequestBodyBytes, c.MaxBatchBytes)
 	case c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.SubmitTimeout < 0:
 		return errors.New("api: timeouts must not be negative")
 	case c.Concurrency < 0 || c.SubmitInFlightMax < 0 || c.EventStreamsMax < 0:
@@ -131,6 +144,7 @@ type Server struct {
 	srv     *fasthttp.Server
 	metrics *apiMetrics
 	zstd    *decoderPool
+	bodies  *byteBudget // batch bytes held by requests in progress
 
 	// submitSlots and streamSlots are semaphores: a send acquires, a receive
 	// releases. INVARIANT: len(ch) is the number of requests holding a slot.
@@ -158,13 +172,19 @@ func New(cfg Config, b Backend) *Server {
 		zstd:        newDecoderPool(uint64(cfg.MaxBatchBytes), 2*cfg.SubmitInFlightMax),
 		submitSlots: make(chan struct{}, cfg.SubmitInFlightMax),
 		streamSlots: make(chan struct{}, cfg.EventStreamsMax),
+		bodies:      &byteBudget{max: int64(cfg.BodyBytesInFlightMax)},
 	}
+	s.metrics.bodyBytesGauge(s.bodies)
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.srv = &fasthttp.Server{
-		Name:                         "settled",
-		Handler:                      s.handle,
-		ErrorHandler:                 s.handleReadError,
-		HeaderReceived:               s.requestConfig,
+		Name:         "settled",
+		Handler:      s.handle,
+		ErrorHandler: s.handleReadError,
+		// Bodies are streamed: the handler runs once the header (and at most the
+		// first 8 KiB of the body) is in, and decides from the routed endpoint
+		// and the body budget whether to read the rest (body.go). fasthttp's own
+		// limit then only bounds that first read.
+		StreamRequestBody:            true,
 		MaxRequestBodySize:           cfg.MaxRequestBodyBytes,
 		ReadTimeout:                  cfg.ReadTimeout,
 		WriteTimeout:                 cfg.WriteTimeout,
@@ -197,21 +217,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.ShutdownWithContext(ctx)
 	s.zstd.close()
 	return err
-}
-
-// requestConfig sets the body limit per route once the header is read, so a
-// small request cannot make the server buffer a batch-sized body.
-func (s *Server) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	// The URI is not parsed yet: compare its raw path (an absolute-form or
-	// percent-encoded spelling of the batch path only gets the smaller limit).
-	uri := h.RequestURI()
-	if i := bytes.IndexByte(uri, '?'); i >= 0 {
-		uri = uri[:i]
-	}
-	if bytes.HasSuffix(uri, []byte("/v1/batch")) {
-		return fasthttp.RequestConfig{MaxRequestBodySize: s.cfg.MaxRequestBodyBytes}
-	}
-	return fasthttp.RequestConfig{MaxRequestBodySize: smallBodyBytesMax}
 }
 
 type logAdapter func(format string, args ...any)
