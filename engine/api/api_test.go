@@ -457,6 +457,7 @@ func TestConfigValidate(t *testing.T) {
 		{Config{MaxBatchBytes: 10}, false},
 		{Config{BodyBytesInFlightMax: 1 << 20}, false}, // below the default 16 MiB body
 		{Config{MaxRequestBodyBytes: 1 << 20, MaxBatchBytes: 1 << 20, BodyBytesInFlightMax: 1 << 20}, true},
+		{Config{ZstdDecodesMax: -1}, false},
 		{Config{ReadTimeout: -1}, false},
 		{Config{SubmitInFlightMax: -1}, false},
 		{Config{EventPingInterval: time.Millisecond}, false},

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
 	"settle/engine/codes"
@@ -49,8 +50,9 @@ func (s *Server) bodyBytesMax(r *route) int {
 // byteBudget is a counting semaphore over bytes.
 // INVARIANT: 0 <= used <= max; used is the sum of the live leases.
 type byteBudget struct {
-	max  int64
-	used atomic.Int64
+	max      int64
+	used     atomic.Int64
+	refusals *metrics.Counter // reservations refused
 }
 
 // tryReserve takes n bytes if they fit.
@@ -84,6 +86,7 @@ func (l *bodyLease) grow(n int) error {
 		l.n += int64(n)
 		return nil
 	}
+	l.b.refusals.Inc()
 	return codes.Errorf(codes.Overloaded, "request bodies in progress hold %d of %d bytes", l.b.used.Load(), l.b.max)
 }
 

@@ -34,9 +34,10 @@ type apiMetrics struct {
 const (
 	limitBodyBytesInFlight = "body_bytes_in_flight_max"
 	limitSubmitInFlight    = "submit_in_flight_max"
+	limitZstdDecodes       = "zstd_decodes_max"
 )
 
-var allLimits = []string{limitBodyBytesInFlight, limitSubmitInFlight}
+var allLimits = []string{limitBodyBytesInFlight, limitSubmitInFlight, limitZstdDecodes}
 
 type requestKey struct {
 	r    *route
@@ -68,8 +69,9 @@ func newAPIMetrics() *apiMetrics {
 // refused counts one request or connection refused because limit was reached.
 func (m *apiMetrics) refused(limit string) { m.refusals[limit].Inc() }
 
-// bodyBytesGauge publishes the bytes the body budget holds.
-func (m *apiMetrics) bodyBytesGauge(b *byteBudget) {
+// bodyBudget publishes the bytes the body budget holds and counts its refusals.
+func (m *apiMetrics) bodyBudget(b *byteBudget) {
+	b.refusals = m.refusals[limitBodyBytesInFlight]
 	m.set.NewGauge("settle_api_body_bytes_in_flight", func() float64 { return float64(b.used.Load()) })
 }
 

@@ -40,6 +40,7 @@ type adminConfig struct {
 	MaxRequestBodyBytes int    `json:"max_request_body_bytes"`
 	MaxBatchBytes       int    `json:"max_batch_bytes"`
 	BodyBytesInFlight   int    `json:"body_bytes_in_flight_max"`
+	ZstdDecodesMax      int    `json:"zstd_decodes_max"`
 	ReadTimeoutMs       int64  `json:"read_timeout_ms"`
 	WriteTimeoutMs      int64  `json:"write_timeout_ms"`
 	IdleTimeoutMs       int64  `json:"idle_timeout_ms"`
@@ -61,6 +62,7 @@ func (s *Server) getAdminConfig(ctx *fasthttp.RequestCtx, _ string) error {
 		MaxRequestBodyBytes: c.MaxRequestBodyBytes,
 		MaxBatchBytes:       c.MaxBatchBytes,
 		BodyBytesInFlight:   c.BodyBytesInFlightMax,
+		ZstdDecodesMax:      c.ZstdDecodesMax,
 		ReadTimeoutMs:       c.ReadTimeout.Milliseconds(),
 		WriteTimeoutMs:      c.WriteTimeout.Milliseconds(),
 		IdleTimeoutMs:       c.IdleTimeout.Milliseconds(),

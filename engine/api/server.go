@@ -34,6 +34,10 @@ type Config struct {
 	// fit gets 503 overloaded. Default 256 MiB; at least MaxRequestBodyBytes and
 	// MaxBatchBytes, so a full-size batch can always be taken alone.
 	BodyBytesInFlightMax int
+	// ZstdDecodesMax bounds the zstd decompressions run at once; a batch waits
+	// (up to SubmitTimeout) for one to finish, then gets 503 overloaded. Each
+	// holds at most MaxBatchBytes. Default 4.
+	ZstdDecodesMax int
 	// ReadTimeout, WriteTimeout and IdleTimeout bound reading a request, writing an
 	// answer (each event-stream write too) and an idle keep-alive connection.
 	// Defaults 5 s, 5 s, 60 s.
@@ -69,6 +73,7 @@ const (
 	DefaultMaxRequestBodyBytes  = 16 << 20
 	DefaultMaxBatchBytes        = 16 << 20
 	DefaultBodyBytesInFlightMax = 256 << 20
+	DefaultZstdDecodesMax       = 4
 	DefaultReadTimeout          = 5 * time.Second
 	DefaultWriteTimeout         = 5 * time.Second
 	DefaultIdleTimeout          = 60 * time.Second
@@ -99,6 +104,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MaxRequestBodyBytes, DefaultMaxRequestBodyBytes)
 	setInt(&c.MaxBatchBytes, DefaultMaxBatchBytes)
 	setInt(&c.BodyBytesInFlightMax, max(DefaultBodyBytesInFlightMax, c.MaxRequestBodyBytes, c.MaxBatchBytes))
+	setInt(&c.ZstdDecodesMax, DefaultZstdDecodesMax)
 	setDur(&c.ReadTimeout, DefaultReadTimeout)
 	setDur(&c.WriteTimeout, DefaultWriteTimeout)
 	setDur(&c.IdleTimeout, DefaultIdleTimeout)
@@ -125,6 +131,8 @@ func (c Config) Validate() error {
 	case c.BodyBytesInFlightMax < max(c.MaxRequestBodyBytes, c.MaxBatchBytes):
 		return fmt.Errorf("api: BodyBytesInFlightMax %d must be at least MaxRequestBodyBytes (%d) and MaxBatchBytes (%d), or a full-size batch could never be taken",
 			c.BodyBytesInFlightMax, c.MaxRequestBodyBytes, c.MaxBatchBytes)
+	case c.ZstdDecodesMax < 0 || c.ZstdDecodesMax > 1024:
+		return fmt.Errorf("api: ZstdDecodesMax %d must be 1 to 1024", c.ZstdDecodesMax)
 	case c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.SubmitTimeout < 0:
 		return errors.New("api: timeouts must not be negative")
 	case c.Concurrency < 0 || c.SubmitInFlightMax < 0 || c.EventStreamsMax < 0:
@@ -143,7 +151,7 @@ type Server struct {
 	b       Backend
 	srv     *fasthttp.Server
 	metrics *apiMetrics
-	zstd    *decoderPool
+	zstd    *zstdDecoder
 	bodies  *byteBudget // batch bytes held by requests in progress
 
 	// submitSlots and streamSlots are semaphores: a send acquires, a receive
@@ -169,12 +177,12 @@ func New(cfg Config, b Backend) *Server {
 		cfg:         cfg,
 		b:           b,
 		metrics:     newAPIMetrics(),
-		zstd:        newDecoderPool(uint64(cfg.MaxBatchBytes), 2*cfg.SubmitInFlightMax),
 		submitSlots: make(chan struct{}, cfg.SubmitInFlightMax),
 		streamSlots: make(chan struct{}, cfg.EventStreamsMax),
 		bodies:      &byteBudget{max: int64(cfg.BodyBytesInFlightMax)},
 	}
-	s.metrics.bodyBytesGauge(s.bodies)
+	s.metrics.bodyBudget(s.bodies)
+	s.zstd = newZstdDecoder(cfg.MaxBatchBytes, cfg.ZstdDecodesMax, s.metrics)
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.srv = &fasthttp.Server{
 		Name:         "settled",

@@ -110,9 +110,6 @@ func (s *Server) submitBatch(ctx *fasthttp.RequestCtx, _ string) error {
 	defer lease.release()
 	data, err := s.batchBody(ctx, &lease)
 	if err != nil {
-		if codes.Of(err) == codes.Overloaded {
-			s.metrics.refused(limitBodyBytesInFlight)
-		}
 		return err
 	}
 	s.metrics.batchBytes.Update(float64(len(data)))
@@ -172,7 +169,9 @@ func (s *Server) batchBody(ctx *fasthttp.RequestCtx, lease *bodyLease) ([]byte, 
 			putScratchBody(p, *p)
 			return nil, err
 		}
-		data, err := s.zstd.decode(raw)
+		sctx, cancel := s.submitCtx() // bounds the wait for a decode slot
+		data, err := s.zstd.decode(sctx, raw, lease)
+		cancel()
 		putScratchBody(p, raw)
 		return data, err
 	}
