@@ -459,6 +459,10 @@ func TestConfigValidate(t *testing.T) {
 		{Config{MaxRequestBodyBytes: 1 << 20, MaxBatchBytes: 1 << 20, BodyBytesInFlightMax: 1 << 20}, true},
 		{Config{ZstdDecodesMax: -1}, false},
 		{Config{ReadTimeout: -1}, false},
+		{Config{Concurrency: 64}, true}, // ConnsPerIPMax defaults to at most Concurrency
+		{Config{Concurrency: 64, ConnsPerIPMax: 65}, false},
+		{Config{IdleTimeout: time.Second}, true}, // IdleTimeoutUnderPressure defaults to at most IdleTimeout
+		{Config{IdleTimeout: time.Second, IdleTimeoutUnderPressure: 2 * time.Second}, false},
 		{Config{SubmitInFlightMax: -1}, false},
 		{Config{EventPingInterval: time.Millisecond}, false},
 		{Config{RetryAfter: -time.Second}, false},

@@ -53,6 +53,18 @@ func dialRawFrom(t testing.TB, ts *testServer, localIP string) *rawClient {
 	return &rawClient{c: c, br: bufio.NewReader(c)}
 }
 
+// canDialFrom reports whether this machine lets a client bind another
+// loopback address (Linux routes all of 127.0.0.0/8 to the loopback device).
+func canDialFrom(ts *testServer, localIP string) bool {
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(localIP)}}
+	c, err := d.Dial("tcp", ts.addr())
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
 // head writes a request header; the body, if any, is for the caller to write.
 // contentLength < 0 sends none.
 func (rc *rawClient) head(t testing.TB, method, path string, contentLength int, extra ...string) {

@@ -28,6 +28,8 @@ type apiMetrics struct {
 	// refusals holds settle_api_limit_refusals_total{limit}, one per capacity
 	// limit, all registered up front.
 	refusals map[string]*metrics.Counter
+	// idleClosed holds settle_api_idle_connections_closed_total{reason}.
+	idleClosedBy map[string]*metrics.Counter
 }
 
 // Capacity limits whose refusals are counted, labelled by their Config field.
@@ -35,9 +37,17 @@ const (
 	limitBodyBytesInFlight = "body_bytes_in_flight_max"
 	limitSubmitInFlight    = "submit_in_flight_max"
 	limitZstdDecodes       = "zstd_decodes_max"
+	limitConcurrency       = "concurrency"
+	limitConnsPerIP        = "conns_per_ip_max"
 )
 
-var allLimits = []string{limitBodyBytesInFlight, limitSubmitInFlight, limitZstdDecodes}
+var allLimits = []string{limitBodyBytesInFlight, limitSubmitInFlight, limitZstdDecodes, limitConcurrency, limitConnsPerIP}
+
+// Why the node closed a connection that was waiting for a request.
+const (
+	idleClosedEvicted  = "evicted"  // to make room for a new connection at Concurrency
+	idleClosedPressure = "pressure" // its wait, shortened under connection pressure, ran out
+)
 
 type requestKey struct {
 	r    *route
@@ -63,7 +73,23 @@ func newAPIMetrics() *apiMetrics {
 	for _, l := range allLimits {
 		m.refusals[l] = m.set.NewCounter(fmt.Sprintf(`settle_api_limit_refusals_total{limit=%q}`, l))
 	}
+	m.idleClosedBy = map[string]*metrics.Counter{}
+	for _, r := range []string{idleClosedEvicted, idleClosedPressure} {
+		m.idleClosedBy[r] = m.set.NewCounter(fmt.Sprintf(`settle_api_idle_connections_closed_total{reason=%q}`, r))
+	}
 	return m
+}
+
+// idleClosed counts one waiting connection the node closed, and why.
+func (m *apiMetrics) idleClosed(reason string) { m.idleClosedBy[reason].Inc() }
+
+// connsGauge publishes the open connections.
+func (m *apiMetrics) connsGauge(l *connLimiter) {
+	m.set.NewGauge("settle_api_connections_open", func() float64 {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return float64(l.mu.open)
+	})
 }
 
 // refused counts one request or connection refused because limit was reached.

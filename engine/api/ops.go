@@ -44,8 +44,10 @@ type adminConfig struct {
 	ReadTimeoutMs       int64  `json:"read_timeout_ms"`
 	WriteTimeoutMs      int64  `json:"write_timeout_ms"`
 	IdleTimeoutMs       int64  `json:"idle_timeout_ms"`
+	IdleUnderPressureMs int64  `json:"idle_timeout_under_pressure_ms"`
 	SubmitTimeoutMs     int64  `json:"submit_timeout_ms"`
 	Concurrency         int    `json:"concurrency"`
+	ConnsPerIPMax       int    `json:"conns_per_ip_max"`
 	SubmitInFlightMax   int    `json:"submit_in_flight_max"`
 	EventStreamsMax     int    `json:"event_streams_max"`
 	EventPingIntervalMs int64  `json:"event_ping_interval_ms"`
@@ -66,8 +68,10 @@ func (s *Server) getAdminConfig(ctx *fasthttp.RequestCtx, _ string) error {
 		ReadTimeoutMs:       c.ReadTimeout.Milliseconds(),
 		WriteTimeoutMs:      c.WriteTimeout.Milliseconds(),
 		IdleTimeoutMs:       c.IdleTimeout.Milliseconds(),
+		IdleUnderPressureMs: c.IdleTimeoutUnderPressure.Milliseconds(),
 		SubmitTimeoutMs:     c.SubmitTimeout.Milliseconds(),
 		Concurrency:         c.Concurrency,
+		ConnsPerIPMax:       c.ConnsPerIPMax,
 		SubmitInFlightMax:   c.SubmitInFlightMax,
 		EventStreamsMax:     c.EventStreamsMax,
 		EventPingIntervalMs: c.EventPingInterval.Milliseconds(),

@@ -44,15 +44,26 @@ type Config struct {
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
+	// IdleTimeoutUnderPressure replaces IdleTimeout, and ReadTimeout for a new
+	// connection's first byte, while at least half of Concurrency is open.
+	// Default 2 s (at most IdleTimeout).
+	IdleTimeoutUnderPressure time.Duration
 	// SubmitTimeout bounds Backend.Submit (waiting for verification workers).
 	// Default 5 s.
 	SubmitTimeout time.Duration
 	// AdminToken guards /v1/admin/ (Authorization: Bearer <token>). Empty: every
 	// operator request is refused.
 	AdminToken string
-	// Concurrency bounds the connections served at once (fasthttp's Concurrency;
-	// beyond it a connection gets fasthttp's plain 503). Default 4096.
+	// Concurrency bounds the open connections. At the bound a new connection
+	// closes the connection that has waited longest for a request, or, when
+	// every connection is serving one, is answered 503 overloaded and closed.
+	// Default 4096.
 	Concurrency int
+	// ConnsPerIPMax bounds the open connections from one client address; beyond
+	// it a new connection is answered 429 too_many_connections and closed.
+	// Default 1024 (at most Concurrency). Behind a proxy that funnels many
+	// clients through one address, raise it, up to Concurrency.
+	ConnsPerIPMax int
 	// SubmitInFlightMax bounds the submissions (/v1/tx and /v1/batch) handled at
 	// once; beyond it a submission gets 503 overloaded. Default 64.
 	SubmitInFlightMax int
@@ -70,19 +81,21 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultMaxRequestBodyBytes  = 16 << 20
-	DefaultMaxBatchBytes        = 16 << 20
-	DefaultBodyBytesInFlightMax = 256 << 20
-	DefaultZstdDecodesMax       = 4
-	DefaultReadTimeout          = 5 * time.Second
-	DefaultWriteTimeout         = 5 * time.Second
-	DefaultIdleTimeout          = 60 * time.Second
-	DefaultSubmitTimeout        = 5 * time.Second
-	DefaultConcurrency          = 4096
-	DefaultSubmitInFlightMax    = 64
-	DefaultEventStreamsMax      = 256
-	DefaultEventPingInterval    = 5 * time.Second
-	DefaultRetryAfter           = time.Second
+	DefaultMaxRequestBodyBytes      = 16 << 20
+	DefaultMaxBatchBytes            = 16 << 20
+	DefaultBodyBytesInFlightMax     = 256 << 20
+	DefaultZstdDecodesMax           = 4
+	DefaultReadTimeout              = 5 * time.Second
+	DefaultWriteTimeout             = 5 * time.Second
+	DefaultIdleTimeout              = 60 * time.Second
+	DefaultIdleTimeoutUnderPressure = 2 * time.Second
+	DefaultSubmitTimeout            = 5 * time.Second
+	DefaultConcurrency              = 4096
+	DefaultConnsPerIPMax            = 1024
+	DefaultSubmitInFlightMax        = 64
+	DefaultEventStreamsMax          = 256
+	DefaultEventPingInterval        = 5 * time.Second
+	DefaultRetryAfter               = time.Second
 )
 
 // smallBodyBytesMax bounds the body of every request but a batch. The JSON
@@ -108,8 +121,10 @@ func (c Config) withDefaults() Config {
 	setDur(&c.ReadTimeout, DefaultReadTimeout)
 	setDur(&c.WriteTimeout, DefaultWriteTimeout)
 	setDur(&c.IdleTimeout, DefaultIdleTimeout)
+	setDur(&c.IdleTimeoutUnderPressure, min(DefaultIdleTimeoutUnderPressure, c.IdleTimeout))
 	setDur(&c.SubmitTimeout, DefaultSubmitTimeout)
 	setInt(&c.Concurrency, DefaultConcurrency)
+	setInt(&c.ConnsPerIPMax, min(DefaultConnsPerIPMax, c.Concurrency))
 	setInt(&c.SubmitInFlightMax, DefaultSubmitInFlightMax)
 	setInt(&c.EventStreamsMax, DefaultEventStreamsMax)
 	setDur(&c.EventPingInterval, DefaultEventPingInterval)
@@ -133,10 +148,14 @@ func (c Config) Validate() error {
 			c.BodyBytesInFlightMax, c.MaxRequestBodyBytes, c.MaxBatchBytes)
 	case c.ZstdDecodesMax < 0 || c.ZstdDecodesMax > 1024:
 		return fmt.Errorf("api: ZstdDecodesMax %d must be 1 to 1024", c.ZstdDecodesMax)
-	case c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.SubmitTimeout < 0:
+	case c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.SubmitTimeout < 0 || c.IdleTimeoutUnderPressure < 0:
 		return errors.New("api: timeouts must not be negative")
-	case c.Concurrency < 0 || c.SubmitInFlightMax < 0 || c.EventStreamsMax < 0:
+	case c.IdleTimeoutUnderPressure > c.IdleTimeout:
+		return fmt.Errorf("api: IdleTimeoutUnderPressure %v must not be longer than IdleTimeout %v", c.IdleTimeoutUnderPressure, c.IdleTimeout)
+	case c.Concurrency < 0 || c.SubmitInFlightMax < 0 || c.EventStreamsMax < 0 || c.ConnsPerIPMax < 0:
 		return errors.New("api: concurrency limits must not be negative")
+	case c.ConnsPerIPMax > c.Concurrency:
+		return fmt.Errorf("api: ConnsPerIPMax %d is above Concurrency %d, so it would never apply", c.ConnsPerIPMax, c.Concurrency)
 	case c.EventPingInterval < 10*time.Millisecond:
 		return fmt.Errorf("api: EventPingInterval %v must be at least 10ms", c.EventPingInterval)
 	case c.RetryAfter < 0:
@@ -152,6 +171,7 @@ type Server struct {
 	srv     *fasthttp.Server
 	metrics *apiMetrics
 	zstd    *zstdDecoder
+	conns   *connLimiter
 	bodies  *byteBudget // batch bytes held by requests in progress
 
 	// submitSlots and streamSlots are semaphores: a send acquires, a receive
@@ -183,6 +203,8 @@ func New(cfg Config, b Backend) *Server {
 	}
 	s.metrics.bodyBudget(s.bodies)
 	s.zstd = newZstdDecoder(cfg.MaxBatchBytes, cfg.ZstdDecodesMax, s.metrics)
+	s.conns = newConnLimiter(cfg, s.metrics, s.rawErrorAnswer)
+	s.metrics.connsGauge(s.conns)
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.srv = &fasthttp.Server{
 		Name:         "settled",
@@ -192,12 +214,16 @@ func New(cfg Config, b Backend) *Server {
 		// first 8 KiB of the body) is in, and decides from the routed endpoint
 		// and the body budget whether to read the rest (body.go). fasthttp's own
 		// limit then only bounds that first read.
-		StreamRequestBody:            true,
-		MaxRequestBodySize:           cfg.MaxRequestBodyBytes,
-		ReadTimeout:                  cfg.ReadTimeout,
-		WriteTimeout:                 cfg.WriteTimeout,
-		IdleTimeout:                  cfg.IdleTimeout,
-		Concurrency:                  cfg.Concurrency,
+		StreamRequestBody:  true,
+		MaxRequestBodySize: cfg.MaxRequestBodyBytes,
+		ReadTimeout:        cfg.ReadTimeout,
+		WriteTimeout:       cfg.WriteTimeout,
+		IdleTimeout:        cfg.IdleTimeout,
+		// The listener (conns.go) admits Concurrency connections, plus those it
+		// has told to close and that have not yet: fasthttp's own bound, whose
+		// refusal is plain text, stays out of reach.
+		Concurrency:                  2 * cfg.Concurrency,
+		ConnState:                    s.conns.connState,
 		DisablePreParseMultipartForm: true,
 		NoDefaultServerHeader:        true,
 		CloseOnShutdown:              true,
@@ -207,7 +233,9 @@ func New(cfg Config, b Backend) *Server {
 }
 
 // Serve answers requests on ln until Shutdown; it returns nil after Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+func (s *Server) Serve(ln net.Listener) error {
+	return s.srv.Serve(limitedListener{Listener: ln, l: s.conns})
+}
 
 // ListenAndServe listens on the TCP address addr and serves.
 func (s *Server) ListenAndServe(addr string) error {
