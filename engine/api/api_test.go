@@ -466,6 +466,7 @@ func TestConfigValidate(t *testing.T) {
 		{Config{SubmitInFlightMax: -1}, false},
 		{Config{EventPingInterval: time.Millisecond}, false},
 		{Config{RetryAfter: -time.Second}, false},
+		{Config{ProfileSecondsMax: 3601}, false},
 	} {
 		if err := tc.cfg.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%+v: Validate = %v, want ok=%v", tc.cfg, err, tc.ok)

@@ -32,16 +32,18 @@ type apiMetrics struct {
 	idleClosedBy map[string]*metrics.Counter
 }
 
-// Capacity limits whose refusals are counted, labelled by their Config field.
+// Capacity limits whose refusals are counted, labelled by their Config field
+// (or a name of their own when fixed).
 const (
 	limitBodyBytesInFlight = "body_bytes_in_flight_max"
 	limitSubmitInFlight    = "submit_in_flight_max"
 	limitZstdDecodes       = "zstd_decodes_max"
 	limitConcurrency       = "concurrency"
 	limitConnsPerIP        = "conns_per_ip_max"
+	limitProfiles          = "profiles_at_once" // fixed: one timed profile at a time
 )
 
-var allLimits = []string{limitBodyBytesInFlight, limitSubmitInFlight, limitZstdDecodes, limitConcurrency, limitConnsPerIP}
+var allLimits = []string{limitBodyBytesInFlight, limitSubmitInFlight, limitZstdDecodes, limitConcurrency, limitConnsPerIP, limitProfiles}
 
 // Why the node closed a connection that was waiting for a request.
 const (

@@ -51,6 +51,7 @@ type adminConfig struct {
 	SubmitInFlightMax   int    `json:"submit_in_flight_max"`
 	EventStreamsMax     int    `json:"event_streams_max"`
 	EventPingIntervalMs int64  `json:"event_ping_interval_ms"`
+	ProfileSecondsMax   int    `json:"profile_seconds_max"`
 	RetryAfterMs        int64  `json:"retry_after_ms"`
 }
 
@@ -75,6 +76,7 @@ func (s *Server) getAdminConfig(ctx *fasthttp.RequestCtx, _ string) error {
 		SubmitInFlightMax:   c.SubmitInFlightMax,
 		EventStreamsMax:     c.EventStreamsMax,
 		EventPingIntervalMs: c.EventPingInterval.Milliseconds(),
+		ProfileSecondsMax:   c.ProfileSecondsMax,
 		RetryAfterMs:        c.RetryAfter.Milliseconds(),
 	})
 }

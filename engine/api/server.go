@@ -51,8 +51,8 @@ type Config struct {
 	// SubmitTimeout bounds Backend.Submit (waiting for verification workers).
 	// Default 5 s.
 	SubmitTimeout time.Duration
-	// AdminToken guards /v1/admin/ (Authorization: Bearer <token>). Empty: every
-	// operator request is refused.
+	// AdminToken guards /v1/admin/ and /debug/pprof/ (Authorization: Bearer
+	// <token>). Empty: every operator request is refused.
 	AdminToken string
 	// Concurrency bounds the open connections. At the bound a new connection
 	// closes the connection that has waited longest for a request, or, when
@@ -72,6 +72,9 @@ type Config struct {
 	EventStreamsMax int
 	// EventPingInterval is the keep-alive comment period of /v1/events. Default 5 s.
 	EventPingInterval time.Duration
+	// ProfileSecondsMax bounds the seconds= of a CPU profile, a trace or a delta
+	// profile under /debug/pprof/ (one runs at a time). Default 60.
+	ProfileSecondsMax int
 	// RetryAfter is what backpressure answers ask a client to wait (Retry-After
 	// is in whole seconds, at least 1). Default 1 s.
 	RetryAfter time.Duration
@@ -95,6 +98,7 @@ const (
 	DefaultSubmitInFlightMax        = 64
 	DefaultEventStreamsMax          = 256
 	DefaultEventPingInterval        = 5 * time.Second
+	DefaultProfileSecondsMax        = 60
 	DefaultRetryAfter               = time.Second
 )
 
@@ -128,6 +132,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.SubmitInFlightMax, DefaultSubmitInFlightMax)
 	setInt(&c.EventStreamsMax, DefaultEventStreamsMax)
 	setDur(&c.EventPingInterval, DefaultEventPingInterval)
+	setInt(&c.ProfileSecondsMax, DefaultProfileSecondsMax)
 	setDur(&c.RetryAfter, DefaultRetryAfter)
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
@@ -158,6 +163,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("api: ConnsPerIPMax %d is above Concurrency %d, so it would never apply", c.ConnsPerIPMax, c.Concurrency)
 	case c.EventPingInterval < 10*time.Millisecond:
 		return fmt.Errorf("api: EventPingInterval %v must be at least 10ms", c.EventPingInterval)
+	case c.ProfileSecondsMax < 1 || c.ProfileSecondsMax > 3600:
+		return fmt.Errorf("api: ProfileSecondsMax %d must be 1 to 3600", c.ProfileSecondsMax)
 	case c.RetryAfter < 0:
 		return errors.New("api: RetryAfter must not be negative")
 	}
@@ -184,6 +191,10 @@ type Server struct {
 	base     context.Context
 	stop     context.CancelFunc
 	stopOnce sync.Once
+
+	// profiling is held by the one CPU profile, trace or delta profile
+	// allowed at a time (pprof.go).
+	profiling sync.Mutex
 }
 
 // New builds a server; it panics on a Config that Validate rejects (validate at
