@@ -124,6 +124,7 @@ type fault struct {
 	// fault never took quorum away); RecoveredAt the first new commit after it.
 	QuorumAt    time.Time
 	RecoveredAt time.Time
+	Height      uint64 // the highest announced height when it struck
 }
 
 // restart is one victim's return: how far behind it was and how fast it caught up.
@@ -132,6 +133,7 @@ type restart struct {
 	Wiped       bool
 	At          time.Time
 	FromHeight  uint64 // its height when it answered first
+	AnsweredAt  time.Time
 	Target      uint64 // the cluster's height when it restarted
 	CaughtUpAt  time.Time
 	ReadyAt     time.Time
@@ -326,7 +328,7 @@ func (r *run) inject(ctx context.Context) {
 		p := r.rng.Perm(len(up))
 		victims = []int{up[p[0]], up[p[1]]}
 	}
-	f := fault{Kind: kind, Victims: victims, At: time.Now()}
+	f := fault{Kind: kind, Victims: victims, At: time.Now(), Height: r.log.topHeight()}
 	for _, i := range victims {
 		r.vals[i].kill()
 	}
@@ -453,7 +455,7 @@ func (r *run) watchCatchUp(ctx context.Context, rs restart) {
 		st, err := v.status(ctx)
 		if err == nil {
 			if first {
-				rs.FromHeight, first = st.Height, false
+				rs.FromHeight, rs.AnsweredAt, first = st.Height, time.Now(), false
 			}
 			if rs.CaughtUpAt.IsZero() && st.Height >= rs.Target {
 				rs.CaughtUpAt = time.Now()

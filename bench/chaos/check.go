@@ -233,7 +233,13 @@ func (r *run) faultFigures(rep *Report) {
 			rep.fail("no block was committed after the %s fault of %v at %s", f.Kind, names(f.Victims), f.At.Format(time.RFC3339))
 			continue
 		}
-		rep.Recovery = append(rep.Recovery, at.Sub(f.QuorumAt))
+		gap := at.Sub(f.QuorumAt)
+		rep.Recovery = append(rep.Recovery, gap)
+		rep.RecoveryByKind = addDuration(rep.RecoveryByKind, f.Kind, gap)
+		if gap > slowRecovery {
+			rep.SlowRecoveries = append(rep.SlowRecoveries, fmt.Sprintf("%s %v at %s (height %d): quorum back after %v, next commit %v later",
+				f.Kind, names(f.Victims), f.At.Format("15:04:05.000"), f.Height, f.QuorumAt.Sub(f.At).Round(time.Millisecond), gap.Round(time.Millisecond)))
+		}
 	}
 	for _, rs := range restarts {
 		rep.Restarts++
@@ -248,10 +254,23 @@ func (r *run) faultFigures(rep *Report) {
 		if behind < catchUpBlocksMin {
 			continue
 		}
-		el := rs.CaughtUpAt.Sub(rs.At).Seconds()
+		// The rate counts from the validator's first answer: the process start and
+		// its recovery from disk come before it, reported apart.
+		el := rs.CaughtUpAt.Sub(rs.AnsweredAt).Seconds()
 		rep.CatchUps = append(rep.CatchUps, CatchUp{Validator: rs.Validator, Wiped: rs.Wiped, Blocks: uint64(behind),
-			Seconds: el, BlocksPerSec: float64(behind) / max(el, 1e-3)})
+			StartSeconds: rs.AnsweredAt.Sub(rs.At).Seconds(), Seconds: el, BlocksPerSec: float64(behind) / max(el, 1e-3)})
 	}
+}
+
+// slowRecovery: recoveries slower than this are listed in the report.
+const slowRecovery = 5 * time.Second
+
+func addDuration(m map[string][]time.Duration, k string, d time.Duration) map[string][]time.Duration {
+	if m == nil {
+		m = map[string][]time.Duration{}
+	}
+	m[k] = append(m[k], d)
+	return m
 }
 
 // catchUpBlocksMin: restarts less far behind say little about the catch-up rate.

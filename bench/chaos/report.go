@@ -36,9 +36,11 @@ type Report struct {
 
 	// Recovery is, per fault, the time from quorum being available again (the
 	// fault itself when quorum never went) to the next committed block.
-	Recovery    []time.Duration
-	CatchUps    []CatchUp // restarts at least catchUpBlocksMin blocks behind
-	NotCaughtUp int       // restarts that had not caught up within 3 minutes
+	Recovery       []time.Duration
+	RecoveryByKind map[string][]time.Duration
+	SlowRecoveries []string  // the faults after which the next commit took over 5 s
+	CatchUps       []CatchUp // restarts at least catchUpBlocksMin blocks behind
+	NotCaughtUp    int       // restarts that had not caught up within 3 minutes
 
 	StreamProblems []string // a block or transaction announced two ways
 	Verified       int      // stores `settled verify` replayed successfully
@@ -50,7 +52,8 @@ type CatchUp struct {
 	Validator    int
 	Wiped        bool
 	Blocks       uint64
-	Seconds      float64
+	StartSeconds float64 // from the restart to its first answer (process start, recovery from disk)
+	Seconds      float64 // from its first answer until it reached the height the cluster had at its restart
 	BlocksPerSec float64
 }
 
@@ -83,19 +86,33 @@ func (r *Report) String() string {
 	p("  stuck:             %d (drained: %v; other ends: %s)", r.Stuck, r.Drained, kinds(r.Ends))
 	p("  agreement:         %d blocks compared on every validator; %d stores replayed by settled verify", r.Height, r.Verified)
 	p("  recovery:          %s (next commit after quorum was back, %d faults)", spread(r.Recovery), len(r.Recovery))
+	kindNames := make([]string, 0, len(r.RecoveryByKind))
+	for k := range r.RecoveryByKind {
+		kindNames = append(kindNames, k)
+	}
+	sort.Strings(kindNames)
+	for _, k := range kindNames {
+		p("    %-16s %s", k+":", spread(r.RecoveryByKind[k]))
+	}
+	for _, s := range r.SlowRecoveries {
+		p("    slow: %s", s)
+	}
 	if len(r.CatchUps) > 0 {
 		rates := make([]float64, len(r.CatchUps))
+		starts := make([]time.Duration, len(r.CatchUps))
 		var wiped, blocks int
 		for i, c := range r.CatchUps {
 			rates[i] = c.BlocksPerSec
+			starts[i] = time.Duration(c.StartSeconds * float64(time.Second))
 			blocks += int(c.Blocks)
 			if c.Wiped {
 				wiped++
 			}
 		}
 		sort.Float64s(rates)
-		p("  catch-up:          %d restarts ≥ %d blocks behind (%d wiped, %d blocks in all): min %.0f, median %.0f, max %.0f blocks/s; the chain committed %.1f blocks/s",
+		p("  catch-up:          %d restarts ≥ %d blocks behind (%d wiped, %d blocks in all): min %.0f, median %.0f, max %.0f blocks/s once answering; the chain committed %.1f blocks/s",
 			len(r.CatchUps), catchUpBlocksMin, wiped, blocks, rates[0], rates[len(rates)/2], rates[len(rates)-1], r.ChainBlocksPerSec)
+		p("  restart to answer: %s (process start and recovery from disk)", spread(starts))
 	} else {
 		p("  catch-up:          no restart was %d blocks behind; the chain committed %.1f blocks/s", catchUpBlocksMin, r.ChainBlocksPerSec)
 	}

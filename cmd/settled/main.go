@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -175,8 +176,14 @@ func runConfig(ctx context.Context, args []string) error {
 	return serve(ctx, *cfgPath, *apiAddr)
 }
 
-// serve runs a validator and its API until ctx ends.
+// serve runs a validator and its API until ctx ends. Its log is stderr.
 func serve(ctx context.Context, cfgPath, apiOverride string) error {
+	return serveWith(ctx, cfgPath, apiOverride, os.Stderr, nil)
+}
+
+// serveWith is serve with the node's log written to logw and, for tests, the
+// API's backend wrapped (nil: the node itself).
+func serveWith(ctx context.Context, cfgPath, apiOverride string, logw io.Writer, wrap func(api.Backend) api.Backend) error {
 	fc, cfg, err := node.LoadFileConfig(cfgPath)
 	if err != nil {
 		return err
@@ -189,8 +196,11 @@ func serve(ctx context.Context, cfgPath, apiOverride string) error {
 		return err
 	}
 	t0 := time.Now()
-	logf := func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, "settled[%s]: %s\n", cfg.NodeID, fmt.Sprintf(format, args...))
+	logf := nodeLog(logw, cfg.NodeID)
+	// The API reports its internal errors and recovered panics to the node's log.
+	apiCfg.Logf = logf
+	if err := apiCfg.Validate(); err != nil {
+		return err
 	}
 	factory, err := cluster.FromFile(fc, cfg, cfgPath, logf)
 	if err != nil {
@@ -205,7 +215,11 @@ func serve(ctx context.Context, cfgPath, apiOverride string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", fc.APIAddr, err)
 	}
-	srv := api.New(apiCfg, n)
+	var backend api.Backend = n
+	if wrap != nil {
+		backend = wrap(n)
+	}
+	srv := api.New(apiCfg, backend)
 	go srv.Serve(ln)
 	meta := n.Ledger().Meta()
 	fmt.Printf("settled: chain %s, node %s, height %d, state %s, recovered in %v\n",
@@ -216,6 +230,14 @@ func serve(ctx context.Context, cfgPath, apiOverride string) error {
 	defer cancel()
 	srv.Shutdown(shutdownCtx)
 	return runErr
+}
+
+// nodeLog is the node's log: one line per entry on w, prefixed with the
+// node's id.
+func nodeLog(w io.Writer, nodeID string) func(format string, args ...any) {
+	return func(format string, args ...any) {
+		fmt.Fprintf(w, "settled[%s]: %s\n", nodeID, fmt.Sprintf(format, args...))
+	}
 }
 
 func runVerify(args []string) error {

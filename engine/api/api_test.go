@@ -455,10 +455,18 @@ func TestConfigValidate(t *testing.T) {
 		{Config{}, true},
 		{Config{MaxRequestBodyBytes: 100}, false},
 		{Config{MaxBatchBytes: 10}, false},
+		{Config{BodyBytesInFlightMax: 1 << 20}, false}, // below the default 16 MiB body
+		{Config{MaxRequestBodyBytes: 1 << 20, MaxBatchBytes: 1 << 20, BodyBytesInFlightMax: 1 << 20}, true},
+		{Config{ZstdDecodesMax: -1}, false},
 		{Config{ReadTimeout: -1}, false},
+		{Config{Concurrency: 64}, true}, // ConnsPerIPMax defaults to at most Concurrency
+		{Config{Concurrency: 64, ConnsPerIPMax: 65}, false},
+		{Config{IdleTimeout: time.Second}, true}, // IdleTimeoutUnderPressure defaults to at most IdleTimeout
+		{Config{IdleTimeout: time.Second, IdleTimeoutUnderPressure: 2 * time.Second}, false},
 		{Config{SubmitInFlightMax: -1}, false},
 		{Config{EventPingInterval: time.Millisecond}, false},
 		{Config{RetryAfter: -time.Second}, false},
+		{Config{ProfileSecondsMax: 3601}, false},
 	} {
 		if err := tc.cfg.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%+v: Validate = %v, want ok=%v", tc.cfg, err, tc.ok)

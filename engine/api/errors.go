@@ -29,30 +29,43 @@ func (s *Server) writeErrorStatus(ctx *fasthttp.RequestCtx, err error, status in
 	} else {
 		s.cfg.Logf("api: %s %s: %v", ctx.Method(), ctx.Path(), err)
 	}
-	buf := make([]byte, 0, 64+len(msg))
-	buf = append(buf, `{"code":`...)
-	buf = appendJSONString(buf, string(c))
-	buf = append(buf, `,"message":`...)
-	buf = appendJSONString(buf, msg)
+	var retryMs int64
 	if c.Retryable() {
-		ms := s.setRetryAfter(ctx)
-		buf = append(buf, `,"retry_after_ms":`...)
-		buf = strconv.AppendInt(buf, ms, 10)
+		retryMs = s.setRetryAfter(ctx)
 	}
-	buf = append(buf, "}\n"...)
 	ctx.Response.Header.SetContentType(contentJSON)
 	ctx.Response.SetStatusCode(status)
-	ctx.Response.SetBodyRaw(buf)
+	ctx.Response.SetBodyRaw(appendErrorBody(make([]byte, 0, 64+len(msg)), c, msg, c.Retryable(), retryMs))
 	return c
 }
 
-// setRetryAfter sets the Retry-After header (whole seconds, at least 1) and
-// returns the wait in milliseconds for the body.
+// appendErrorBody appends the JSON error answer
+// {"code":..,"message":..[,"retry_after_ms":..]}.
+func appendErrorBody(dst []byte, c codes.Code, msg string, retry bool, retryMs int64) []byte {
+	dst = append(dst, `{"code":`...)
+	dst = appendJSONString(dst, string(c))
+	dst = append(dst, `,"message":`...)
+	dst = appendJSONString(dst, msg)
+	if retry {
+		dst = append(dst, `,"retry_after_ms":`...)
+		dst = strconv.AppendInt(dst, retryMs, 10)
+	}
+	return append(dst, "}\n"...)
+}
+
+// setRetryAfter sets the Retry-After header and returns the wait in
+// milliseconds for the body.
 func (s *Server) setRetryAfter(ctx *fasthttp.RequestCtx) int64 {
-	ms := max(s.cfg.RetryAfter.Milliseconds(), 1)
-	secs := max((ms+999)/1000, 1)
+	secs, ms := s.retryAfter()
 	ctx.Response.Header.Set("Retry-After", strconv.FormatInt(secs, 10))
 	return ms
+}
+
+// retryAfter is what backpressure answers ask a client to wait: whole seconds
+// (at least 1) for Retry-After, milliseconds for the body.
+func (s *Server) retryAfter() (secs, ms int64) {
+	ms = max(s.cfg.RetryAfter.Milliseconds(), 1)
+	return max((ms+999)/1000, 1), ms
 }
 
 // backendError maps a Backend error: coded errors keep their code, a missing
@@ -79,6 +92,8 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 		ce = codes.Errorf(codes.BodyTooLarge, "request body over the limit")
 	case errors.As(err, &small):
 		ce = codes.Errorf(codes.BadRequest, "request header too large")
+	case errors.As(err, &netErr) && netErr.Timeout() && closedToMakeRoom(ctx.Conn()):
+		ce = codes.Errorf(codes.Overloaded, "the node is short of connections and this one sent no request in time")
 	case errors.As(err, &netErr) && netErr.Timeout():
 		ce = codes.Errorf(codes.BadRequest, "timed out reading the request")
 	default:
@@ -86,6 +101,13 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 	}
 	code := s.writeError(ctx, ce)
 	s.metrics.readErrors(code)
+}
+
+// closedToMakeRoom reports whether c waited under the shortened deadline of
+// connection pressure, or was told to close to make room.
+func closedToMakeRoom(c net.Conn) bool {
+	tc, ok := c.(*trackedConn)
+	return ok && tc.closedToMakeRoom()
 }
 
 const contentJSON = "application/json"

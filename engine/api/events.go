@@ -75,6 +75,13 @@ func (s *Server) eventsFrom(ctx *fasthttp.RequestCtx) (uint64, error) {
 	if err != nil || h == noFrom {
 		return 0, codes.Errorf(codes.BadRequest, "from %q must be a block height", v)
 	}
+	// A stream starts after from, so from is at most the head: beyond it the
+	// stream would hold a slot and send nothing until the chain got there, and
+	// would then skip the blocks up to from. The head only grows, so reading it
+	// before subscribing refuses nothing that would be valid after.
+	if head := s.b.Height(); h > head {
+		return 0, codes.Errorf(codes.BadRequest, "from %d is beyond the head %d: resume from at most the head", h, head)
+	}
 	return h, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"settle/engine/codes"
 )
 
 // sseEvent is one parsed server-sent event.
@@ -262,4 +264,35 @@ func TestEventsStreamLimit(t *testing.T) {
 	}
 	openEvents(t, ts, "") // HEAD took no slot
 	checkError(t, ts.do(t, "GET", "/v1/events", nil, nil), 503, "overloaded")
+}
+
+// TestEventsFromBeyondHead checks that from= (or Last-Event-ID) beyond the
+// head is refused before a stream slot is taken: such a stream used to be
+// accepted, hold one of the EventStreamsMax slots and deliver nothing.
+func TestEventsFromBeyondHead(t *testing.T) {
+	f := newFakeBackend(8)
+	ts := startServer(t, Config{EventStreamsMax: 1}, f)
+	f.commit(makeTxs(t, 1)...)
+	f.commit()
+	for _, tc := range []struct {
+		name string
+		hdr  map[string]string
+		path string
+	}{
+		{"from the head + 1", nil, "/v1/events?from=3"},
+		{"from far beyond", nil, "/v1/events?from=1000000"},
+		{"Last-Event-ID beyond", map[string]string{"Last-Event-ID": "3"}, "/v1/events"},
+	} {
+		a := ts.do(t, "GET", tc.path, nil, tc.hdr)
+		checkError(t, a, 400, codes.BadRequest)
+		if !strings.Contains(string(a.body), "beyond the head 2") {
+			t.Errorf("%s: message %s does not name the head", tc.name, a.body)
+		}
+	}
+	// The one slot is free: a stream from the head opens and follows.
+	c := openEvents(t, ts, "?from=2")
+	f.commit()
+	if b := c.nextBlock(t); b.Height != 3 {
+		t.Errorf("first event at height %d, want 3", b.Height)
+	}
 }

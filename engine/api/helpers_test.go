@@ -244,6 +244,24 @@ func startServer(t testing.TB, cfg Config, f *fakeBackend) *testServer {
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = "s3cret-token"
 	}
+	if cfg.Logf == nil {
+		// What the server logs is shown with the test's output; fasthttp's
+		// warnings (a streamed body read whole, for one) would show here.
+		var mu sync.Mutex
+		var lines []string
+		cfg.Logf = func(format string, args ...any) {
+			mu.Lock()
+			lines = append(lines, fmt.Sprintf(format, args...))
+			mu.Unlock()
+		}
+		t.Cleanup(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, l := range lines {
+				t.Logf("server log: %s", l)
+			}
+		})
+	}
 	s := New(cfg, f)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -25,7 +25,31 @@ type apiMetrics struct {
 	batchBytes *metrics.PrometheusHistogram
 	streams    *metrics.Counter // open event streams (a counter used as a gauge: Inc/Dec)
 	readErrs   sync.Map         // codes.Code → *metrics.Counter
+	// refusals holds settle_api_limit_refusals_total{limit}, one per capacity
+	// limit, all registered up front.
+	refusals map[string]*metrics.Counter
+	// idleClosed holds settle_api_idle_connections_closed_total{reason}.
+	idleClosedBy map[string]*metrics.Counter
 }
+
+// Capacity limits whose refusals are counted, labelled by their Config field
+// (or a name of their own when fixed).
+const (
+	limitBodyBytesInFlight = "body_bytes_in_flight_max"
+	limitSubmitInFlight    = "submit_in_flight_max"
+	limitZstdDecodes       = "zstd_decodes_max"
+	limitConcurrency       = "concurrency"
+	limitConnsPerIP        = "conns_per_ip_max"
+	limitProfiles          = "profiles_at_once" // fixed: one timed profile at a time
+)
+
+var allLimits = []string{limitBodyBytesInFlight, limitSubmitInFlight, limitZstdDecodes, limitConcurrency, limitConnsPerIP, limitProfiles}
+
+// Why the node closed a connection that was waiting for a request.
+const (
+	idleClosedEvicted  = "evicted"  // to make room for a new connection at Concurrency
+	idleClosedPressure = "pressure" // its wait, shortened under connection pressure, ran out
+)
 
 type requestKey struct {
 	r    *route
@@ -47,7 +71,36 @@ func newAPIMetrics() *apiMetrics {
 	m.batchTxs = m.set.NewPrometheusHistogramExt("settle_api_batch_txs", batchTxBuckets)
 	m.batchBytes = m.set.NewPrometheusHistogramExt("settle_api_batch_decoded_bytes", batchBytesBuckets)
 	m.streams = m.set.NewCounter("settle_api_event_streams_open")
+	m.refusals = map[string]*metrics.Counter{}
+	for _, l := range allLimits {
+		m.refusals[l] = m.set.NewCounter(fmt.Sprintf(`settle_api_limit_refusals_total{limit=%q}`, l))
+	}
+	m.idleClosedBy = map[string]*metrics.Counter{}
+	for _, r := range []string{idleClosedEvicted, idleClosedPressure} {
+		m.idleClosedBy[r] = m.set.NewCounter(fmt.Sprintf(`settle_api_idle_connections_closed_total{reason=%q}`, r))
+	}
 	return m
+}
+
+// idleClosed counts one waiting connection the node closed, and why.
+func (m *apiMetrics) idleClosed(reason string) { m.idleClosedBy[reason].Inc() }
+
+// connsGauge publishes the open connections.
+func (m *apiMetrics) connsGauge(l *connLimiter) {
+	m.set.NewGauge("settle_api_connections_open", func() float64 {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return float64(l.mu.open)
+	})
+}
+
+// refused counts one request or connection refused because limit was reached.
+func (m *apiMetrics) refused(limit string) { m.refusals[limit].Inc() }
+
+// bodyBudget publishes the bytes the body budget holds and counts its refusals.
+func (m *apiMetrics) bodyBudget(b *byteBudget) {
+	b.refusals = m.refusals[limitBodyBytesInFlight]
+	m.set.NewGauge("settle_api_body_bytes_in_flight", func() float64 { return float64(b.used.Load()) })
 }
 
 // observe counts one answered request.

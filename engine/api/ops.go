@@ -39,14 +39,19 @@ type adminConfig struct {
 	ChainID             string `json:"chain_id"`
 	MaxRequestBodyBytes int    `json:"max_request_body_bytes"`
 	MaxBatchBytes       int    `json:"max_batch_bytes"`
+	BodyBytesInFlight   int    `json:"body_bytes_in_flight_max"`
+	ZstdDecodesMax      int    `json:"zstd_decodes_max"`
 	ReadTimeoutMs       int64  `json:"read_timeout_ms"`
 	WriteTimeoutMs      int64  `json:"write_timeout_ms"`
 	IdleTimeoutMs       int64  `json:"idle_timeout_ms"`
+	IdleUnderPressureMs int64  `json:"idle_timeout_under_pressure_ms"`
 	SubmitTimeoutMs     int64  `json:"submit_timeout_ms"`
 	Concurrency         int    `json:"concurrency"`
+	ConnsPerIPMax       int    `json:"conns_per_ip_max"`
 	SubmitInFlightMax   int    `json:"submit_in_flight_max"`
 	EventStreamsMax     int    `json:"event_streams_max"`
 	EventPingIntervalMs int64  `json:"event_ping_interval_ms"`
+	ProfileSecondsMax   int    `json:"profile_seconds_max"`
 	RetryAfterMs        int64  `json:"retry_after_ms"`
 }
 
@@ -59,14 +64,19 @@ func (s *Server) getAdminConfig(ctx *fasthttp.RequestCtx, _ string) error {
 		ChainID:             s.b.ChainID(),
 		MaxRequestBodyBytes: c.MaxRequestBodyBytes,
 		MaxBatchBytes:       c.MaxBatchBytes,
+		BodyBytesInFlight:   c.BodyBytesInFlightMax,
+		ZstdDecodesMax:      c.ZstdDecodesMax,
 		ReadTimeoutMs:       c.ReadTimeout.Milliseconds(),
 		WriteTimeoutMs:      c.WriteTimeout.Milliseconds(),
 		IdleTimeoutMs:       c.IdleTimeout.Milliseconds(),
+		IdleUnderPressureMs: c.IdleTimeoutUnderPressure.Milliseconds(),
 		SubmitTimeoutMs:     c.SubmitTimeout.Milliseconds(),
 		Concurrency:         c.Concurrency,
+		ConnsPerIPMax:       c.ConnsPerIPMax,
 		SubmitInFlightMax:   c.SubmitInFlightMax,
 		EventStreamsMax:     c.EventStreamsMax,
 		EventPingIntervalMs: c.EventPingInterval.Milliseconds(),
+		ProfileSecondsMax:   c.ProfileSecondsMax,
 		RetryAfterMs:        c.RetryAfter.Milliseconds(),
 	})
 }
@@ -100,8 +110,13 @@ func (s *Server) postPartition(ctx *fasthttp.RequestCtx, _ string) error {
 	if !ok {
 		return codes.Errorf(codes.NotFound, "this validator has no replica transport to partition")
 	}
+	body, done, err := smallBody(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	var peers []int
-	if err := json.Unmarshal(ctx.PostBody(), &peers); err != nil {
+	if err := json.Unmarshal(body, &peers); err != nil {
 		return codes.Errorf(codes.Malformed, "body must be a JSON list of validator indexes: %v", err)
 	}
 	if err := p.Partition(peers); err != nil {

@@ -18,27 +18,28 @@ type handler func(s *Server, ctx *fasthttp.RequestCtx, param string) error
 type route struct {
 	name   string // metrics label
 	method string // GET (HEAD too) or POST
+	body   bodyKind
 	h      handler
 }
 
 // Routes. Names are metrics labels: keep them stable.
 var (
-	routeSubmitTx    = &route{"submit_tx", fasthttp.MethodPost, (*Server).submitTx}
-	routeSubmitBatch = &route{"submit_batch", fasthttp.MethodPost, (*Server).submitBatch}
-	routeTx          = &route{"tx", fasthttp.MethodGet, (*Server).getTx}
-	routeAccount     = &route{"account", fasthttp.MethodGet, (*Server).getAccount}
-	routeHistory     = &route{"history", fasthttp.MethodGet, (*Server).getHistory}
-	routeBlock       = &route{"block", fasthttp.MethodGet, (*Server).getBlock}
-	routeStatus      = &route{"status", fasthttp.MethodGet, (*Server).getStatus}
-	routeEvents      = &route{"events", fasthttp.MethodGet, (*Server).getEvents}
-	routeAdminConfig = &route{"admin_config", fasthttp.MethodGet, (*Server).getAdminConfig}
-	routePartition   = &route{"admin_partition", fasthttp.MethodPost, (*Server).postPartition}
-	routeMetrics     = &route{"metrics", fasthttp.MethodGet, (*Server).getMetrics}
-	routePprof       = &route{"admin_pprof", fasthttp.MethodGet, (*Server).getPprof}
-	routeHealthz     = &route{"healthz", fasthttp.MethodGet, (*Server).getHealthz}
-	routeReadyz      = &route{"readyz", fasthttp.MethodGet, (*Server).getReadyz}
-	routeReport      = &route{"report", fasthttp.MethodGet, (*Server).getReport}
-	routeNotFound    = &route{"not_found", "", nil}
+	routeSubmitTx    = &route{"submit_tx", fasthttp.MethodPost, bodySmall, (*Server).submitTx}
+	routeSubmitBatch = &route{"submit_batch", fasthttp.MethodPost, bodyBatch, (*Server).submitBatch}
+	routeTx          = &route{"tx", fasthttp.MethodGet, bodyNone, (*Server).getTx}
+	routeAccount     = &route{"account", fasthttp.MethodGet, bodyNone, (*Server).getAccount}
+	routeHistory     = &route{"history", fasthttp.MethodGet, bodyNone, (*Server).getHistory}
+	routeBlock       = &route{"block", fasthttp.MethodGet, bodyNone, (*Server).getBlock}
+	routeStatus      = &route{"status", fasthttp.MethodGet, bodyNone, (*Server).getStatus}
+	routeEvents      = &route{"events", fasthttp.MethodGet, bodyNone, (*Server).getEvents}
+	routeAdminConfig = &route{"admin_config", fasthttp.MethodGet, bodyNone, (*Server).getAdminConfig}
+	routePartition   = &route{"admin_partition", fasthttp.MethodPost, bodySmall, (*Server).postPartition}
+	routeMetrics     = &route{"metrics", fasthttp.MethodGet, bodyNone, (*Server).getMetrics}
+	routePprof       = &route{"admin_pprof", fasthttp.MethodGet, bodyNone, (*Server).getPprof}
+	routeHealthz     = &route{"healthz", fasthttp.MethodGet, bodyNone, (*Server).getHealthz}
+	routeReadyz      = &route{"readyz", fasthttp.MethodGet, bodyNone, (*Server).getReadyz}
+	routeReport      = &route{"report", fasthttp.MethodGet, bodyNone, (*Server).getReport}
+	routeNotFound    = &route{"not_found", "", bodyNone, nil}
 )
 
 // allRoutes lists every route, for metrics registration.
@@ -126,6 +127,11 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, r *route, p string) (code codes
 		err := codes.Errorf(codes.BadRequest, "method %s not allowed on %s, use %s", m, ctx.Path(), r.method)
 		s.writeErrorStatus(ctx, err, fasthttp.StatusMethodNotAllowed)
 		return codes.BadRequest
+	}
+	// The limit follows the routed endpoint and applies before the body is read
+	// (body.go); a body without a Content-Length is bounded as it is read.
+	if cl, limit := ctx.Request.Header.ContentLength(), s.bodyBytesMax(r); cl > limit {
+		return s.writeError(ctx, tooLarge(cl, limit))
 	}
 	if err := r.h(s, ctx, p); err != nil {
 		return s.writeError(ctx, err)

@@ -8,7 +8,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -21,27 +20,51 @@ import (
 )
 
 // Config holds the server's limits. Zero fields take the defaults below.
+// docs/api.md ("Limits and timeouts") and docs/operations.md describe each one
+// and what a client sees when it is hit.
 type Config struct {
-	// MaxRequestBodyBytes bounds a request body as received (a compressed batch is
-	// bounded by it before decompression). Default 16 MiB.
+	// MaxRequestBodyBytes bounds a batch body as received (a compressed batch is
+	// bounded by it before decompression); a larger Content-Length is refused
+	// before any of the body is read. Default 16 MiB.
 	MaxRequestBodyBytes int
 	// MaxBatchBytes bounds a batch after decompression. Default 16 MiB.
 	MaxBatchBytes int
+	// BodyBytesInFlightMax bounds the batch bytes that requests in progress hold
+	// at once: bodies being received (reserved at their Content-Length before
+	// reading) and batches being decompressed or submitted. A batch that does not
+	// fit gets 503 overloaded. Default 256 MiB; at least MaxRequestBodyBytes and
+	// MaxBatchBytes, so a full-size batch can always be taken alone.
+	BodyBytesInFlightMax int
+	// ZstdDecodesMax bounds the zstd decompressions run at once; a batch waits
+	// (up to SubmitTimeout) for one to finish, then gets 503 overloaded. Each
+	// holds at most MaxBatchBytes. Default 4.
+	ZstdDecodesMax int
 	// ReadTimeout, WriteTimeout and IdleTimeout bound reading a request, writing an
 	// answer (each event-stream write too) and an idle keep-alive connection.
 	// Defaults 5 s, 5 s, 60 s.
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
+	// IdleTimeoutUnderPressure replaces IdleTimeout, and ReadTimeout for a new
+	// connection's first byte, while at least half of Concurrency is open.
+	// Default 2 s (at most IdleTimeout).
+	IdleTimeoutUnderPressure time.Duration
 	// SubmitTimeout bounds Backend.Submit (waiting for verification workers).
 	// Default 5 s.
 	SubmitTimeout time.Duration
-	// AdminToken guards /v1/admin/ (Authorization: Bearer <token>). Empty: every
-	// operator request is refused.
+	// AdminToken guards /v1/admin/ and /debug/pprof/ (Authorization: Bearer
+	// <token>). Empty: every operator request is refused.
 	AdminToken string
-	// Concurrency bounds the connections served at once (fasthttp's Concurrency;
-	// beyond it a connection gets fasthttp's plain 503). Default 4096.
+	// Concurrency bounds the open connections. At the bound a new connection
+	// closes the connection that has waited longest for a request, or, when
+	// every connection is serving one, is answered 503 overloaded and closed.
+	// Default 4096.
 	Concurrency int
+	// ConnsPerIPMax bounds the open connections from one client address; beyond
+	// it a new connection is answered 429 too_many_connections and closed.
+	// Default 1024 (at most Concurrency). Behind a proxy that funnels many
+	// clients through one address, raise it, up to Concurrency.
+	ConnsPerIPMax int
 	// SubmitInFlightMax bounds the submissions (/v1/tx and /v1/batch) handled at
 	// once; beyond it a submission gets 503 overloaded. Default 64.
 	SubmitInFlightMax int
@@ -50,6 +73,9 @@ type Config struct {
 	EventStreamsMax int
 	// EventPingInterval is the keep-alive comment period of /v1/events. Default 5 s.
 	EventPingInterval time.Duration
+	// ProfileSecondsMax bounds the seconds= of a CPU profile, a trace or a delta
+	// profile under /debug/pprof/ (one runs at a time). Default 60.
+	ProfileSecondsMax int
 	// RetryAfter is what backpressure answers ask a client to wait (Retry-After
 	// is in whole seconds, at least 1). Default 1 s.
 	RetryAfter time.Duration
@@ -63,17 +89,22 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultMaxRequestBodyBytes = 16 << 20
-	DefaultMaxBatchBytes       = 16 << 20
-	DefaultReadTimeout         = 5 * time.Second
-	DefaultWriteTimeout        = 5 * time.Second
-	DefaultIdleTimeout         = 60 * time.Second
-	DefaultSubmitTimeout       = 5 * time.Second
-	DefaultConcurrency         = 4096
-	DefaultSubmitInFlightMax   = 64
-	DefaultEventStreamsMax     = 256
-	DefaultEventPingInterval   = 5 * time.Second
-	DefaultRetryAfter          = time.Second
+	DefaultMaxRequestBodyBytes      = 16 << 20
+	DefaultMaxBatchBytes            = 16 << 20
+	DefaultBodyBytesInFlightMax     = 256 << 20
+	DefaultZstdDecodesMax           = 4
+	DefaultReadTimeout              = 5 * time.Second
+	DefaultWriteTimeout             = 5 * time.Second
+	DefaultIdleTimeout              = 60 * time.Second
+	DefaultIdleTimeoutUnderPressure = 2 * time.Second
+	DefaultSubmitTimeout            = 5 * time.Second
+	DefaultConcurrency              = 4096
+	DefaultConnsPerIPMax            = 1024
+	DefaultSubmitInFlightMax        = 64
+	DefaultEventStreamsMax          = 256
+	DefaultEventPingInterval        = 5 * time.Second
+	DefaultProfileSecondsMax        = 60
+	DefaultRetryAfter               = time.Second
 )
 
 // smallBodyBytesMax bounds the body of every request but a batch. The JSON
@@ -94,14 +125,19 @@ func (c Config) withDefaults() Config {
 	}
 	setInt(&c.MaxRequestBodyBytes, DefaultMaxRequestBodyBytes)
 	setInt(&c.MaxBatchBytes, DefaultMaxBatchBytes)
+	setInt(&c.BodyBytesInFlightMax, max(DefaultBodyBytesInFlightMax, c.MaxRequestBodyBytes, c.MaxBatchBytes))
+	setInt(&c.ZstdDecodesMax, DefaultZstdDecodesMax)
 	setDur(&c.ReadTimeout, DefaultReadTimeout)
 	setDur(&c.WriteTimeout, DefaultWriteTimeout)
 	setDur(&c.IdleTimeout, DefaultIdleTimeout)
+	setDur(&c.IdleTimeoutUnderPressure, min(DefaultIdleTimeoutUnderPressure, c.IdleTimeout))
 	setDur(&c.SubmitTimeout, DefaultSubmitTimeout)
 	setInt(&c.Concurrency, DefaultConcurrency)
+	setInt(&c.ConnsPerIPMax, min(DefaultConnsPerIPMax, c.Concurrency))
 	setInt(&c.SubmitInFlightMax, DefaultSubmitInFlightMax)
 	setInt(&c.EventStreamsMax, DefaultEventStreamsMax)
 	setDur(&c.EventPingInterval, DefaultEventPingInterval)
+	setInt(&c.ProfileSecondsMax, DefaultProfileSecondsMax)
 	setDur(&c.RetryAfter, DefaultRetryAfter)
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
@@ -117,12 +153,23 @@ func (c Config) Validate() error {
 		return fmt.Errorf("api: MaxRequestBodyBytes %d must be at least %d", c.MaxRequestBodyBytes, smallBodyBytesMax)
 	case c.MaxBatchBytes < 1024:
 		return fmt.Errorf("api: MaxBatchBytes %d must be at least 1024", c.MaxBatchBytes)
-	case c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.SubmitTimeout < 0:
+	case c.BodyBytesInFlightMax < max(c.MaxRequestBodyBytes, c.MaxBatchBytes):
+		return fmt.Errorf("api: BodyBytesInFlightMax %d must be at least MaxRequestBodyBytes (%d) and MaxBatchBytes (%d), or a full-size batch could never be taken",
+			c.BodyBytesInFlightMax, c.MaxRequestBodyBytes, c.MaxBatchBytes)
+	case c.ZstdDecodesMax < 0 || c.ZstdDecodesMax > 1024:
+		return fmt.Errorf("api: ZstdDecodesMax %d must be 1 to 1024", c.ZstdDecodesMax)
+	case c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.SubmitTimeout < 0 || c.IdleTimeoutUnderPressure < 0:
 		return errors.New("api: timeouts must not be negative")
-	case c.Concurrency < 0 || c.SubmitInFlightMax < 0 || c.EventStreamsMax < 0:
+	case c.IdleTimeoutUnderPressure > c.IdleTimeout:
+		return fmt.Errorf("api: IdleTimeoutUnderPressure %v must not be longer than IdleTimeout %v", c.IdleTimeoutUnderPressure, c.IdleTimeout)
+	case c.Concurrency < 0 || c.SubmitInFlightMax < 0 || c.EventStreamsMax < 0 || c.ConnsPerIPMax < 0:
 		return errors.New("api: concurrency limits must not be negative")
+	case c.ConnsPerIPMax > c.Concurrency:
+		return fmt.Errorf("api: ConnsPerIPMax %d is above Concurrency %d, so it would never apply", c.ConnsPerIPMax, c.Concurrency)
 	case c.EventPingInterval < 10*time.Millisecond:
 		return fmt.Errorf("api: EventPingInterval %v must be at least 10ms", c.EventPingInterval)
+	case c.ProfileSecondsMax < 1 || c.ProfileSecondsMax > 3600:
+		return fmt.Errorf("api: ProfileSecondsMax %d must be 1 to 3600", c.ProfileSecondsMax)
 	case c.RetryAfter < 0:
 		return errors.New("api: RetryAfter must not be negative")
 	}
@@ -135,7 +182,9 @@ type Server struct {
 	b       Backend
 	srv     *fasthttp.Server
 	metrics *apiMetrics
-	zstd    *decoderPool
+	zstd    *zstdDecoder
+	conns   *connLimiter
+	bodies  *byteBudget // batch bytes held by requests in progress
 
 	// submitSlots and streamSlots are semaphores: a send acquires, a receive
 	// releases. INVARIANT: len(ch) is the number of requests holding a slot.
@@ -147,6 +196,10 @@ type Server struct {
 	base     context.Context
 	stop     context.CancelFunc
 	stopOnce sync.Once
+
+	// profiling is held by the one CPU profile, trace or delta profile
+	// allowed at a time (pprof.go).
+	profiling sync.Mutex
 }
 
 // New builds a server; it panics on a Config that Validate rejects (validate at
@@ -160,21 +213,33 @@ func New(cfg Config, b Backend) *Server {
 		cfg:         cfg,
 		b:           b,
 		metrics:     newAPIMetrics(),
-		zstd:        newDecoderPool(uint64(cfg.MaxBatchBytes), 2*cfg.SubmitInFlightMax),
 		submitSlots: make(chan struct{}, cfg.SubmitInFlightMax),
 		streamSlots: make(chan struct{}, cfg.EventStreamsMax),
+		bodies:      &byteBudget{max: int64(cfg.BodyBytesInFlightMax)},
 	}
+	s.metrics.bodyBudget(s.bodies)
+	s.zstd = newZstdDecoder(cfg.MaxBatchBytes, cfg.ZstdDecodesMax, s.metrics)
+	s.conns = newConnLimiter(cfg, s.metrics, s.rawErrorAnswer)
+	s.metrics.connsGauge(s.conns)
 	s.base, s.stop = context.WithCancel(context.Background())
 	s.srv = &fasthttp.Server{
-		Name:                         "settled",
-		Handler:                      s.handle,
-		ErrorHandler:                 s.handleReadError,
-		HeaderReceived:               s.requestConfig,
-		MaxRequestBodySize:           cfg.MaxRequestBodyBytes,
-		ReadTimeout:                  cfg.ReadTimeout,
-		WriteTimeout:                 cfg.WriteTimeout,
-		IdleTimeout:                  cfg.IdleTimeout,
-		Concurrency:                  cfg.Concurrency,
+		Name:         "settled",
+		Handler:      s.handle,
+		ErrorHandler: s.handleReadError,
+		// Bodies are streamed: the handler runs once the header (and at most the
+		// first 8 KiB of the body) is in, and decides from the routed endpoint
+		// and the body budget whether to read the rest (body.go). fasthttp's own
+		// limit then only bounds that first read.
+		StreamRequestBody:  true,
+		MaxRequestBodySize: cfg.MaxRequestBodyBytes,
+		ReadTimeout:        cfg.ReadTimeout,
+		WriteTimeout:       cfg.WriteTimeout,
+		IdleTimeout:        cfg.IdleTimeout,
+		// The listener (conns.go) admits Concurrency connections, plus those it
+		// has told to close and that have not yet: fasthttp's own bound, whose
+		// refusal is plain text, stays out of reach.
+		Concurrency:                  2 * cfg.Concurrency,
+		ConnState:                    s.conns.connState,
 		DisablePreParseMultipartForm: true,
 		NoDefaultServerHeader:        true,
 		CloseOnShutdown:              true,
@@ -184,12 +249,13 @@ func New(cfg Config, b Backend) *Server {
 }
 
 // Serve answers requests on ln until Shutdown (over TLS when Config.TLS is set);
-// it returns nil after Shutdown.
+// it returns nil after Shutdown. The connection limits apply under TLS: a
+// connection is admitted (per address, in all) before its handshake.
 func (s *Server) Serve(ln net.Listener) error {
 	if s.cfg.TLS != nil {
 		ln = tls.NewListener(ln, s.cfg.TLS.Clone())
 	}
-	return s.srv.Serve(ln)
+	return s.srv.Serve(limitedListener{Listener: ln, l: s.conns})
 }
 
 // ListenAndServe listens on the TCP address addr and serves.
@@ -208,21 +274,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.ShutdownWithContext(ctx)
 	s.zstd.close()
 	return err
-}
-
-// requestConfig sets the body limit per route once the header is read, so a
-// small request cannot make the server buffer a batch-sized body.
-func (s *Server) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	// The URI is not parsed yet: compare its raw path (an absolute-form or
-	// percent-encoded spelling of the batch path only gets the smaller limit).
-	uri := h.RequestURI()
-	if i := bytes.IndexByte(uri, '?'); i >= 0 {
-		uri = uri[:i]
-	}
-	if bytes.HasSuffix(uri, []byte("/v1/batch")) {
-		return fasthttp.RequestConfig{MaxRequestBodySize: s.cfg.MaxRequestBodyBytes}
-	}
-	return fasthttp.RequestConfig{MaxRequestBodySize: smallBodyBytesMax}
 }
 
 type logAdapter func(format string, args ...any)

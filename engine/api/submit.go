@@ -29,6 +29,7 @@ func (s *Server) acquireSubmit() error {
 	case s.submitSlots <- struct{}{}:
 		return nil
 	default:
+		s.metrics.refused(limitSubmitInFlight)
 		return codes.Errorf(codes.Overloaded, "%d submissions in flight", cap(s.submitSlots))
 	}
 }
@@ -46,9 +47,14 @@ func (s *Server) submitTx(ctx *fasthttp.RequestCtx, _ string) error {
 		return err
 	}
 	defer s.releaseSubmit()
+	body, done, err := smallBody(ctx)
+	if err != nil {
+		return err
+	}
 	// ParseJSON builds a fresh, sealed transaction: nothing it returns refers to
-	// fasthttp's body buffer, so the Backend may keep it.
-	tx, err := txn.ParseJSON(ctx.PostBody())
+	// the body buffer, so the Backend may keep it.
+	tx, err := txn.ParseJSON(body)
+	done()
 	if err != nil {
 		return err
 	}
@@ -98,7 +104,11 @@ func (s *Server) submitBatch(ctx *fasthttp.RequestCtx, _ string) error {
 		return err
 	}
 	defer s.releaseSubmit()
-	data, err := s.batchBody(ctx)
+	// The lease covers the batch's bytes until the answer is built; after that
+	// the Backend's own bounds (the mempool) account for what it keeps.
+	lease := bodyLease{b: s.bodies}
+	defer lease.release()
+	data, err := s.batchBody(ctx, &lease)
 	if err != nil {
 		return err
 	}
@@ -142,20 +152,28 @@ func (s *Server) submitBatch(ctx *fasthttp.RequestCtx, _ string) error {
 	return nil
 }
 
-// batchBody returns the batch bytes in memory the request owns: fasthttp reuses
-// its body buffer after the handler returns, and decoded transactions keep
-// references to these bytes, so they are copied (or decompressed) exactly once.
-func (s *Server) batchBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
-	body := ctx.PostBody()
+// batchBody returns the batch bytes in memory the request owns: decoded
+// transactions keep references to them, and fasthttp reuses its own buffers
+// after the handler returns. A plain batch is read straight into a buffer of
+// its exact size; a compressed one into a recycled buffer, then decompressed.
+// Every byte is reserved from the lease before it is allocated.
+func (s *Server) batchBody(ctx *fasthttp.RequestCtx, lease *bodyLease) ([]byte, error) {
 	enc := ctx.Request.Header.ContentEncoding()
 	switch {
 	case len(enc) == 0 || bytes.EqualFold(enc, []byte("identity")):
-		if len(body) > s.cfg.MaxBatchBytes {
-			return nil, codes.Errorf(codes.BodyTooLarge, "batch is %d bytes, limit %d", len(body), s.cfg.MaxBatchBytes)
-		}
-		return bytes.Clone(body), nil
+		return readBody(ctx, nil, s.cfg.MaxBatchBytes, lease)
 	case bytes.EqualFold(enc, []byte("zstd")):
-		return s.zstd.decode(body)
+		p := getScratchBody()
+		raw, err := readBody(ctx, (*p)[:0], s.cfg.MaxRequestBodyBytes, lease)
+		if err != nil {
+			putScratchBody(p, *p)
+			return nil, err
+		}
+		sctx, cancel := s.submitCtx() // bounds the wait for a decode slot
+		data, err := s.zstd.decode(sctx, raw, lease)
+		cancel()
+		putScratchBody(p, raw)
+		return data, err
 	}
 	return nil, codes.Errorf(codes.BadRequest, "Content-Encoding %q is not supported (use zstd or none)", enc)
 }

@@ -47,6 +47,10 @@ const (
 	Internal          Code = "internal"           // a bug or an I/O failure on the node
 )
 
+// TooManyConns refuses a connection, not a request: it is answered on a new
+// connection when its client address already holds the most the node allows.
+const TooManyConns Code = "too_many_connections" // this client address holds the most connections allowed: reuse them
+
 // Execution result codes, recorded in receipts of transactions that made it into a
 // block. Success applies the transaction. A failure found after the fee became
 // claimable (insufficient funds for the amount, no destination, unknown asset,
@@ -101,6 +105,7 @@ var httpStatus = map[Code]int{
 	FeeTooLow:         http.StatusUnprocessableEntity,
 	MempoolFull:       http.StatusTooManyRequests,
 	Overloaded:        http.StatusServiceUnavailable,
+	TooManyConns:      http.StatusTooManyRequests,
 	NotFound:          http.StatusNotFound,
 	BadRequest:        http.StatusBadRequest,
 	Unauthorized:      http.StatusUnauthorized,
@@ -131,7 +136,9 @@ func (c Code) HTTPStatus() int {
 }
 
 // Retryable reports whether a client should retry the same request later.
-func (c Code) Retryable() bool { return c == MempoolFull || c == Overloaded || c == NotReady }
+func (c Code) Retryable() bool {
+	return c == MempoolFull || c == Overloaded || c == NotReady || c == TooManyConns
+}
 
 // All lists every rejection code, for documentation tests.
 func All() []Code {
