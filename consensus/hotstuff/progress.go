@@ -90,7 +90,10 @@ func (c *Core) maybeRequestPayload() {
 // fetch asks a peer for a missing block, at most once per base timeout per hash.
 // The peer is from, or, when from is this validator, a signer of q.
 func (c *Core) fetch(h Hash, from ValidatorIndex, q *QC) {
-	if c.forks.isParked(h) {
+	if c.forks.isParked(h) || c.farBehind() {
+		// Far behind, the block is near the others' tip: the ranges bring it in
+		// order, and an answer walking back from it would be verified only to be
+		// dropped (outside the parking window).
 		return
 	}
 	if last, ok := c.fetching[h]; ok && c.ticks-last < uint64(c.cfg.ViewTimeoutTicks) {

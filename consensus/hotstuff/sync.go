@@ -55,6 +55,12 @@ func (c *Core) Sync() SyncStatus {
 	return SyncStatus{Known: c.sync.known, Committed: c.forks.root.Height, Ranges: len(c.sync.inflight), Asked: c.sync.asked}
 }
 
+// farBehind reports that the newest block seen is more than one sync message
+// above the committed root: catching up is the ranges' job.
+func (c *Core) farBehind() bool {
+	return c.sync.known > c.forks.root.Height+uint64(c.cfg.SyncBlocksMax)
+}
+
 // window is how far above the root a block may be parked; beyond, ranges fetch it.
 func (c *Core) window() uint64 {
 	return uint64(c.cfg.SyncPipelineMax+1) * uint64(c.cfg.SyncBlocksMax)
@@ -238,6 +244,19 @@ func (c *Core) onSyncResponse(from ValidatorIndex, r *SyncResponse) error {
 	}
 	if len(r.Blocks) > 0 {
 		delete(c.sync.inflight, r.Blocks[0].Height)
+	}
+	// Blocks beyond the parking window would be verified only to be dropped:
+	// cut them before any signature is checked (heights are only trusted to skip
+	// work here; what is kept is verified as usual).
+	limit := c.forks.root.Height + c.window()
+	keep := len(r.Blocks)
+	for keep > 0 && r.Blocks[keep-1].Height > limit {
+		keep--
+	}
+	if keep < len(r.Blocks) {
+		// The known height is not raised from these unverified heights: a
+		// Byzantine peer could otherwise keep this validator "behind" for ever.
+		r = &SyncResponse{Blocks: r.Blocks[:keep], HighQC: r.HighQC}
 	}
 	certified := c.certifiedIn(r)
 	for i, b := range r.Blocks {
