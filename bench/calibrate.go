@@ -20,7 +20,7 @@ import (
 )
 
 // Calibration is this machine's raw limits, measured in the same run as the
-// figures they judge (SPEC §10).
+// figures they judge (docs/performance.md).
 type Calibration struct {
 	Cores int `json:"cores"` // GOMAXPROCS of the harness
 
@@ -261,7 +261,7 @@ func quantile(xs []float64, q float64) float64 {
 
 // Efficiency is committed tx/s over the verification ceiling: the all-core batch
 // rate, divided by the validator count when every validator runs on this machine
-// (each verifies every signature). SPEC §10 wants ≥ 0.5.
+// (each verifies every signature). docs/performance.md wants ≥ 0.5.
 func (c *Calibration) Efficiency(committedPerS float64, localValidators int) float64 {
 	if c == nil || c.VerifyBatchAllCoresPerS <= 0 {
 		return 0

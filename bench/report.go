@@ -84,7 +84,7 @@ func headlineSentence(r *Result) string {
 		s = fmt.Sprintf("Max sustainable throughput %.0f tx/s (knee at %.0f tx/s); at that step: ", r.Sweep.MaxSustainablePerS, r.Sweep.KneePerS) + s
 	}
 	if r.Efficiency > 0 {
-		s += fmt.Sprintf("; efficiency %.1f%% of the verification ceiling %.0f tx/s (SPEC §10 target ≥ 50%%)", 100*r.Efficiency, r.EfficiencyCeilingS)
+		s += fmt.Sprintf("; efficiency %.1f%% of the verification ceiling %.0f tx/s (target ≥ 50%%, docs/performance.md)", 100*r.Efficiency, r.EfficiencyCeilingS)
 	} else if !r.Local {
 		s += "; efficiency not stated: the validators ran elsewhere, so this machine's calibration does not bound them"
 	}

@@ -102,7 +102,7 @@ type Check struct {
 }
 
 // sustainedRatioMin is the share of the offered load that must commit for a round
-// to count as sustained (SPEC §8).
+// to count as sustained (docs/bench.md).
 const sustainedRatioMin = 0.99
 
 // newRound condenses a loadgen summary.

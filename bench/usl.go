@@ -30,7 +30,7 @@ type USL struct {
 }
 
 // Fit requirements: three parameters need at least three distinct scales, and
-// SPEC-level confidence wants repeats, hence six points.
+// Confidence wants repeats, hence six points.
 const (
 	uslPointsMin   = 6
 	uslDistinctMin = 3

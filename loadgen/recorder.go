@@ -8,7 +8,7 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// Histogram range: 1 µs to 60 s at 3 significant digits (SPEC §7).
+// Histogram range: 1 µs to 60 s at 3 significant digits (docs/loadgen.md).
 const (
 	histMinUs  = 1
 	histMaxUs  = 60_000_000

@@ -9,7 +9,7 @@ import (
 // AssemblerConfig bounds one block. A block closes on BlockTxMax transactions,
 // BlockBytesMax bytes, or BlockDelayMax after the first ready transaction was seen,
 // whichever comes first: closing on size alone would starve a lightly loaded
-// network (SPEC §11, HotStuff).
+// network (docs/consensus.md).
 type AssemblerConfig struct {
 	BlockTxMax    int
 	BlockBytesMax int

@@ -27,7 +27,7 @@ type Account struct {
 
 	// Ext is the rarely used interbank state; nil when all of it is zero, which
 	// keeps the copy the executor makes of every touched plain account small
-	// (SPEC §10). Read it through Extended; only the ledger writes it.
+	// (docs/performance.md). Read it through Extended; only the ledger writes it.
 	// INVARIANT: an installed account's Ext is never mutated: clone copies it.
 	Ext *AccountExt
 }

@@ -11,8 +11,8 @@ import (
 	"settle/engine/txn"
 )
 
-// Automatic return of expired escrows (SPEC §2: "cancelled after it, funds
-// returned automatically"). At the end of block h, after its transactions, every
+// Automatic return of expired escrows (docs/ledger.md, "Escrow": an expired
+// escrow's funds return without a transaction). At the end of block h, after its transactions, every
 // open escrow whose expiry height is at most h goes back to its owner's
 // spendable balance, in the order (expiry height, owner, sequence). Until the end
 // of the expiry block anyone may still cancel it by transaction; from the next

@@ -4,7 +4,7 @@
 //
 // Each committed block is written as one Pebble batch with a synced commit
 // (CommitBlock): a block is either entirely durable or absent after a crash, and
-// nothing is acknowledged before that commit returns (SPEC §11: Pebble makes writes
+// nothing is acknowledged before that commit returns (Pebble makes writes
 // readable before they are durable).
 //
 // Key layout (docs/storage.md):
