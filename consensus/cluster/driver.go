@@ -320,12 +320,16 @@ func (d *Driver) drain(ctx context.Context, commit chain.CommitFunc) error {
 // executed) and still call itself ready: a few blocks of pipeline are normal.
 const readyLagBlocksMax = 16
 
+// catchupLogEvery paces the progress lines while catching up.
+const catchupLogEvery = 5 * time.Second
+
 // catchupLog remembers when catching up began, for the log line at its end.
 type catchupLog struct {
 	active     bool
 	heard      bool // a block above the local root was seen since start
 	since      time.Time
 	fromHeight uint64
+	lastLog    time.Time
 }
 
 // noteSync updates the readiness the node reports and logs the start and end
@@ -347,8 +351,12 @@ func (d *Driver) noteSync() {
 	d.syncing.Store(syncing)
 	switch {
 	case behind > readyLagBlocksMax && !cl.active:
-		*cl = catchupLog{active: true, heard: cl.heard, since: time.Now(), fromHeight: exec}
+		*cl = catchupLog{active: true, heard: cl.heard, since: time.Now(), fromHeight: exec, lastLog: time.Now()}
 		d.cfg.Logf("cluster: catching up: executed height %d, the others are at %d", exec, st.Known)
+	case cl.active && time.Since(cl.lastLog) >= catchupLogEvery:
+		cl.lastLog = time.Now()
+		d.cfg.Logf("cluster: catching up: executed %d, committed %d, tree top %d, known %d, next range %d, %d in flight, %d parked",
+			exec, st.Committed, st.Top, st.Known, st.Next, st.Ranges, st.Parked)
 	case behind <= readyLagBlocksMax && cl.active:
 		cl.active = false
 		el := time.Since(cl.since)

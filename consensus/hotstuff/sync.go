@@ -38,6 +38,9 @@ type rangeAsk struct {
 type SyncStatus struct {
 	Known     uint64 // highest block height seen
 	Committed uint64 // the core's committed height
+	Top       uint64 // highest block in the tree
+	Next      uint64 // lowest height not yet asked for
+	Parked    int    // blocks waiting for their parent
 	Ranges    int    // range requests in flight
 	Asked     uint64 // range requests sent so far
 }
@@ -52,7 +55,8 @@ func (s SyncStatus) Behind() uint64 {
 
 // Sync reports the catch-up state.
 func (c *Core) Sync() SyncStatus {
-	return SyncStatus{Known: c.sync.known, Committed: c.forks.root.Height, Ranges: len(c.sync.inflight), Asked: c.sync.asked}
+	return SyncStatus{Known: c.sync.known, Committed: c.forks.root.Height, Top: c.forks.top, Next: c.sync.next,
+		Parked: c.forks.pendingCount, Ranges: len(c.sync.inflight), Asked: c.sync.asked}
 }
 
 // farBehind reports that the newest block seen is more than one sync message
@@ -70,6 +74,12 @@ func (c *Core) window() uint64 {
 // committed root upward, while the highest known block is above the highest
 // block in the tree. It starts only when that gap is more than one hash fetch
 // can bring (SyncBlocksMax); nearer the tip, fetches by hash serve.
+//
+// Two rules keep it live whatever the answers are. It asks only for ranges
+// that fit in the parking window, so no answer is cut for arriving too early.
+// And the tree holds every height from the root to its top, so top+1 is always
+// missing: when no request in flight covers it (an answer came back short, for
+// bytes, or cut, or a peer lagged), asking resumes from there.
 func (c *Core) requestRanges() {
 	root := c.forks.root.Height
 	for from := range c.sync.inflight {
@@ -86,9 +96,14 @@ func (c *Core) requestRanges() {
 		return
 	}
 	step := uint64(c.cfg.SyncBlocksMax)
-	from := max(c.sync.next, root+1)
-	for len(c.sync.inflight) < c.cfg.SyncPipelineMax && from <= c.sync.known {
-		if _, ok := c.sync.inflight[from]; !ok {
+	gap := c.forks.top + 1
+	if !c.sync.covers(gap, step) {
+		c.sync.next = min(c.sync.next, gap)
+	}
+	from := max(c.sync.next, gap)
+	last := root + c.window() // the highest height an answer may bring
+	for len(c.sync.inflight) < c.cfg.SyncPipelineMax && from <= c.sync.known && from+step-1 <= last {
+		if !c.sync.covers(from, step) {
 			peer := c.rangePeer(len(c.sync.inflight))
 			c.sync.inflight[from] = rangeAsk{tick: c.ticks, peer: peer}
 			c.sync.asked++
@@ -97,6 +112,16 @@ func (c *Core) requestRanges() {
 		from += step
 	}
 	c.sync.next = from
+}
+
+// covers reports whether a range in flight includes height h.
+func (s *catchup) covers(h, step uint64) bool {
+	for from := range s.inflight {
+		if from <= h && h < from+step {
+			return true
+		}
+	}
+	return false
 }
 
 // retryRanges asks again, elsewhere, for ranges unanswered for a base timeout.

@@ -35,6 +35,9 @@ type Options struct {
 	// later, as the node's assembler does (it waits for a full block or its
 	// deadline): inputs that arrive meanwhile may change the leader's state.
 	ProposeDelayMax int
+	// SyncBytesMax > 0 replaces the core's bound on a sync answer's payload
+	// bytes: small, answers come back short of what was asked.
+	SyncBytesMax int
 	// Log receives one line per action, for golden tests; nil logs nothing.
 	Log func(line string)
 }
@@ -108,6 +111,9 @@ func (c *Cluster) config(n *Node) hotstuff.Config {
 	cfg.UnsafeCommitRule = c.opts.UnsafeCommitRule
 	if c.opts.ViewTimeoutTicks > 0 {
 		cfg.ViewTimeoutTicks, cfg.ViewTimeoutTicksMax = c.opts.ViewTimeoutTicks, c.opts.ViewTimeoutTicksMax
+	}
+	if c.opts.SyncBytesMax > 0 {
+		cfg.SyncBytesMax = c.opts.SyncBytesMax
 	}
 	if n.Byz&BadPayload != 0 {
 		cfg.ValidatePayload = nil // it proposes what honest nodes refuse

@@ -54,16 +54,34 @@ func heights(c *Cluster) string {
 // checks that everything the clients submitted commits on it.
 func TestSimCatchUp(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		wipe   bool
-		ledger bool
+		name      string
+		wipe      bool
+		ledger    bool
+		gap       uint64
+		interrupt bool // crash the victim again half-way, then restart it
+		delayMax  int64
+		dropPct   int
+		peerDown  bool // another validator is down while the victim catches up
+		syncBytes int  // Options.SyncBytesMax
 	}{
-		{"restart", false, false},
-		{"wiped disk", true, false},
-		{"wiped disk, real ledger", true, true},
+		{"restart", false, false, 400, false, 1, 0, false, 0},
+		{"wiped disk", true, false, 400, false, 1, 0, false, 0},
+		{"wiped disk, real ledger", true, true, 400, false, 1, 0, false, 0},
+		{"wiped disk, long gap, interrupted", true, false, 2000, true, 1, 0, false, 0},
+		// Answers out of order and some lost: ranges come back while the root
+		// lags, and some never come back.
+		{"wiped disk, long gap, reordered and lossy", true, false, 2000, false, 6, 5, false, 0},
+		// The range asked of the down peer goes unanswered until its retry while
+		// the later ones arrive: those must not run past the parking window
+		// (they did, were cut, and were never asked again: the victim stalled
+		// about 380 blocks in, for good).
+		{"wiped disk, long gap, a peer down", true, false, 2000, false, 1, 0, true, 0},
+		// Answers short of what was asked (the byte bound): the rest of each
+		// range must be asked again (it was not: the victim stalled for good).
+		{"wiped disk, short answers", true, false, 600, false, 1, 0, false, 300},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := Options{Validators: 4, ViewTimeoutTicks: 8, ViewTimeoutTicksMax: 64, ExecDelayMax: 1}
+			opts := Options{Validators: 4, ViewTimeoutTicks: 8, ViewTimeoutTicksMax: 64, ExecDelayMax: 1, SyncBytesMax: tc.syncBytes}
 			var app *LedgerApp
 			if tc.ledger {
 				app = newTestLedgerApp(t)
@@ -79,16 +97,36 @@ func TestSimCatchUp(t *testing.T) {
 				c.step()
 			}
 			c.Crash(victim)
-			const gap = 400
+			gap := tc.gap
 			for c.Nodes[0].CommittedHeight() < victim.CommittedHeight()+gap && c.Violation == nil {
 				c.step()
 			}
 			if err := c.Restart(victim, tc.wipe); err != nil {
 				t.Fatal(err)
 			}
+			c.Net.DelayMax, c.Net.DropPct = tc.delayMax, tc.dropPct
 			start := c.Net.Now
+			interrupted := !tc.interrupt
+			peer, peerDownAt := c.Nodes[2], int64(-1)
 			for victim.ExecutedHeight()+2 < c.Nodes[0].CommittedHeight() && c.Net.Now-start < 3000 && c.Violation == nil {
 				c.step()
+				if !interrupted && victim.ExecutedHeight() > gap/2 {
+					interrupted = true
+					c.Crash(victim)
+					c.step()
+					if err := c.Restart(victim, false); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if tc.peerDown && peerDownAt < 0 && victim.ExecutedHeight() > 100 {
+					peerDownAt = c.Net.Now
+					c.Crash(peer)
+				}
+				if peerDownAt >= 0 && !peer.Up() && c.Net.Now-peerDownAt > 200 {
+					if err := c.Restart(peer, false); err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
 			if c.Violation != nil {
 				t.Fatal(c.Violation)
