@@ -339,9 +339,14 @@ func (r *run) inject(ctx context.Context) {
 	r.o.Logf("chaos: %s %v at height %d", kind, names(victims), r.log.topHeight())
 	for k, i := range victims {
 		wipe := kind == "wipe"
-		loops := 1
+		// A crash loop's pauses (up, then down) are drawn here: the rng belongs
+		// to the fault loop, not to the restarting goroutines.
+		var pauses []time.Duration
 		if kind == "crash-loop" {
-			loops = 3
+			for range 2 {
+				pauses = append(pauses, 500*time.Millisecond+time.Duration(r.rng.Int63n(int64(time.Second))),
+					time.Duration(r.rng.Int63n(int64(time.Second))))
+			}
 		}
 		delay := time.Duration(r.rng.Int63n(int64(r.o.RestartDelayMax) + 1))
 		if k > 0 {
@@ -350,7 +355,7 @@ func (r *run) inject(ctx context.Context) {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			r.restartLater(ctx, i, delay, wipe, loops, idx)
+			r.restartLater(ctx, i, delay, wipe, pauses, idx)
 		}()
 	}
 }
@@ -409,9 +414,10 @@ func (r *run) faultsCopy() []fault {
 	return append([]fault(nil), r.mu.faults...)
 }
 
-// restartLater restarts validator i after delay (wiping its disk first), loops
-// times in all for a crash loop, then watches it catch up.
-func (r *run) restartLater(ctx context.Context, i int, delay time.Duration, wipe bool, loops, fault int) {
+// restartLater restarts validator i after delay (wiping its disk first), then,
+// for a crash loop, kills and restarts it again after each pair of pauses (up,
+// down), then watches it catch up.
+func (r *run) restartLater(ctx context.Context, i int, delay time.Duration, wipe bool, pauses []time.Duration, fault int) {
 	v := r.vals[i]
 	sleep(ctx, delay)
 	if ctx.Err() != nil {
@@ -424,16 +430,17 @@ func (r *run) restartLater(ctx context.Context, i int, delay time.Duration, wipe
 		r.log.reset(i)
 	}
 	target := r.log.topHeight()
-	for k := 0; k < loops; k++ {
+	for k := 0; ; k += 2 {
 		if err := v.start(); err != nil {
 			r.o.Logf("chaos: %v", err)
 			return
 		}
-		if k+1 < loops {
-			sleep(ctx, 500*time.Millisecond+time.Duration(r.rng.Int63n(int64(time.Second))))
-			v.kill()
-			sleep(ctx, time.Duration(r.rng.Int63n(int64(time.Second))))
+		if k+1 >= len(pauses) {
+			break
 		}
+		sleep(ctx, pauses[k])
+		v.kill()
+		sleep(ctx, pauses[k+1])
 	}
 	at := time.Now()
 	r.mu.Lock()
