@@ -104,6 +104,7 @@ type trackedConn struct {
 	l         *connLimiter
 	ip        netip.Addr // invalid: not a TCP connection, not counted per address
 	closeOnce sync.Once
+	readAny   bool // a byte of a request arrived (the serving goroutine's alone)
 
 	// Guarded by l.mu.
 	waiting    bool      // in l.mu.waiting
@@ -184,6 +185,15 @@ func (l *connLimiter) sweepLocked(now time.Time) {
 			c.Conn.SetReadDeadline(c.since.Add(l.idleShort))
 		}
 	}
+}
+
+// Read is fasthttp's; it notes that the client sent something.
+func (c *trackedConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.readAny = true
+	}
+	return n, err
 }
 
 // SetReadDeadline is fasthttp's: under pressure, a waiting connection's

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -216,4 +217,38 @@ func TestConnRefusalTexts(t *testing.T) {
 	if m := a.json(t); !strings.Contains(fmt.Sprint(m["message"]), "127.0.0.1") || m["retry_after_ms"] != 1000.0 {
 		t.Errorf("refusal %v", m)
 	}
+}
+
+// TestSilentConnectionClosedWithoutAnswer: a client's spare pooled connection
+// that never carries a request is closed at ReadTimeout without an answer.
+// Before, it got "400 timed out reading the request", which Go's HTTP client
+// logs as an unsolicited response on an idle connection. A request begun and
+// not finished in time still gets its 400.
+func TestSilentConnectionClosedWithoutAnswer(t *testing.T) {
+	const readTimeout = 300 * time.Millisecond
+	ts := startServer(t, Config{ReadTimeout: readTimeout}, nil)
+
+	silent := dialRaw(t, ts)
+	silent.c.SetReadDeadline(time.Now().Add(10 * readTimeout))
+	b, err := silent.br.ReadByte()
+	if err == nil {
+		t.Fatalf("a connection that sent nothing got an answer starting %q", b)
+	}
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("a connection that sent nothing is still open after %v", 10*readTimeout)
+	}
+	if n := ts.metricValue(t, `settle_api_idle_connections_closed_total{reason="timeout"}`); n < 1 {
+		t.Errorf("timeout closes counted: %v, want 1", n)
+	}
+
+	partial := dialRaw(t, ts)
+	if _, err := partial.write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n"), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	a, err := partial.answer(10 * readTimeout)
+	if err != nil {
+		t.Fatalf("a half-sent request got no answer: %v", err)
+	}
+	checkError(t, a, 400, codes.BadRequest)
 }

@@ -94,6 +94,13 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 		ce = codes.Errorf(codes.BadRequest, "request header too large")
 	case errors.As(err, &netErr) && netErr.Timeout() && closedToMakeRoom(ctx.Conn()):
 		ce = codes.Errorf(codes.Overloaded, "the node is short of connections and this one sent no request in time")
+	case errors.As(err, &netErr) && netErr.Timeout() && sentNothing(ctx.Conn()):
+		// A client's spare pooled connection that never carried a request:
+		// close it as an idle keep-alive one is closed, without an answer
+		// nobody asked for (HTTP clients log those as unsolicited).
+		ctx.Conn().Close()
+		s.metrics.idleClosed(idleClosedTimeout)
+		return
 	case errors.As(err, &netErr) && netErr.Timeout():
 		ce = codes.Errorf(codes.BadRequest, "timed out reading the request")
 	default:
@@ -108,6 +115,12 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 func closedToMakeRoom(c net.Conn) bool {
 	tc, ok := c.(*trackedConn)
 	return ok && tc.closedToMakeRoom()
+}
+
+// sentNothing reports whether not one byte arrived on c.
+func sentNothing(c net.Conn) bool {
+	tc, ok := c.(*trackedConn)
+	return ok && !tc.readAny
 }
 
 const contentJSON = "application/json"

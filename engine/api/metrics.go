@@ -49,6 +49,7 @@ var allLimits = []string{limitBodyBytesInFlight, limitSubmitInFlight, limitZstdD
 const (
 	idleClosedEvicted  = "evicted"  // to make room for a new connection at Concurrency
 	idleClosedPressure = "pressure" // its wait, shortened under connection pressure, ran out
+	idleClosedTimeout  = "timeout"  // a new connection sent nothing within ReadTimeout
 )
 
 type requestKey struct {
@@ -76,7 +77,7 @@ func newAPIMetrics() *apiMetrics {
 		m.refusals[l] = m.set.NewCounter(fmt.Sprintf(`settle_api_limit_refusals_total{limit=%q}`, l))
 	}
 	m.idleClosedBy = map[string]*metrics.Counter{}
-	for _, r := range []string{idleClosedEvicted, idleClosedPressure} {
+	for _, r := range []string{idleClosedEvicted, idleClosedPressure, idleClosedTimeout} {
 		m.idleClosedBy[r] = m.set.NewCounter(fmt.Sprintf(`settle_api_idle_connections_closed_total{reason=%q}`, r))
 	}
 	return m
