@@ -7,18 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-)
 
-var settledBuild struct {
-	once sync.Once
-	dir  string
-	bin  string
-	err  error
-}
+	"settle/internal/testkit"
+)
 
 // buildSettled builds the validator once per test binary run.
 func buildSettled(t *testing.T) string {
@@ -26,23 +20,12 @@ func buildSettled(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("starts real settled processes; skipped with -short")
 	}
-	b := &settledBuild
-	b.once.Do(func() {
-		if b.dir, b.err = os.MkdirTemp("", "bench-test-settled-"); b.err == nil {
-			b.bin, b.err = BuildSettled(context.Background(), b.dir)
-		}
-	})
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.bin
+	return testkit.BuildSettled(t)
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if settledBuild.dir != "" {
-		os.RemoveAll(settledBuild.dir)
-	}
+	testkit.Cleanup()
 	os.Exit(code)
 }
 

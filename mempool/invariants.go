@@ -135,3 +135,9 @@ func checkHeap[T any](h *heap[T]) error {
 	}
 	return nil
 }
+
+// CheckInvariants verifies the pool's structural invariants (every index, heap
+// and counter against the queues); with quiescent set (no Add in flight) also
+// the whole-pool counters. It locks every shard and costs O(n): for tests and
+// builds with -tags invariants, never the production path.
+func (p *Pool) CheckInvariants(quiescent bool) error { return p.checkInvariants(quiescent) }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"settle/internal/testkit"
 )
 
 // TestNoClockOutsideAssembler keeps the pool deterministic: only assembler.go,
@@ -33,4 +35,11 @@ func TestNoClockOutsideAssembler(t *testing.T) {
 			t.Errorf("%s uses math/rand", f)
 		}
 	}
+}
+
+// TestPoolIsPure: the same rule through the shared purity lint (imports parsed,
+// not matched as text); assembler.go is the edge that waits on the clock.
+func TestPoolIsPure(t *testing.T) {
+	testkit.CheckPure(t, ".", testkit.Purity{Banned: testkit.DeterministicBans, NoGoroutines: true,
+		Allowed: map[string][]string{"assembler.go": {"time"}}})
 }

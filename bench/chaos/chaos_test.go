@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"settle/bench"
+	"settle/internal/testkit"
 )
 
 // TestChaos runs the chaos test against real validators. By default a short
@@ -36,11 +36,7 @@ func TestChaos(t *testing.T) {
 		}
 		o.Seed = seed
 	}
-	bin, err := bench.BuildSettled(t.Context(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.Binary = bin
+	o.Binary = testkit.BuildSettled(t)
 	o.Logf = t.Logf
 	if os.Getenv("SETTLE_CHAOS_KEEP") != "" {
 		o.Dir, o.KeepDir = t.TempDir()+"-kept", true

@@ -14,6 +14,7 @@ import (
 	"settle/engine/api"
 	"settle/engine/devnet"
 	"settle/engine/node"
+	"settle/internal/testkit"
 )
 
 // TestPayAgainstRealNode runs settlectl's pay, account and tx paths against a real
@@ -38,9 +39,7 @@ func TestPayAgainstRealNode(t *testing.T) {
 	srv := api.New(api.Config{}, n)
 	go srv.Serve(ln)
 	defer srv.Shutdown(context.Background())
-	for !n.Ready() {
-		time.Sleep(time.Millisecond)
-	}
+	testkit.WaitFor(t, 10*time.Second, "the node ready", n.Ready)
 	c := client{base: "http://" + ln.Addr().String()}
 
 	from := devnet.DemoKey(devnet.ChainID, 0)

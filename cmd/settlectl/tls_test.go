@@ -13,6 +13,7 @@ import (
 	"settle/engine/node"
 	"settle/engine/tlsfiles"
 	"settle/engine/tlsfiles/tlstest"
+	"settle/internal/testkit"
 )
 
 // TestPayOverTLS pays through a real validator whose API requires client
@@ -42,9 +43,7 @@ func TestPayOverTLS(t *testing.T) {
 	srv := api.New(api.Config{TLS: tc}, n)
 	go srv.Serve(ln)
 	defer srv.Shutdown(context.Background())
-	for !n.Ready() {
-		time.Sleep(time.Millisecond)
-	}
+	testkit.WaitFor(t, 10*time.Second, "the node ready", n.Ready)
 	url := "https://" + ln.Addr().String()
 
 	fs := flag.NewFlagSet("pay", flag.ContinueOnError)

@@ -18,6 +18,7 @@ import (
 
 	"settle/engine/devnet"
 	"settle/engine/txn"
+	"settle/internal/testkit"
 )
 
 // TestClusterFaults runs four real settled processes under load (binary batches
@@ -170,17 +171,8 @@ func (v *validator) start(t *testing.T, bin string) {
 	}
 }
 
-// buildRaceSettled compiles the binary with the race detector into a test
-// directory (not cached between tests: only TestClusterFaults asks for it).
-func buildRaceSettled(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "settled-race")
-	cmd := exec.Command("go", "build", "-race", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build settled -race: %v\n%s", err, out)
-	}
-	return bin
-}
+// buildRaceSettled compiles the binary with the race detector.
+func buildRaceSettled(t *testing.T) string { return testkit.BuildSettled(t, "-race") }
 
 func (v *validator) kill() {
 	v.p.cmd.Process.Signal(syscall.SIGKILL)
@@ -270,13 +262,7 @@ func waitCaughtUp(t *testing.T, vs []*validator, i int) {
 
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.WaitFor(t, d, what, cond)
 }
 
 // checkAgreement checks every acknowledged block on every validator: same block

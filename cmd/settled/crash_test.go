@@ -18,39 +18,15 @@ import (
 
 	"settle/engine/devnet"
 	"settle/engine/txn"
+	"settle/internal/testkit"
 )
 
-// built is the real binary, compiled once per test binary (TestMain removes it).
-var built struct {
-	once sync.Once
-	dir  string
-	bin  string
-	err  error
-}
-
-// buildSettled compiles the real binary once per test run.
-func buildSettled(t *testing.T) string {
-	t.Helper()
-	built.once.Do(func() {
-		if built.dir, built.err = os.MkdirTemp("", "settled-test-"); built.err != nil {
-			return
-		}
-		built.bin = filepath.Join(built.dir, "settled")
-		cmd := exec.Command("go", "build", "-o", built.bin, ".")
-		cmd.Stderr = os.Stderr
-		built.err = cmd.Run()
-	})
-	if built.err != nil {
-		t.Fatalf("build settled: %v", built.err)
-	}
-	return built.bin
-}
+// buildSettled is the real binary, compiled once per test process.
+func buildSettled(t *testing.T) string { return testkit.BuildSettled(t) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
-	}
+	testkit.Cleanup()
 	os.Exit(code)
 }
 

@@ -19,6 +19,8 @@ import (
 	"settle/engine/ledger"
 	"settle/engine/node"
 	"settle/engine/txn"
+	"settle/internal/testkit"
+	"settle/internal/testpay"
 )
 
 // inprocessNode is one validator of the in-process cluster.
@@ -272,24 +274,11 @@ func partitionAndHeal(t *testing.T, nodes []*inprocessNode) {
 // waitUntil polls cond; the bound only catches hangs, nothing asserts on timing.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 60*time.Second, what, cond)
 }
 
 func payment(t *testing.T, from, to int, seq, amount uint64) *txn.Tx {
-	t.Helper()
-	k := devnet.DemoKey(devnet.ChainID, from)
-	tx := &txn.Tx{Type: txn.TypePayment, ChainID: devnet.ChainID, Sender: k.AccountID(), Seq: seq, Fee: 10,
-		LastValid: 1 << 40, Dest: devnet.DemoKey(devnet.ChainID, to).AccountID(), Amount: amount}
-	if err := txn.Sign(tx, k); err != nil {
-		t.Fatal(err)
-	}
-	return tx
+	return testpay.Payment(t, from, to, seq, amount)
 }
 
 // TestFullBlocks fills blocks to each of their limits on a real cluster and

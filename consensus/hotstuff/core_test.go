@@ -2,14 +2,12 @@ package hotstuff
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 
 	"settle/engine/sigverify"
+	"settle/internal/testkit"
 )
 
 func testConfig(t *testing.T, n, self int) Config {
@@ -117,19 +115,7 @@ func TestEd25519ZIP215(t *testing.T) {
 // TestCoreIsPure: the deterministic core uses no clock, global randomness,
 // goroutines or I/O.
 func TestCoreIsPure(t *testing.T) {
-	files, _ := filepath.Glob("*.go")
-	banned := []string{"time.Now", "math/rand", "go func", "\"os\"", "\"net\"", "sync.Mutex"}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, _ := os.ReadFile(f)
-		for _, b := range banned {
-			if strings.Contains(string(src), b) {
-				t.Errorf("%s uses %s", f, b)
-			}
-		}
-	}
+	testkit.CheckPure(t, ".", testkit.Purity{Banned: testkit.DeterministicBans, NoGoroutines: true, NoLocks: true})
 }
 
 // TestKnownQCCoversSignatures: once a QC is verified, a copy of it with one

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"settle/internal/testkit"
+
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
@@ -109,17 +111,10 @@ func (c *cluster) start(i int, ln net.Listener) {
 	c.nodes[i] = tr
 }
 
-// waitFor polls cond until it holds, failing the test after a generous bound
-// (the bound only catches hangs; nothing asserts on timing).
+// waitFor polls cond until it holds (the bound only catches hangs).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 10*time.Second, what, cond)
 }
 
 func (c *cluster) waitConnected() {

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"settle/engine/sigverify"
 	"settle/engine/txn"
@@ -76,18 +75,15 @@ func parseFlags(names []string, known map[string]uint32) (uint32, error) {
 	return f, nil
 }
 
-// LoadGenesis reads and validates a genesis file.
-func LoadGenesis(path string) (*Genesis, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read genesis: %w", err)
-	}
+// ParseGenesis decodes and validates a genesis from its JSON; name says where
+// it came from, for errors.
+func ParseGenesis(b []byte, name string) (*Genesis, error) {
 	var g Genesis
 	if err := json.Unmarshal(b, &g); err != nil {
-		return nil, fmt.Errorf("parse genesis %s: %w", path, err)
+		return nil, fmt.Errorf("parse genesis %s: %w", name, err)
 	}
 	if err := g.Validate(); err != nil {
-		return nil, fmt.Errorf("genesis %s: %w", path, err)
+		return nil, fmt.Errorf("genesis %s: %w", name, err)
 	}
 	return &g, nil
 }

@@ -15,6 +15,7 @@ import (
 	"settle/engine/codes"
 	"settle/engine/devnet"
 	"settle/engine/txn"
+	"settle/internal/testkit"
 )
 
 // TestBadInputOverHTTP drives the real node through the real HTTP API with every
@@ -34,9 +35,7 @@ func TestBadInputOverHTTP(t *testing.T) {
 	// One committed payment, so that replays and stale sequences have something to hit.
 	first := pay(t, 0, 1, 1, 100)
 	postJSON(t, base, first, http.StatusAccepted, "")
-	for n.Ledger().Meta().TxCount < 1 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 10*time.Second, "the first payment committed", func() bool { return n.Ledger().Meta().TxCount >= 1 })
 	before := n.Ledger().Meta()
 	usd := txn.Asset{Code: [3]byte{'X', 'Y', 'Z'}, Issuer: devnet.DemoKey(devnet.ChainID, 0).AccountID()}
 
@@ -88,7 +87,11 @@ func TestBadInputOverHTTP(t *testing.T) {
 			checkError(t, resp, c.want)
 		})
 	}
-	time.Sleep(50 * time.Millisecond) // a wrongly admitted tx would commit within a few block delays
+	// A wrongly admitted transaction would be in the mempool (queued, or
+	// proposed until its block commits) or, once committed, in the ledger.
+	if st := n.Pool().Stats(); st.TxCount != 0 {
+		t.Fatalf("bad input reached the mempool: %+v", st)
+	}
 	after := n.Ledger().Meta()
 	if after != before || n.Pool().Stats().TxCount != 0 {
 		t.Fatalf("bad input changed state: before %+v after %+v, mempool %d", before, after, n.Pool().Stats().TxCount)
@@ -165,9 +168,7 @@ func TestReportOverHTTP(t *testing.T) {
 	defer srv.Shutdown(t.Context())
 	base := "http://" + ln.Addr().String()
 	postJSON(t, base, pay(t, 0, 1, 1, 700), http.StatusAccepted, "")
-	for n.Ledger().Meta().TxCount < 1 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 10*time.Second, "the first payment committed", func() bool { return n.Ledger().Meta().TxCount >= 1 })
 	resp, err := http.Get(base + "/v1/report?from=1&to=" + strconv.FormatUint(n.Height(), 10))
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"settle/engine/sigverify"
 	"settle/engine/store"
 	"settle/engine/txn"
+	"settle/internal/invariants"
 	"settle/mempool"
 )
 
@@ -191,11 +192,26 @@ func (n *Node) executeBlock(b *chain.Block, committed []mempool.Committed) ([]me
 	// in the mempool in between (they would be proposed again).
 	committed = MempoolCommits(committed, n.ledger, b.Txs, res)
 	n.pool.Commit(b.Height, committed)
+	if invariants.Enabled {
+		n.checkInvariants(b.Height)
+	}
 	n.orderer.Executed(b.Height, res.Meta.StateHash)
 	n.events.Publish(&events.Block{Height: b.Height, Hash: b.Hash, StateHash: res.Meta.StateHash, TimeMs: b.TimeMs, Receipts: res.Receipts})
 	n.lastBlock.Store(time.Now().UnixMilli())
 	n.metrics.block(len(b.Txs), t1.Sub(t0), t2.Sub(t1), res)
 	return committed, nil
+}
+
+// checkInvariants asserts the ledger's supply invariants and the mempool's
+// structure after a block (builds with -tags invariants): a broken invariant
+// is a bug, and the node stops rather than persist the next block on it.
+func (n *Node) checkInvariants(height uint64) {
+	if err := n.ledger.CheckInvariants(); err != nil {
+		panic(fmt.Sprintf("node: after block %d: ledger invariant: %v", height, err))
+	}
+	if err := n.pool.CheckInvariants(false); err != nil {
+		panic(fmt.Sprintf("node: after block %d: mempool invariant: %v", height, err))
+	}
 }
 
 // MempoolCommits describes an executed block's transactions for

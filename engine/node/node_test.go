@@ -8,6 +8,8 @@ import (
 	"settle/engine/codes"
 	"settle/engine/devnet"
 	"settle/engine/txn"
+	"settle/internal/testkit"
+	"settle/internal/testpay"
 )
 
 func testNode(t *testing.T, accounts int) (*Node, context.CancelFunc, chan error) {
@@ -24,9 +26,7 @@ func testNode(t *testing.T, accounts int) (*Node, context.CancelFunc, chan error
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
-	for !n.Ready() {
-		time.Sleep(time.Millisecond)
-	}
+	testkit.WaitFor(t, 10*time.Second, "the node ready", n.Ready)
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -38,14 +38,7 @@ func testNode(t *testing.T, accounts int) (*Node, context.CancelFunc, chan error
 }
 
 func pay(t testing.TB, from, to int, seq, amount uint64) *txn.Tx {
-	t.Helper()
-	k := devnet.DemoKey(devnet.ChainID, from)
-	tx := &txn.Tx{Type: txn.TypePayment, ChainID: devnet.ChainID, Sender: k.AccountID(), Seq: seq, Fee: 10,
-		LastValid: 1 << 40, Dest: devnet.DemoKey(devnet.ChainID, to).AccountID(), Amount: amount}
-	if err := txn.Sign(tx, k); err != nil {
-		t.Fatal(err)
-	}
-	return tx
+	return testpay.Payment(t, from, to, seq, amount)
 }
 
 func TestSubmitCommit(t *testing.T) {

@@ -1,0 +1,6 @@
+//go:build invariants
+
+package invariants
+
+// Enabled says the expensive invariant checks run.
+const Enabled = true
