@@ -15,8 +15,8 @@ var ErrRegression = errors.New("regression beyond the run-to-run noise")
 
 // Compare defaults.
 const (
-	DefaultNoiseK     = 3.0
-	DefaultNoiseFloor = 0.03
+	NoiseKDefault     = 3.0
+	NoiseFloorDefault = 0.03
 )
 
 // CompareOptions set the regression rule: a metric regresses when it moves in
@@ -61,7 +61,7 @@ func (c *Comparison) Regressed() bool {
 // and compares their rounds.
 func Compare(a, b string, o CompareOptions) (*Comparison, error) {
 	if o.K <= 0 {
-		o.K = DefaultNoiseK
+		o.K = NoiseKDefault
 	}
 	ra, err := loadSet(a)
 	if err != nil {

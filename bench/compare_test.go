@@ -27,7 +27,7 @@ func TestCompareFlagsRegressionNotNoise(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := CompareSets("a", "b", []*Result{base}, []*Result{tc.b}, CompareOptions{K: DefaultNoiseK, NoiseFloor: DefaultNoiseFloor})
+			c := CompareSets("a", "b", []*Result{base}, []*Result{tc.b}, CompareOptions{K: NoiseKDefault, NoiseFloor: NoiseFloorDefault})
 			if c.Regressed() != tc.regressed {
 				t.Fatalf("regressed = %v, want %v\n%s", c.Regressed(), tc.regressed, c.Text())
 			}

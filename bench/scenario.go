@@ -296,9 +296,9 @@ func (s *Scenario) MixGenesisFile(dir, chainID string) (string, error) {
 		return "", nil
 	}
 	if chainID == "" {
-		chainID = loadgen.DefaultChainID
+		chainID = loadgen.ChainIDDefault
 	}
-	g, err := loadgen.MixGenesisFor(s.Workload.Mix, chainID, loadgen.DefaultBaseFee)
+	g, err := loadgen.MixGenesisFor(s.Workload.Mix, chainID, loadgen.BaseFeeDefault)
 	if err != nil {
 		return "", err
 	}

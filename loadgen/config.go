@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"settle/engine/txn"
+	"settle/internal/defaults"
 )
 
 // Routing of transactions to targets.
@@ -79,8 +80,8 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultChainID     = "settle-dev"
-	DefaultBaseFee     = 10
+	ChainIDDefault     = "settle-dev"
+	BaseFeeDefault     = 10
 	defaultLastValid   = 1 << 40
 	InFlightMaxLimit   = 1 << 24
 	BatchWindowMax     = time.Second
@@ -89,39 +90,24 @@ const (
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	set := func(p *int, v int) {
-		if *p == 0 {
-			*p = v
-		}
-	}
 	if c.ChainID == "" {
-		c.ChainID = DefaultChainID
+		c.ChainID = ChainIDDefault
 	}
-	set(&c.Accounts, 1000)
-	set(&c.InterbankLarge, 4)
-	set(&c.BatchTxMax, 4096)
-	set(&c.Conns, 4)
-	set(&c.InFlightMax, 1<<20)
+	defaults.Set(&c.Accounts, 1000)
+	defaults.Set(&c.InterbankLarge, 4)
+	defaults.Set(&c.BatchTxMax, 4096)
+	defaults.Set(&c.Conns, 4)
+	defaults.Set(&c.InFlightMax, 1<<20)
 	if c.Closed > 0 {
-		set(&c.WorkloadCount, defaultClosedCount)
+		defaults.Set(&c.WorkloadCount, defaultClosedCount)
 	}
-	setS := func(p *string, v string) {
-		if *p == "" {
-			*p = v
-		}
-	}
-	setS(&c.Dist, DistUniform)
-	setS(&c.Route, RouteSender)
-	setS(&c.Client, ClientFastHTTP)
-	setD := func(p *time.Duration, v time.Duration) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	setD(&c.BatchWindow, 5*time.Millisecond)
-	setD(&c.RequestTimeout, 10*time.Second)
-	setD(&c.CommitTimeout, 30*time.Second)
-	setD(&c.LagP99Max, c.BatchWindow+20*time.Millisecond)
+	defaults.Set(&c.Dist, DistUniform)
+	defaults.Set(&c.Route, RouteSender)
+	defaults.Set(&c.Client, ClientFastHTTP)
+	defaults.Set(&c.BatchWindow, 5*time.Millisecond)
+	defaults.Set(&c.RequestTimeout, 10*time.Second)
+	defaults.Set(&c.CommitTimeout, 30*time.Second)
+	defaults.Set(&c.LagP99Max, c.BatchWindow+20*time.Millisecond)
 	if c.ZipfS == 0 && c.Dist == DistZipf {
 		c.ZipfS = 0.99
 	}

@@ -112,7 +112,7 @@ func feeFor(configured, nodeMin uint64) uint64 {
 	case nodeMin > 0:
 		return nodeMin
 	}
-	return DefaultBaseFee
+	return BaseFeeDefault
 }
 
 func (p *prepared) payments(ctx context.Context, api *apiClient) (Workload, error) {

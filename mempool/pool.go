@@ -6,10 +6,12 @@ import (
 	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
+
+	"settle/engine/txn"
 )
 
-// Entry is one verified transaction as the pool sees it. The pool never looks
-// inside Tx; it hands it back in Reap's batches.
+// Entry is one verified transaction as the pool sees it. The pool orders by the
+// fields beside Tx and never looks inside Tx; it hands it back in Reap's batches.
 type Entry struct {
 	Hash      [32]byte // transaction hash (dedup key); it commits to Sender
 	Sender    [20]byte // account id
@@ -17,7 +19,7 @@ type Entry struct {
 	Fee       uint64   // fee in native minor units
 	LastValid uint64   // last block height at which the tx may be included
 	SizeBytes int      // encoded size
-	Tx        any      // opaque payload for the caller, carried into batches
+	Tx        *txn.Tx  // the transaction, carried into batches
 }
 
 // Stats is a snapshot of the pool's counters. Under concurrent Adds the fields are

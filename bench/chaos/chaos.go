@@ -25,6 +25,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"settle/internal/defaults"
 )
 
 // Options configure a run.
@@ -50,23 +52,13 @@ type Options struct {
 }
 
 func (o *Options) withDefaults() {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	defD := func(v *time.Duration, d time.Duration) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&o.Validators, 4)
-	def(&o.Accounts, 2000)
-	def(&o.Rate, 400)
-	defD(&o.Duration, 60*time.Second)
-	defD(&o.FaultEvery, 13*time.Second)
-	defD(&o.RestartDelayMax, 5*time.Second)
-	defD(&o.DrainTimeout, 120*time.Second)
+	defaults.Set(&o.Validators, 4)
+	defaults.Set(&o.Accounts, 2000)
+	defaults.Set(&o.Rate, 400)
+	defaults.Set(&o.Duration, 60*time.Second)
+	defaults.Set(&o.FaultEvery, 13*time.Second)
+	defaults.Set(&o.RestartDelayMax, 5*time.Second)
+	defaults.Set(&o.DrainTimeout, 120*time.Second)
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}

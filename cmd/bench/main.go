@@ -292,8 +292,8 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	k := fs.Float64("k", bench.DefaultNoiseK, "flag a difference beyond k × the run-to-run noise")
-	floor := fs.Float64("noise-floor", bench.DefaultNoiseFloor, "relative noise assumed at least (0.03 = 3%), for sets without repeats")
+	k := fs.Float64("k", bench.NoiseKDefault, "flag a difference beyond k × the run-to-run noise")
+	floor := fs.Float64("noise-floor", bench.NoiseFloorDefault, "relative noise assumed at least (0.03 = 3%), for sets without repeats")
 	if err := parse(fs, args, stderr, 2); err != nil {
 		return err
 	}

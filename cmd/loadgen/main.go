@@ -124,7 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.targets, "targets", "127.0.0.1:8080", "validators to load, host:port[,host:port…] (https://host:port for TLS)")
 	fs.StringVar(&o.targets, "target", "127.0.0.1:8080", "alias of -targets")
-	fs.StringVar(&o.chainID, "chain-id", loadgen.DefaultChainID, "chain id (demo keys derive from it)")
+	fs.StringVar(&o.chainID, "chain-id", loadgen.ChainIDDefault, "chain id (demo keys derive from it)")
 	fs.IntVar(&o.accounts, "accounts", 1000, "demo accounts 0..N-1 that send and receive payments")
 	fs.StringVar(&o.mix, "mix", "", "a named mix instead of -accounts/-dist payments: "+strings.Join(loadgen.MixNames(), ", ")+" (the node must run the mix's genesis: loadgen genesis -mix NAME)")
 	fs.StringVar(&o.dist, "dist", loadgen.DistUniform, "sender/receiver distribution: uniform, zipf or interbank")
@@ -216,8 +216,8 @@ func runGenesis(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("loadgen genesis", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	mix := fs.String("mix", loadgen.MixInterbank, "mix: "+strings.Join(loadgen.MixNames(), ", "))
-	chainID := fs.String("chain-id", loadgen.DefaultChainID, "chain id (the demo keys derive from it)")
-	baseFee := fs.Uint64("base-fee", loadgen.DefaultBaseFee, "base fee in native minor units")
+	chainID := fs.String("chain-id", loadgen.ChainIDDefault, "chain id (the demo keys derive from it)")
+	baseFee := fs.Uint64("base-fee", loadgen.BaseFeeDefault, "base fee in native minor units")
 	out := fs.String("out", "", "genesis file to write (- or empty: standard output)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage

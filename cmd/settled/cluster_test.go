@@ -89,7 +89,8 @@ func TestClusterFaults(t *testing.T) {
 	leader := leaderIndex(t, vs)
 	victim := (leader + 1) % n
 	vs[victim].kill()
-	time.Sleep(2 * time.Second)
+	down := chain.maxHeight()
+	waitFor(t, 30*time.Second, "the others commit without the victim", func() bool { return chain.maxHeight() >= down+20 })
 	vs[victim].start(t, bin)
 	waitCaughtUp(t, vs, victim)
 	t.Logf("follower v%d killed, restarted and caught up", victim)
@@ -101,7 +102,6 @@ func TestClusterFaults(t *testing.T) {
 	vs[leader].kill()
 	waitFor(t, 30*time.Second, "a commit after the leader's death", func() bool { return chain.maxHeight() > before })
 	t.Logf("leader v%d killed: next block committed %v later (measured, not asserted)", leader, time.Since(tKill).Round(time.Millisecond))
-	time.Sleep(time.Second)
 	vs[leader].start(t, bin)
 	waitCaughtUp(t, vs, leader)
 	t.Logf("leader v%d restarted and caught up", leader)

@@ -13,6 +13,7 @@ import (
 	"settle/consensus/hotstuff"
 	"settle/consensus/transport"
 	"settle/engine/txn"
+	"settle/internal/defaults"
 	"settle/mempool"
 )
 
@@ -92,24 +93,14 @@ const (
 )
 
 func (c *Config) withDefaults() {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	defD := func(v *time.Duration, d time.Duration) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	defD(&c.TickPeriod, TickPeriodDefault)
-	def(&c.ViewTimeoutTicks, ViewTimeoutTicksDefault)
-	def(&c.ViewTimeoutTicksMax, ViewTimeoutTicksMaxDefault)
-	defD(&c.EmptyBlockDelay, EmptyBlockDelayDefault)
-	defD(&c.GossipInterval, GossipIntervalDefault)
-	def(&c.GossipFrameTxMax, GossipFrameTxMaxDefault)
-	def(&c.GossipBufferTxMax, GossipBufferTxMaxDefault)
-	def(&c.GossipInQueueMax, GossipInQueueMaxDefault)
+	defaults.Set(&c.TickPeriod, TickPeriodDefault)
+	defaults.Set(&c.ViewTimeoutTicks, ViewTimeoutTicksDefault)
+	defaults.Set(&c.ViewTimeoutTicksMax, ViewTimeoutTicksMaxDefault)
+	defaults.Set(&c.EmptyBlockDelay, EmptyBlockDelayDefault)
+	defaults.Set(&c.GossipInterval, GossipIntervalDefault)
+	defaults.Set(&c.GossipFrameTxMax, GossipFrameTxMaxDefault)
+	defaults.Set(&c.GossipBufferTxMax, GossipBufferTxMaxDefault)
+	defaults.Set(&c.GossipInQueueMax, GossipInQueueMaxDefault)
 	if c.ListenAddr == "" && c.Self >= 0 && c.Self < len(c.Validators) {
 		c.ListenAddr = c.Validators[c.Self].Addr
 	}

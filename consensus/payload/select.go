@@ -92,7 +92,7 @@ func (c *Chain) Select(entries []mempool.Entry, nextSeq func(txn.AccountID) uint
 			sel.Held++
 			continue
 		}
-		tx := e.Tx.(*txn.Tx)
+		tx := e.Tx
 		st := state[tx.Sender]
 		if st == nil {
 			committed := nextSeq(tx.Sender)

@@ -9,6 +9,7 @@ import (
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 
 	"settle/engine/sigverify"
+	"settle/internal/defaults"
 )
 
 // Defaults applied by New to zero-valued Config fields.
@@ -125,27 +126,17 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ListenAddr == "" && c.Listener == nil && c.hasLowerPeer() {
 		return c, configErr("peers with a lower index need ListenAddr or Listener")
 	}
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&c.SendQueueMax, SendQueueMaxDefault)
-	def(&c.SendQueueBytesMax, SendQueueBytesMaxDefault)
-	def(&c.LowQueueMax, LowQueueMaxDefault)
-	def(&c.LowQueueBytesMax, LowQueueBytesMaxDefault)
-	def(&c.RecvQueueMax, RecvQueueMaxDefault)
-	def(&c.FrameBytesMax, FrameBytesMaxDefault)
-	def(&c.CompressMinBytes, CompressMinBytesDefault)
-	defD := func(v *time.Duration, d time.Duration) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	defD(&c.DialBackoffMin, DialBackoffMinDefault)
-	defD(&c.DialBackoffMax, DialBackoffMaxDefault)
-	defD(&c.HandshakeTimeout, HandshakeTimeoutDefault)
-	defD(&c.WriteTimeout, WriteTimeoutDefault)
+	defaults.Set(&c.SendQueueMax, SendQueueMaxDefault)
+	defaults.Set(&c.SendQueueBytesMax, SendQueueBytesMaxDefault)
+	defaults.Set(&c.LowQueueMax, LowQueueMaxDefault)
+	defaults.Set(&c.LowQueueBytesMax, LowQueueBytesMaxDefault)
+	defaults.Set(&c.RecvQueueMax, RecvQueueMaxDefault)
+	defaults.Set(&c.FrameBytesMax, FrameBytesMaxDefault)
+	defaults.Set(&c.CompressMinBytes, CompressMinBytesDefault)
+	defaults.Set(&c.DialBackoffMin, DialBackoffMinDefault)
+	defaults.Set(&c.DialBackoffMax, DialBackoffMaxDefault)
+	defaults.Set(&c.HandshakeTimeout, HandshakeTimeoutDefault)
+	defaults.Set(&c.WriteTimeout, WriteTimeoutDefault)
 	switch {
 	case c.SendQueueMax < 0 || c.RecvQueueMax < 0 || c.SendQueueBytesMax < 0 ||
 		c.LowQueueMax < 0 || c.LowQueueBytesMax < 0:

@@ -144,7 +144,7 @@ func TestHappyPaths(t *testing.T) {
 		{"head healthz", "HEAD", "/healthz", nil, nil, 200, nil},
 		{"admin config", "GET", "/v1/admin/config", nil, map[string]string{"Authorization": "Bearer " + adminToken}, 200, func(t *testing.T, a answer) {
 			m := a.json(t)
-			if m["max_request_body_bytes"] != float64(DefaultMaxRequestBodyBytes) || m["chain_id"] != testChainID {
+			if m["max_request_body_bytes"] != float64(RequestBodyBytesMaxDefault) || m["chain_id"] != testChainID {
 				t.Errorf("answer %v", m)
 			}
 			if bytes.Contains(a.body, []byte(adminToken)) {
@@ -215,7 +215,7 @@ func checkBatchAnswer(t *testing.T, a answer, txs []*txn.Tx, want []string) {
 }
 
 func TestBadInput(t *testing.T) {
-	ts := startServer(t, Config{MaxRequestBodyBytes: 256 << 10, MaxBatchBytes: 128 << 10}, nil)
+	ts := startServer(t, Config{RequestBodyBytesMax: 256 << 10, BatchBytesMax: 128 << 10}, nil)
 	_, _, acct := seed(t, ts.f)
 	good := makeTxs(t, 2)
 	goodJSON, _ := json.Marshal(txn.ToJSON(good[0]))
@@ -227,7 +227,7 @@ func TestBadInput(t *testing.T) {
 	withUnknown := bytes.Replace(goodJSON, []byte(`"type"`), []byte(`"colour":"red","type"`), 1)
 	withUpper := bytes.Replace(goodJSON, []byte(`"type"`), []byte(`"Type"`), 1)
 	oversized := batchOf(good...)
-	oversized = append(oversized, make([]byte, 300<<10)...) // over MaxRequestBodyBytes
+	oversized = append(oversized, make([]byte, 300<<10)...) // over RequestBodyBytesMax
 
 	tests := []struct {
 		name, method, path string
@@ -453,10 +453,10 @@ func TestConfigValidate(t *testing.T) {
 		ok  bool
 	}{
 		{Config{}, true},
-		{Config{MaxRequestBodyBytes: 100}, false},
-		{Config{MaxBatchBytes: 10}, false},
+		{Config{RequestBodyBytesMax: 100}, false},
+		{Config{BatchBytesMax: 10}, false},
 		{Config{BodyBytesInFlightMax: 1 << 20}, false}, // below the default 16 MiB body
-		{Config{MaxRequestBodyBytes: 1 << 20, MaxBatchBytes: 1 << 20, BodyBytesInFlightMax: 1 << 20}, true},
+		{Config{RequestBodyBytesMax: 1 << 20, BatchBytesMax: 1 << 20, BodyBytesInFlightMax: 1 << 20}, true},
 		{Config{ZstdDecodesMax: -1}, false},
 		{Config{ReadTimeout: -1}, false},
 		{Config{Concurrency: 64}, true}, // ConnsPerIPMax defaults to at most Concurrency

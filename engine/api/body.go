@@ -36,13 +36,13 @@ type bodyKind uint8
 const (
 	bodyNone  bodyKind = iota // never read; refused above smallBodyBytesMax
 	bodySmall                 // read whole, up to smallBodyBytesMax
-	bodyBatch                 // a batch: up to MaxRequestBodyBytes, held against the budget
+	bodyBatch                 // a batch: up to RequestBodyBytesMax, held against the budget
 )
 
 // bodyBytesMax is the largest body the route takes.
 func (s *Server) bodyBytesMax(r *route) int {
 	if r.body == bodyBatch {
-		return s.cfg.MaxRequestBodyBytes
+		return s.cfg.RequestBodyBytesMax
 	}
 	return smallBodyBytesMax
 }

@@ -14,7 +14,7 @@ import (
 // TestUnfinishedBodiesAreBounded sends what a slow or hostile client sends: the
 // header of a full-size batch and all of its body but the last byte, on many
 // connections at once. Before bodies were streamed the server buffered every
-// one of them (connections × MaxRequestBodyBytes); now only what the body
+// one of them (connections × RequestBodyBytesMax); now only what the body
 // budget admits is held and the other connections are refused at once.
 func TestUnfinishedBodiesAreBounded(t *testing.T) {
 	const (
@@ -23,7 +23,7 @@ func TestUnfinishedBodiesAreBounded(t *testing.T) {
 		budget    = 2 * bodyBytes
 		admitted  = budget / bodyBytes
 	)
-	ts := startServer(t, Config{MaxRequestBodyBytes: bodyBytes, MaxBatchBytes: bodyBytes, BodyBytesInFlightMax: budget}, nil)
+	ts := startServer(t, Config{RequestBodyBytesMax: bodyBytes, BatchBytesMax: bodyBytes, BodyBytesInFlightMax: budget}, nil)
 	body := make([]byte, bodyBytes-1)
 	clients := make([]*rawClient, conns)
 	for i := range clients {
@@ -104,7 +104,7 @@ func TestBodyLimitFollowsRoute(t *testing.T) {
 		{"tx with a batch-sized body", "POST", "/v1/tx", 16 << 20, 413, codes.BodyTooLarge},
 		{"tx over the small limit", "POST", "/v1/tx", smallBodyBytesMax + 1, 413, codes.BodyTooLarge},
 		{"read with a body", "GET", "/v1/status", 1 << 20, 413, codes.BodyTooLarge},
-		{"batch over MaxRequestBodyBytes", "POST", "/v1/batch", DefaultMaxRequestBodyBytes + 1, 413, codes.BodyTooLarge},
+		{"batch over RequestBodyBytesMax", "POST", "/v1/batch", RequestBodyBytesMaxDefault + 1, 413, codes.BodyTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rc := dialRaw(t, ts)
@@ -145,7 +145,7 @@ func TestBodyLimitFollowsRoute(t *testing.T) {
 // TestChunkedBodies checks bodies without a Content-Length: bounded as they
 // are read, and the budget given back afterwards.
 func TestChunkedBodies(t *testing.T) {
-	ts := startServer(t, Config{MaxRequestBodyBytes: 1 << 20, MaxBatchBytes: 1 << 20}, nil)
+	ts := startServer(t, Config{RequestBodyBytesMax: 1 << 20, BatchBytesMax: 1 << 20}, nil)
 	chunked := func(body []byte) []byte {
 		var b bytes.Buffer
 		for len(body) > 0 {

@@ -56,7 +56,7 @@ func TestIdleConnectionsDoNotLockOthersOut(t *testing.T) {
 	const conns, newcomers = 64, 20
 	// Only the bound on connections at work: no shorter wait under pressure,
 	// and the newcomers come from another address than the idle connections.
-	ts := startServer(t, Config{Concurrency: conns, ConnsPerIPMax: conns, IdleTimeoutUnderPressure: DefaultIdleTimeout}, nil)
+	ts := startServer(t, Config{Concurrency: conns, ConnsPerIPMax: conns, IdleTimeoutUnderPressure: IdleTimeoutDefault}, nil)
 	if !canDialFrom(ts, "127.0.0.2") {
 		t.Skip("cannot dial from a second loopback address")
 	}
@@ -181,7 +181,7 @@ func TestIdleTimeoutUnderPressure(t *testing.T) {
 		}
 	}
 	t.Logf("%d waiting connections of Concurrency %d: %d closed by the node, between %v and %v (IdleTimeout %v, under pressure %v)",
-		len(busy), concurrency, closed, first.Round(time.Millisecond), last.Round(time.Millisecond), DefaultIdleTimeout, short)
+		len(busy), concurrency, closed, first.Round(time.Millisecond), last.Round(time.Millisecond), IdleTimeoutDefault, short)
 	if closed != len(busy) {
 		t.Errorf("%d of %d waiting connections closed under pressure", closed, len(busy))
 	}

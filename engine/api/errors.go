@@ -98,8 +98,8 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 		// A client's spare pooled connection that never carried a request:
 		// close it as an idle keep-alive one is closed, without an answer
 		// nobody asked for (HTTP clients log those as unsolicited).
-		ctx.Conn().Close()
 		s.metrics.idleClosed(idleClosedTimeout)
+		ctx.Conn().Close()
 		return
 	case errors.As(err, &netErr) && netErr.Timeout():
 		ce = codes.Errorf(codes.BadRequest, "timed out reading the request")

@@ -37,8 +37,8 @@ func (s *Server) getReadyz(ctx *fasthttp.RequestCtx, _ string) error {
 // adminConfig is the non-secret configuration served to operators.
 type adminConfig struct {
 	ChainID             string `json:"chain_id"`
-	MaxRequestBodyBytes int    `json:"max_request_body_bytes"`
-	MaxBatchBytes       int    `json:"max_batch_bytes"`
+	RequestBodyBytesMax int    `json:"max_request_body_bytes"`
+	BatchBytesMax       int    `json:"max_batch_bytes"`
 	BodyBytesInFlight   int    `json:"body_bytes_in_flight_max"`
 	ZstdDecodesMax      int    `json:"zstd_decodes_max"`
 	ReadTimeoutMs       int64  `json:"read_timeout_ms"`
@@ -62,8 +62,8 @@ func (s *Server) getAdminConfig(ctx *fasthttp.RequestCtx, _ string) error {
 	c := &s.cfg
 	return writeJSON(ctx, fasthttp.StatusOK, &adminConfig{
 		ChainID:             s.b.ChainID(),
-		MaxRequestBodyBytes: c.MaxRequestBodyBytes,
-		MaxBatchBytes:       c.MaxBatchBytes,
+		RequestBodyBytesMax: c.RequestBodyBytesMax,
+		BatchBytesMax:       c.BatchBytesMax,
 		BodyBytesInFlight:   c.BodyBytesInFlightMax,
 		ZstdDecodesMax:      c.ZstdDecodesMax,
 		ReadTimeoutMs:       c.ReadTimeout.Milliseconds(),

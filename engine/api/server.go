@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"settle/internal/defaults"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -23,21 +25,21 @@ import (
 // docs/api.md ("Limits and timeouts") and docs/operations.md describe each one
 // and what a client sees when it is hit.
 type Config struct {
-	// MaxRequestBodyBytes bounds a batch body as received (a compressed batch is
+	// RequestBodyBytesMax bounds a batch body as received (a compressed batch is
 	// bounded by it before decompression); a larger Content-Length is refused
 	// before any of the body is read. Default 16 MiB.
-	MaxRequestBodyBytes int
-	// MaxBatchBytes bounds a batch after decompression. Default 16 MiB.
-	MaxBatchBytes int
+	RequestBodyBytesMax int
+	// BatchBytesMax bounds a batch after decompression. Default 16 MiB.
+	BatchBytesMax int
 	// BodyBytesInFlightMax bounds the batch bytes that requests in progress hold
 	// at once: bodies being received (reserved at their Content-Length before
 	// reading) and batches being decompressed or submitted. A batch that does not
-	// fit gets 503 overloaded. Default 256 MiB; at least MaxRequestBodyBytes and
-	// MaxBatchBytes, so a full-size batch can always be taken alone.
+	// fit gets 503 overloaded. Default 256 MiB; at least RequestBodyBytesMax and
+	// BatchBytesMax, so a full-size batch can always be taken alone.
 	BodyBytesInFlightMax int
 	// ZstdDecodesMax bounds the zstd decompressions run at once; a batch waits
 	// (up to SubmitTimeout) for one to finish, then gets 503 overloaded. Each
-	// holds at most MaxBatchBytes. Default 4.
+	// holds at most BatchBytesMax. Default 4.
 	ZstdDecodesMax int
 	// ReadTimeout, WriteTimeout and IdleTimeout bound reading a request, writing an
 	// answer (each event-stream write too) and an idle keep-alive connection.
@@ -89,22 +91,22 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultMaxRequestBodyBytes      = 16 << 20
-	DefaultMaxBatchBytes            = 16 << 20
-	DefaultBodyBytesInFlightMax     = 256 << 20
-	DefaultZstdDecodesMax           = 4
-	DefaultReadTimeout              = 5 * time.Second
-	DefaultWriteTimeout             = 5 * time.Second
-	DefaultIdleTimeout              = 60 * time.Second
-	DefaultIdleTimeoutUnderPressure = 2 * time.Second
-	DefaultSubmitTimeout            = 5 * time.Second
-	DefaultConcurrency              = 4096
-	DefaultConnsPerIPMax            = 1024
-	DefaultSubmitInFlightMax        = 64
-	DefaultEventStreamsMax          = 256
-	DefaultEventPingInterval        = 5 * time.Second
-	DefaultProfileSecondsMax        = 60
-	DefaultRetryAfter               = time.Second
+	RequestBodyBytesMaxDefault      = 16 << 20
+	BatchBytesMaxDefault            = 16 << 20
+	BodyBytesInFlightMaxDefault     = 256 << 20
+	ZstdDecodesMaxDefault           = 4
+	ReadTimeoutDefault              = 5 * time.Second
+	WriteTimeoutDefault             = 5 * time.Second
+	IdleTimeoutDefault              = 60 * time.Second
+	IdleTimeoutUnderPressureDefault = 2 * time.Second
+	SubmitTimeoutDefault            = 5 * time.Second
+	ConcurrencyDefault              = 4096
+	ConnsPerIPMaxDefault            = 1024
+	SubmitInFlightMaxDefault        = 64
+	EventStreamsMaxDefault          = 256
+	EventPingIntervalDefault        = 5 * time.Second
+	ProfileSecondsMaxDefault        = 60
+	RetryAfterDefault               = time.Second
 )
 
 // smallBodyBytesMax bounds the body of every request but a batch. The JSON
@@ -113,32 +115,22 @@ const smallBodyBytesMax = 64 << 10
 
 // withDefaults returns c with zero fields set to their defaults.
 func (c Config) withDefaults() Config {
-	setInt := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	setDur := func(v *time.Duration, d time.Duration) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	setInt(&c.MaxRequestBodyBytes, DefaultMaxRequestBodyBytes)
-	setInt(&c.MaxBatchBytes, DefaultMaxBatchBytes)
-	setInt(&c.BodyBytesInFlightMax, max(DefaultBodyBytesInFlightMax, c.MaxRequestBodyBytes, c.MaxBatchBytes))
-	setInt(&c.ZstdDecodesMax, DefaultZstdDecodesMax)
-	setDur(&c.ReadTimeout, DefaultReadTimeout)
-	setDur(&c.WriteTimeout, DefaultWriteTimeout)
-	setDur(&c.IdleTimeout, DefaultIdleTimeout)
-	setDur(&c.IdleTimeoutUnderPressure, min(DefaultIdleTimeoutUnderPressure, c.IdleTimeout))
-	setDur(&c.SubmitTimeout, DefaultSubmitTimeout)
-	setInt(&c.Concurrency, DefaultConcurrency)
-	setInt(&c.ConnsPerIPMax, min(DefaultConnsPerIPMax, c.Concurrency))
-	setInt(&c.SubmitInFlightMax, DefaultSubmitInFlightMax)
-	setInt(&c.EventStreamsMax, DefaultEventStreamsMax)
-	setDur(&c.EventPingInterval, DefaultEventPingInterval)
-	setInt(&c.ProfileSecondsMax, DefaultProfileSecondsMax)
-	setDur(&c.RetryAfter, DefaultRetryAfter)
+	defaults.Set(&c.RequestBodyBytesMax, RequestBodyBytesMaxDefault)
+	defaults.Set(&c.BatchBytesMax, BatchBytesMaxDefault)
+	defaults.Set(&c.BodyBytesInFlightMax, max(BodyBytesInFlightMaxDefault, c.RequestBodyBytesMax, c.BatchBytesMax))
+	defaults.Set(&c.ZstdDecodesMax, ZstdDecodesMaxDefault)
+	defaults.Set(&c.ReadTimeout, ReadTimeoutDefault)
+	defaults.Set(&c.WriteTimeout, WriteTimeoutDefault)
+	defaults.Set(&c.IdleTimeout, IdleTimeoutDefault)
+	defaults.Set(&c.IdleTimeoutUnderPressure, min(IdleTimeoutUnderPressureDefault, c.IdleTimeout))
+	defaults.Set(&c.SubmitTimeout, SubmitTimeoutDefault)
+	defaults.Set(&c.Concurrency, ConcurrencyDefault)
+	defaults.Set(&c.ConnsPerIPMax, min(ConnsPerIPMaxDefault, c.Concurrency))
+	defaults.Set(&c.SubmitInFlightMax, SubmitInFlightMaxDefault)
+	defaults.Set(&c.EventStreamsMax, EventStreamsMaxDefault)
+	defaults.Set(&c.EventPingInterval, EventPingIntervalDefault)
+	defaults.Set(&c.ProfileSecondsMax, ProfileSecondsMaxDefault)
+	defaults.Set(&c.RetryAfter, RetryAfterDefault)
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
 	}
@@ -149,13 +141,13 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
-	case c.MaxRequestBodyBytes < smallBodyBytesMax:
-		return fmt.Errorf("api: MaxRequestBodyBytes %d must be at least %d", c.MaxRequestBodyBytes, smallBodyBytesMax)
-	case c.MaxBatchBytes < 1024:
-		return fmt.Errorf("api: MaxBatchBytes %d must be at least 1024", c.MaxBatchBytes)
-	case c.BodyBytesInFlightMax < max(c.MaxRequestBodyBytes, c.MaxBatchBytes):
-		return fmt.Errorf("api: BodyBytesInFlightMax %d must be at least MaxRequestBodyBytes (%d) and MaxBatchBytes (%d), or a full-size batch could never be taken",
-			c.BodyBytesInFlightMax, c.MaxRequestBodyBytes, c.MaxBatchBytes)
+	case c.RequestBodyBytesMax < smallBodyBytesMax:
+		return fmt.Errorf("api: RequestBodyBytesMax %d must be at least %d", c.RequestBodyBytesMax, smallBodyBytesMax)
+	case c.BatchBytesMax < 1024:
+		return fmt.Errorf("api: BatchBytesMax %d must be at least 1024", c.BatchBytesMax)
+	case c.BodyBytesInFlightMax < max(c.RequestBodyBytesMax, c.BatchBytesMax):
+		return fmt.Errorf("api: BodyBytesInFlightMax %d must be at least RequestBodyBytesMax (%d) and BatchBytesMax (%d), or a full-size batch could never be taken",
+			c.BodyBytesInFlightMax, c.RequestBodyBytesMax, c.BatchBytesMax)
 	case c.ZstdDecodesMax < 0 || c.ZstdDecodesMax > 1024:
 		return fmt.Errorf("api: ZstdDecodesMax %d must be 1 to 1024", c.ZstdDecodesMax)
 	case c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.SubmitTimeout < 0 || c.IdleTimeoutUnderPressure < 0:
@@ -218,7 +210,7 @@ func New(cfg Config, b Backend) *Server {
 		bodies:      &byteBudget{max: int64(cfg.BodyBytesInFlightMax)},
 	}
 	s.metrics.bodyBudget(s.bodies)
-	s.zstd = newZstdDecoder(cfg.MaxBatchBytes, cfg.ZstdDecodesMax, s.metrics)
+	s.zstd = newZstdDecoder(cfg.BatchBytesMax, cfg.ZstdDecodesMax, s.metrics)
 	s.conns = newConnLimiter(cfg, s.metrics, s.rawErrorAnswer)
 	s.metrics.connsGauge(s.conns)
 	s.base, s.stop = context.WithCancel(context.Background())
@@ -231,7 +223,7 @@ func New(cfg Config, b Backend) *Server {
 		// and the body budget whether to read the rest (body.go). fasthttp's own
 		// limit then only bounds that first read.
 		StreamRequestBody:  true,
-		MaxRequestBodySize: cfg.MaxRequestBodyBytes,
+		MaxRequestBodySize: cfg.RequestBodyBytesMax,
 		ReadTimeout:        cfg.ReadTimeout,
 		WriteTimeout:       cfg.WriteTimeout,
 		IdleTimeout:        cfg.IdleTimeout,

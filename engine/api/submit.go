@@ -161,10 +161,10 @@ func (s *Server) batchBody(ctx *fasthttp.RequestCtx, lease *bodyLease) ([]byte, 
 	enc := ctx.Request.Header.ContentEncoding()
 	switch {
 	case len(enc) == 0 || bytes.EqualFold(enc, []byte("identity")):
-		return readBody(ctx, nil, s.cfg.MaxBatchBytes, lease)
+		return readBody(ctx, nil, s.cfg.BatchBytesMax, lease)
 	case bytes.EqualFold(enc, []byte("zstd")):
 		p := getScratchBody()
-		raw, err := readBody(ctx, (*p)[:0], s.cfg.MaxRequestBodyBytes, lease)
+		raw, err := readBody(ctx, (*p)[:0], s.cfg.RequestBodyBytesMax, lease)
 		if err != nil {
 			putScratchBody(p, *p)
 			return nil, err

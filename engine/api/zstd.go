@@ -38,8 +38,8 @@ import (
 //     last byte means the batch is too large.
 //  4. At most decodesMax decompressions run at once (a request waits for a
 //     slot), so bombs on many connections cost at most decodesMax decodes'
-//     memory: each holds at most MaxBatchBytes plus one window, or 2¼ ×
-//     MaxBatchBytes for a lying frame.
+//     memory: each holds at most BatchBytesMax plus one window, or 2¼ ×
+//     BatchBytesMax for a lying frame.
 type zstdDecoder struct {
 	dec             *zstd.Decoder // DecodeAll only, shared by the slots
 	slots           chan struct{}

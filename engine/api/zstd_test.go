@@ -41,7 +41,7 @@ func zstdBomb(t *testing.T, zeroBytes int, streamed bool) []byte {
 }
 
 func TestZstdBomb(t *testing.T) {
-	ts := startServer(t, Config{MaxBatchBytes: 1 << 20}, nil)
+	ts := startServer(t, Config{BatchBytesMax: 1 << 20}, nil)
 	const bombBytes = 256 << 20
 	for _, tc := range []struct {
 		name     string
@@ -75,7 +75,7 @@ func TestZstdBomb(t *testing.T) {
 }
 
 func TestZstdWithinLimit(t *testing.T) {
-	ts := startServer(t, Config{MaxBatchBytes: 1 << 20}, nil)
+	ts := startServer(t, Config{BatchBytesMax: 1 << 20}, nil)
 	txs := makeTxs(t, 50)
 	enc, _ := zstd.NewWriter(nil)
 	body := enc.EncodeAll(batchOf(txs...), nil)
@@ -164,8 +164,8 @@ func zstdBombs(t *testing.T, limit int) map[string][]byte {
 // (two frames of RLE blocks just under the limit, no declared size: 64 of them
 // took a node from 850 MB to 5.2 GB), then every shape mixed.
 //
-// The target is 64 × (MaxBatchBytes + 1 MiB). The design does better: decodes
-// run ZstdDecodesMax at a time, each holding at most about 2¼ × MaxBatchBytes
+// The target is 64 × (BatchBytesMax + 1 MiB). The design does better: decodes
+// run ZstdDecodesMax at a time, each holding at most about 2¼ × BatchBytesMax
 // (the output, plus a window or a lying frame's regrowth), so the rise is
 // bounded by that whatever the number of connections: doubled for what the
 // collector has not reclaimed yet, plus 64 MiB for everything else. The
@@ -178,7 +178,7 @@ func TestZstdBombsConcurrently(t *testing.T) {
 		clients = 64
 		decodes = 2
 	)
-	ts := startServer(t, Config{MaxBatchBytes: limit, SubmitInFlightMax: clients, ZstdDecodesMax: decodes}, nil)
+	ts := startServer(t, Config{BatchBytesMax: limit, SubmitInFlightMax: clients, ZstdDecodesMax: decodes}, nil)
 	bombs := zstdBombs(t, limit)
 	names := make([]string, 0, len(bombs))
 	for n := range bombs {
@@ -193,7 +193,7 @@ func TestZstdBombsConcurrently(t *testing.T) {
 		{"every shape", func(i int) string { return names[i%len(names)] }},
 	} {
 		rise := zstdBombRun(t, ts, clients, func(i int) (string, []byte) { n := phase.shape(i); return n, bombs[n] })
-		t.Logf("%s: %d concurrent zstd bombs, MaxBatchBytes %d MiB, ZstdDecodesMax %d: %v",
+		t.Logf("%s: %d concurrent zstd bombs, BatchBytesMax %d MiB, ZstdDecodesMax %d: %v",
 			phase.name, clients, limit>>20, decodes, rise)
 		rise.check(t, clients*(limit+1<<20), phase.name+": target")
 		rise.check(t, decodes*2*(9*limit/4)+64<<20, phase.name+": ZstdDecodesMax decodes at a time")

@@ -154,7 +154,7 @@ func (s *Solo) Run(ctx context.Context, head Head, commit CommitFunc) error {
 		}
 		txs := make([]*txn.Tx, len(entries))
 		for i := range entries {
-			txs[i] = entries[i].Tx.(*txn.Tx)
+			txs[i] = entries[i].Tx
 		}
 		height++
 		b := &Block{Height: height, View: height, Parent: parent, TimeMs: s.now().UnixMilli(), Txs: txs}

@@ -34,7 +34,7 @@ func (n *Node) Tx(h txn.Hash) (api.TxStatus, error) {
 		return api.TxStatus{Committed: true, Record: rec, Tx: tx}, nil
 	}
 	if e, ok := n.pool.Lookup(h); ok {
-		return api.TxStatus{Tx: e.Tx.(*txn.Tx)}, nil
+		return api.TxStatus{Tx: e.Tx}, nil
 	}
 	if d, ok := n.dropped.lookup(h); ok {
 		return api.TxStatus{Dropped: &api.Dropped{Reason: d.Reason, Detail: d.Detail, Height: d.Height}}, nil

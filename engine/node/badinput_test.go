@@ -27,7 +27,7 @@ func TestBadInputOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := api.New(api.Config{MaxRequestBodyBytes: 1 << 20}, n)
+	srv := api.New(api.Config{RequestBodyBytesMax: 1 << 20}, n)
 	go srv.Serve(ln)
 	defer srv.Shutdown(t.Context())
 	base := "http://" + ln.Addr().String()

@@ -14,6 +14,7 @@ import (
 	"settle/engine/api"
 	"settle/engine/devnet"
 	"settle/engine/txn"
+	"settle/internal/testkit"
 )
 
 // TestNotAppliedIsNotCommitted drives the real node over HTTP through a
@@ -79,31 +80,18 @@ func TestNotAppliedIsNotCommitted(t *testing.T) {
 
 	// Once A is funded again, the same bytes commit, and that receipt is final.
 	postBatch(t, base, pay(t, 4, 2, 1, 1000))
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testkit.WaitFor(t, 20*time.Second, "the funding payment commits", func() bool {
 		var funder struct {
 			Sequence string `json:"sequence"`
 		}
 		getJSON(t, base+"/v1/account/"+devnet.DemoKey(devnet.ChainID, 4).AccountID().String(), &funder)
-		if funder.Sequence == "2" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the funding payment did not commit")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return funder.Sequence == "2"
+	})
 	postBatch(t, base, broke)
-	for {
+	testkit.WaitFor(t, 20*time.Second, "the resubmitted transaction commits", func() bool {
 		getJSON(t, base+"/v1/tx/"+broke.Hash().String(), &st)
-		if st.Status == "committed" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the resubmitted transaction did not commit: %+v", st)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return st.Status == "committed"
+	})
 	if st.Result != "success" {
 		t.Fatalf("final receipt %+v", st)
 	}
