@@ -46,6 +46,10 @@ func newMetrics(n *Node) *metrics {
 	s.NewGauge("settle_mempool_min_fee", func() float64 { return float64(n.pool.MinFee()) })
 	s.NewGauge("settle_event_subscribers", func() float64 { return float64(n.events.Subscribers()) })
 	s.NewGauge("settle_view", func() float64 { return float64(n.orderer.Status().View) })
+	// What each block's synced batch wrote, cumulative since start: divided by
+	// settle_txs_committed_total, the keys and bytes per transaction.
+	s.NewGauge("settle_store_written_keys", func() float64 { return float64(n.store.Written().Keys) })
+	s.NewGauge("settle_store_written_bytes", func() float64 { return float64(n.store.Written().Bytes) })
 	return m
 }
 

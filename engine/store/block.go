@@ -12,9 +12,14 @@ import (
 	"settle/engine/txn"
 )
 
-// BlockRecord is a committed block as stored and served: its header, the hashes and
-// results of its transactions (the transactions themselves live in the tx index),
-// and the certificate that committed it (opaque here; empty for a single validator).
+// BlockRecord is a committed block as served: its header, the hashes and
+// results of its transactions, and the certificate that committed it (opaque
+// here; empty for a single validator).
+//
+// It is stored as one header record (b/<height>) and the block's transaction
+// records (receipt and raw transaction) in chunks of bodyChunkTxs
+// (r/<height><chunk>), so that a block's transactions are written once, in key
+// order, in few keys, and the index by hash (t/<hash>) is a 13-byte pointer.
 type BlockRecord struct {
 	Height    uint64
 	TimeMs    int64
@@ -27,6 +32,21 @@ type BlockRecord struct {
 
 func blockKey(h uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{prefixBlock, '/'}, h)
+}
+
+// bodyPrefix is the prefix of block h's transaction records.
+func bodyPrefix(h uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixBody, '/'}, h)
+}
+
+// bodyChunkTxs is how many transaction records one r/ record holds. A block's
+// Pebble cost grows with its key count (each key is a memtable insert), so few
+// keys; a lookup by hash decodes one chunk, so not too many (64 payments are
+// about 16 KiB). BenchmarkCommitBlock chose it (docs/storage.md).
+const bodyChunkTxs = 64
+
+func bodyKey(h uint64, chunk uint32) []byte {
+	return binary.BigEndian.AppendUint32(bodyPrefix(h), chunk)
 }
 
 func txKey(h txn.Hash) []byte { return append([]byte{prefixTx, '/'}, h[:]...) }
@@ -63,49 +83,38 @@ func decodeReceipt(b []byte) (ledger.Receipt, []byte, error) {
 	return r, b[receiptLenMin+n:], nil
 }
 
-// AppendBinary encodes the record: height u64 | time i64 | hash | parent | state |
-// count u32 | receipts | cert length u32 | cert.
-func (r *BlockRecord) AppendBinary(dst []byte) []byte {
+// blockHeaderLen is the header record's size without its certificate.
+const blockHeaderLen = 8 + 8 + 32*3 + 4 + 4
+
+// appendBlockHeader encodes the header record: height u64 | time i64 | hash |
+// parent | state | transaction count u32 | cert length u32 | cert.
+func appendBlockHeader(dst []byte, r *BlockRecord) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, r.Height)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(r.TimeMs))
 	dst = append(dst, r.Hash[:]...)
 	dst = append(dst, r.Parent[:]...)
 	dst = append(dst, r.StateHash[:]...)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(r.Receipts)))
-	for i := range r.Receipts {
-		dst = appendReceipt(dst, &r.Receipts[i])
-	}
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(r.Cert)))
 	return append(dst, r.Cert...)
 }
 
-// DecodeBlockRecord parses a BlockRecord encoding.
-func DecodeBlockRecord(b []byte) (*BlockRecord, error) {
-	const fixed = 8 + 8 + 32*3 + 4
-	if len(b) < fixed {
-		return nil, fmt.Errorf("block record is %d bytes, want at least %d", len(b), fixed)
+// decodeBlockHeader parses a header record; Receipts is left nil and the
+// transaction count returned.
+func decodeBlockHeader(b []byte) (*BlockRecord, uint32, error) {
+	if len(b) < blockHeaderLen {
+		return nil, 0, fmt.Errorf("block record is %d bytes, want at least %d", len(b), blockHeaderLen)
 	}
 	r := &BlockRecord{Height: binary.BigEndian.Uint64(b), TimeMs: int64(binary.BigEndian.Uint64(b[8:]))}
 	copy(r.Hash[:], b[16:])
 	copy(r.Parent[:], b[48:])
 	copy(r.StateHash[:], b[80:])
 	n := binary.BigEndian.Uint32(b[112:])
-	rest := b[fixed:]
-	if uint64(n) > uint64(len(rest))/receiptLenMin {
-		return nil, fmt.Errorf("block record claims %d receipts in %d bytes", n, len(rest))
+	if len(b)-blockHeaderLen != int(binary.BigEndian.Uint32(b[116:])) {
+		return nil, 0, fmt.Errorf("block %d: bad certificate length", r.Height)
 	}
-	r.Receipts = make([]ledger.Receipt, n)
-	var err error
-	for i := range r.Receipts {
-		if r.Receipts[i], rest, err = decodeReceipt(rest); err != nil {
-			return nil, fmt.Errorf("block %d receipt %d: %w", r.Height, i, err)
-		}
-	}
-	if len(rest) < 4 || len(rest)-4 != int(binary.BigEndian.Uint32(rest)) {
-		return nil, fmt.Errorf("block %d: bad certificate length", r.Height)
-	}
-	r.Cert = append([]byte(nil), rest[4:]...)
-	return r, nil
+	r.Cert = append([]byte(nil), b[blockHeaderLen:]...)
+	return r, n, nil
 }
 
 // TxRecord is a committed transaction with its place and result.
@@ -116,23 +125,49 @@ type TxRecord struct {
 	Raw     []byte // canonical signed encoding
 }
 
-func appendTxRecord(dst []byte, height uint64, index uint32, r *ledger.Receipt, raw []byte) []byte {
+// appendBody appends a transaction record to a chunk: length u32 | receipt |
+// the raw transaction.
+func appendBody(dst []byte, r *ledger.Receipt, raw []byte) []byte {
+	at := len(dst)
+	dst = binary.BigEndian.AppendUint32(dst, 0)
+	dst = append(appendReceipt(dst, r), raw...)
+	binary.BigEndian.PutUint32(dst[at:], uint32(len(dst)-at-4))
+	return dst
+}
+
+// nextBody splits the first transaction record off a chunk.
+func nextBody(chunk []byte) (ledger.Receipt, []byte, []byte, error) {
+	if len(chunk) < 4 || uint64(len(chunk)-4) < uint64(binary.BigEndian.Uint32(chunk)) {
+		return ledger.Receipt{}, nil, nil, fmt.Errorf("transaction record truncated")
+	}
+	n := binary.BigEndian.Uint32(chunk)
+	r, raw, err := decodeReceipt(chunk[4 : 4+n])
+	return r, raw, chunk[4+n:], err
+}
+
+// txIndexLen is the size of a t/ value: height u64 | index u32 | applied u8.
+const txIndexLen = 8 + 4 + 1
+
+func appendTxIndex(dst []byte, height uint64, index uint32, applied bool) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, height)
 	dst = binary.BigEndian.AppendUint32(dst, index)
-	dst = appendReceipt(dst, r)
-	return append(dst, raw...)
+	if applied {
+		return append(dst, 1)
+	}
+	return append(dst, 0)
 }
 
 // CommitBlock makes one executed block durable in a single synced Pebble batch:
-// the block record, each transaction, the history entries (including those of
-// the escrows the block returned on expiry), the escrows and their expiry index,
-// the touched accounts and assets, and the ledger totals. When it returns nil the block survives any crash.
+// the block header, each transaction's record and its index entry, the history
+// entries (including those of the escrows the block returned on expiry), the
+// escrows and their expiry index, the touched accounts and assets, and the
+// ledger totals. When it returns nil the block survives any crash.
 func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockResult) error {
 	if len(txs) != len(res.Receipts) || rec.Height != res.Height {
 		panic(fmt.Sprintf("store: block %d with %d txs and %d receipts", rec.Height, len(txs), len(res.Receipts)))
 	}
-	// About 700 bytes a transaction (tx record, two history entries, accounts):
-	// sizing the batch once avoids regrowing (copying) it while it fills.
+	// About 700 bytes a transaction (its record, index entry, two history
+	// entries, accounts): sizing the batch once avoids regrowing (copying) it.
 	b := s.db.NewBatchWithSize(1024 + 768*len(txs))
 	defer b.Close()
 	buf := make([]byte, 0, 4096)
@@ -141,8 +176,13 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 			panic(fmt.Sprintf("store: batch set: %v", err)) // only fails on a closed batch
 		}
 	}
-	set(blockKey(rec.Height), rec.AppendBinary(buf[:0]))
-	written := make(map[txn.Hash]bool, len(txs)) // hashes given a tx record in this batch
+	set(blockKey(rec.Height), appendBlockHeader(buf[:0], &BlockRecord{Height: rec.Height, TimeMs: rec.TimeMs,
+		Hash: rec.Hash, Parent: rec.Parent, StateHash: rec.StateHash, Receipts: res.Receipts, Cert: rec.Cert}))
+	written := make(map[txn.Hash]bool, len(txs)) // hashes given an index entry in this batch
+	var chunk []byte
+	if len(txs) > 0 {
+		chunk = make([]byte, 0, 300*min(len(txs), bodyChunkTxs))
+	}
 	deltas := newNetDeltas(len(txs))
 	transfers := res.Transfers
 	var one [1]ledger.Transfer
@@ -151,15 +191,20 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 		mine, transfers = res.TxTransfers(txs, i, transfers, &one)
 		deltas.add(mine)
 		r := &res.Receipts[i]
+		chunk = appendBody(chunk, r, tx.Bytes())
+		if (i+1)%bodyChunkTxs == 0 || i+1 == len(txs) {
+			set(bodyKey(rec.Height, uint32(i/bodyChunkTxs)), chunk) // Set copies
+			chunk = chunk[:0]
+		}
 		if !r.Applied() && (written[r.Hash] || s.hasRecord(r.Hash)) {
 			// A transaction a block carried without applying it (a replay, or one out
-			// of sequence) keeps the record it has: the lookup by hash must keep
-			// answering with the block that applied it. A first record of one that
-			// did not apply only keeps its bytes for replay; Committed says false.
+			// of sequence) keeps the index entry it has: the lookup by hash must keep
+			// answering with the block that applied it. A first entry of one that
+			// did not apply only points at its bytes; Committed says false.
 			continue
 		}
 		written[r.Hash] = true
-		set(txKey(r.Hash), appendTxRecord(buf[:0], rec.Height, uint32(i), r, tx.Bytes()))
+		set(txKey(r.Hash), appendTxIndex(buf[:0], rec.Height, uint32(i), r.Applied()))
 		if r.Applied() {
 			addHistory(set, buf[:0], rec.Height, uint32(i), tx, r, mine)
 		}
@@ -185,6 +230,7 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 		set(assetKey(a.Asset), a.AppendBinary(buf[:0]))
 	}
 	set(keyMeta, res.Meta.AppendBinary(buf[:0]))
+	s.noteBatch(b.Count(), b.Len(), len(txs))
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("commit block %d: %w", rec.Height, err)
 	}
@@ -193,11 +239,50 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 
 // Block returns the committed block at height h.
 func (s *Store) Block(h uint64) (*BlockRecord, error) {
+	rec, _, err := s.block(h, nil)
+	return rec, err
+}
+
+// block reads block h's header and transaction records; fn, when non-nil, also
+// receives each transaction's bytes (a copy).
+func (s *Store) block(h uint64, fn func(i int, raw []byte) error) (*BlockRecord, uint32, error) {
 	v, err := s.get(blockKey(h))
 	if err != nil {
-		return nil, fmt.Errorf("load block %d: %w", h, err)
+		return nil, 0, fmt.Errorf("load block %d: %w", h, err)
 	}
-	return DecodeBlockRecord(v)
+	rec, n, err := decodeBlockHeader(v)
+	if err != nil {
+		return nil, 0, err
+	}
+	rec.Receipts = make([]ledger.Receipt, 0, min(n, 1<<16))
+	err = s.scan(bodyPrefix(h), func(k, v []byte) error {
+		c := uint32(len(rec.Receipts) / bodyChunkTxs)
+		if len(k) != 2+8+4 || binary.BigEndian.Uint32(k[10:]) != c || len(rec.Receipts)%bodyChunkTxs != 0 {
+			return fmt.Errorf("block %d: transaction chunk %x out of place (want chunk %d after %d records)", h, k, c, len(rec.Receipts))
+		}
+		for len(v) > 0 {
+			i := len(rec.Receipts)
+			r, raw, rest, err := nextBody(v)
+			if err != nil {
+				return fmt.Errorf("block %d tx %d: %w", h, i, err)
+			}
+			rec.Receipts = append(rec.Receipts, r)
+			if fn != nil {
+				if err := fn(i, append([]byte(nil), raw...)); err != nil { // v is only valid during the call
+					return err
+				}
+			}
+			v = rest
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("load block %d: %w", h, err)
+	}
+	if uint32(len(rec.Receipts)) != n {
+		return nil, 0, fmt.Errorf("load block %d: %d transaction records, the header says %d", h, len(rec.Receipts), n)
+	}
+	return rec, n, nil
 }
 
 // Tx returns a committed transaction by hash.
@@ -206,13 +291,27 @@ func (s *Store) Tx(h txn.Hash) (*TxRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load tx %s: %w", h, err)
 	}
-	if len(v) < 12 {
-		return nil, fmt.Errorf("tx record %s truncated", h)
+	if len(v) != txIndexLen {
+		return nil, fmt.Errorf("tx index entry %s truncated", h)
 	}
 	rec := &TxRecord{Height: binary.BigEndian.Uint64(v), Index: binary.BigEndian.Uint32(v[8:])}
-	rec.Receipt, rec.Raw, err = decodeReceipt(v[12:])
+	chunk, err := s.get(bodyKey(rec.Height, rec.Index/bodyChunkTxs))
 	if err != nil {
-		return nil, fmt.Errorf("tx record %s: %w", h, err)
+		return nil, fmt.Errorf("load tx %s at %d.%d: %w", h, rec.Height, rec.Index, err)
+	}
+	for k := uint32(0); ; k++ {
+		var raw []byte
+		rec.Receipt, raw, chunk, err = nextBody(chunk)
+		if err != nil {
+			return nil, fmt.Errorf("tx record %s at %d.%d: %w", h, rec.Height, rec.Index, err)
+		}
+		if k == rec.Index%bodyChunkTxs {
+			rec.Raw = raw
+			break
+		}
+	}
+	if rec.Receipt.Hash != h {
+		return nil, fmt.Errorf("tx index entry %s points at %d.%d, which holds %s", h, rec.Height, rec.Index, rec.Receipt.Hash)
 	}
 	return rec, nil
 }
@@ -230,9 +329,7 @@ func (s *Store) Committed(h txn.Hash) bool {
 		return false
 	}
 	defer closer.Close()
-	// height u64 | index u32 | receipt: hash [32] | fee u64 | ...
-	const feeAt = 8 + 4 + 32
-	return len(v) >= feeAt+8 && binary.BigEndian.Uint64(v[feeAt:]) > 0
+	return len(v) == txIndexLen && v[txIndexLen-1] == 1
 }
 
 // hasRecord reports whether any tx record exists for the hash.
@@ -263,21 +360,24 @@ func (s *Store) Replay(g *ledger.Genesis) (ledger.Meta, error) {
 		return ledger.Meta{}, err
 	}
 	for h := uint64(1); ; h++ {
-		rec, err := s.Block(h)
+		var txs []*txn.Tx
+		rec, _, err := s.block(h, func(i int, raw []byte) error {
+			tx, err := txn.Decode(raw)
+			if err != nil {
+				return fmt.Errorf("replay block %d tx %d: %w", h, i, err)
+			}
+			txs = append(txs, tx)
+			return nil
+		})
 		if errors.Is(err, ErrNotFound) {
 			break
 		}
 		if err != nil {
 			return ledger.Meta{}, err
 		}
-		txs := make([]*txn.Tx, len(rec.Receipts))
 		for i, r := range rec.Receipts {
-			tr, err := s.Tx(r.Hash)
-			if err != nil {
-				return ledger.Meta{}, fmt.Errorf("replay block %d: %w", h, err)
-			}
-			if txs[i], err = txn.Decode(tr.Raw); err != nil {
-				return ledger.Meta{}, fmt.Errorf("replay block %d tx %d: %w", h, i, err)
+			if r.Hash != txs[i].Hash() {
+				return ledger.Meta{}, fmt.Errorf("replay block %d tx %d: the record's hash is not its transaction's", h, i)
 			}
 		}
 		res := l.Execute(h, txs)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -22,25 +23,30 @@ func sampleBlock() *BlockRecord {
 		Cert: []byte("certificate")}
 }
 
-func TestBlockRecordRoundTrip(t *testing.T) {
-	for _, rec := range []*BlockRecord{sampleBlock(), {Height: 1, Receipts: []ledger.Receipt{}}} {
-		got, err := DecodeBlockRecord(rec.AppendBinary(nil))
+func TestBlockHeaderRoundTrip(t *testing.T) {
+	for _, rec := range []*BlockRecord{sampleBlock(), {Height: 1}} {
+		got, n, err := decodeBlockHeader(appendBlockHeader(nil, rec))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(got, rec) {
-			t.Errorf("round trip\n got %+v\nwant %+v", got, rec)
+		if n != uint32(len(rec.Receipts)) {
+			t.Errorf("transaction count %d, want %d", n, len(rec.Receipts))
+		}
+		want := *rec
+		want.Receipts = nil
+		if !reflect.DeepEqual(got, &want) {
+			t.Errorf("round trip\n got %+v\nwant %+v", got, &want)
 		}
 	}
 }
 
-// TestDecodeBlockRecordCorrupt: every truncation and a set of targeted corruptions
-// of a valid record fail with an error; none panics.
-func TestDecodeBlockRecordCorrupt(t *testing.T) {
-	good := sampleBlock().AppendBinary(nil)
+// TestDecodeBlockHeaderCorrupt: every truncation and a set of targeted
+// corruptions of a valid header fail with an error; none panics.
+func TestDecodeBlockHeaderCorrupt(t *testing.T) {
+	good := appendBlockHeader(nil, sampleBlock())
 	for n := 0; n < len(good); n++ {
-		if _, err := DecodeBlockRecord(good[:n]); err == nil {
-			t.Errorf("a record truncated to %d of %d bytes decoded", n, len(good))
+		if _, _, err := decodeBlockHeader(good[:n]); err == nil {
+			t.Errorf("a header truncated to %d of %d bytes decoded", n, len(good))
 		}
 	}
 	mutate := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
@@ -49,13 +55,11 @@ func TestDecodeBlockRecordCorrupt(t *testing.T) {
 		b    []byte
 		want string
 	}{
-		{"receipt count too large", mutate(func(b []byte) []byte { b[115] = 200; return b }), "claims 200 receipts"},
-		{"receipt count huge", mutate(func(b []byte) []byte { b[112] = 0xff; return b }), "claims 4278190083 receipts"},
-		{"code length past the end", mutate(func(b []byte) []byte { b[116+40] = 250; return b }), "receipt 0: receipt truncated"},
+		{"cert length too large", mutate(func(b []byte) []byte { b[119]++; return b }), "bad certificate length"},
 		{"trailing byte", append(append([]byte(nil), good...), 0), "bad certificate length"},
 	}
 	for _, tc := range tests {
-		if _, err := DecodeBlockRecord(tc.b); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, err := decodeBlockHeader(tc.b); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
 	}
@@ -74,20 +78,27 @@ func TestCorruptRecordsReported(t *testing.T) {
 		{"block record", func(s *Store, _ [][]*txn.Tx) error { return s.db.Set(blockKey(2), []byte("garbage"), pebble.Sync) },
 			func(s *Store, _ [][]*txn.Tx) error { _, err := s.Block(2); return err }, "block record is 7 bytes"},
 		{"block record in replay", func(s *Store, _ [][]*txn.Tx) error {
-			b := sampleBlock().AppendBinary(nil)
+			b := appendBlockHeader(nil, sampleBlock())
 			return s.db.Set(blockKey(2), b[:len(b)-1], pebble.Sync)
 		}, func(s *Store, _ [][]*txn.Tx) error { _, err := s.Replay(g); return err }, "bad certificate length"},
-		{"block with other receipts", func(s *Store, _ [][]*txn.Tx) error {
-			return s.db.Set(blockKey(2), sampleBlock().AppendBinary(nil), pebble.Sync)
-		}, func(s *Store, _ [][]*txn.Tx) error { _, err := s.Replay(g); return err }, "replay block 2: load tx"},
-		{"tx record", func(s *Store, txs [][]*txn.Tx) error {
+		{"block with another transaction count", func(s *Store, _ [][]*txn.Tx) error {
+			return s.db.Set(blockKey(2), appendBlockHeader(nil, sampleBlock()), pebble.Sync)
+		}, func(s *Store, _ [][]*txn.Tx) error { _, err := s.Replay(g); return err }, "1 transaction records, the header says 3"},
+		{"transaction record missing", func(s *Store, _ [][]*txn.Tx) error {
+			return s.db.Delete(bodyKey(1, 0), pebble.Sync)
+		}, func(s *Store, _ [][]*txn.Tx) error { _, err := s.Block(1); return err }, "0 transaction records, the header says 2"},
+		{"tx index entry", func(s *Store, txs [][]*txn.Tx) error {
 			return s.db.Set(txKey(txs[0][0].Hash()), []byte{1, 2}, pebble.Sync)
 		},
 			func(s *Store, txs [][]*txn.Tx) error { _, err := s.Tx(txs[0][0].Hash()); return err }, "truncated"},
+		{"tx index entry pointing elsewhere", func(s *Store, txs [][]*txn.Tx) error {
+			return s.db.Set(txKey(txs[0][0].Hash()), appendTxIndex(nil, 1, 1, true), pebble.Sync)
+		},
+			func(s *Store, txs [][]*txn.Tx) error { _, err := s.Tx(txs[0][0].Hash()); return err }, "points at 1.1"},
 		{"tx bytes", func(s *Store, txs [][]*txn.Tx) error {
 			tr, _ := s.Tx(txs[0][0].Hash())
 			raw := tr.Raw[:len(tr.Raw)-3] // a truncated transaction no longer decodes
-			return s.db.Set(txKey(txs[0][0].Hash()), appendTxRecord(nil, 1, 0, &tr.Receipt, raw), pebble.Sync)
+			return s.db.Set(bodyKey(1, 0), appendBody(nil, &tr.Receipt, raw), pebble.Sync)
 		}, func(s *Store, _ [][]*txn.Tx) error { _, err := s.Replay(g); return err }, "replay block 1 tx 0: malformed"},
 		{"account record", func(s *Store, txs [][]*txn.Tx) error {
 			return s.db.Set(accountKey(txs[0][0].Sender), []byte{0, 1}, pebble.Sync)
@@ -124,18 +135,41 @@ func TestCorruptRecordsReported(t *testing.T) {
 	}
 }
 
-// FuzzDecodeBlockRecord: decoding never panics, and whatever decodes re-encodes to
-// the same bytes (the encoding is canonical).
-func FuzzDecodeBlockRecord(f *testing.F) {
-	f.Add(sampleBlock().AppendBinary(nil))
-	f.Add((&BlockRecord{}).AppendBinary(nil))
+// FuzzDecodeBlockHeader: decoding never panics, and whatever decodes
+// re-encodes to the same bytes (the encoding is canonical).
+func FuzzDecodeBlockHeader(f *testing.F) {
+	f.Add(appendBlockHeader(nil, sampleBlock()))
+	f.Add(appendBlockHeader(nil, &BlockRecord{}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rec, err := DecodeBlockRecord(b)
+		rec, n, err := decodeBlockHeader(b)
 		if err != nil {
 			return
 		}
-		if out := rec.AppendBinary(nil); string(out) != string(b) {
+		rec.Receipts = make([]ledger.Receipt, n)
+		if out := appendBlockHeader(nil, rec); string(out) != string(b) {
 			t.Fatalf("re-encoding differs:\n in %x\nout %x", b, out)
 		}
 	})
+}
+
+// TestMissingChunkReported: a block whose middle chunk of transaction records
+// is gone is reported, not served short.
+func TestMissingChunkReported(t *testing.T) {
+	g := testGenesis(testAccounts)
+	s := openStore(t, t.TempDir(), g)
+	defer s.Close()
+	l, _ := s.Load(g)
+	txs := randomBlocks(t, s, l, 5, 1, 2*bodyChunkTxs+10)[0]
+	if err := s.db.Delete(bodyKey(1, 1), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Block(1); err == nil || !strings.Contains(err.Error(), "out of place (want chunk 1 after 64 records)") {
+		t.Fatalf("Block with chunk 1 missing: %v", err)
+	}
+	if _, err := s.Tx(txs[bodyChunkTxs+1].Hash()); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Tx in the missing chunk: %v", err)
+	}
+	if tr, err := s.Tx(txs[2*bodyChunkTxs+3].Hash()); err != nil || tr.Index != 2*bodyChunkTxs+3 {
+		t.Fatalf("Tx in the last chunk: %+v, %v", tr, err)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"settle/engine/codes"
 	"settle/engine/ledger"
 	"settle/engine/txn"
@@ -109,7 +111,7 @@ func TestBlockAndTxLookups(t *testing.T) {
 	s := openStore(t, t.TempDir(), g)
 	defer s.Close()
 	l, _ := s.Load(g)
-	blocks := randomBlocks(t, s, l, 2, 3, 25)
+	blocks := randomBlocks(t, s, l, 2, 3, 2*bodyChunkTxs+22) // three chunks a block
 	for i, txs := range blocks {
 		h := uint64(i + 1)
 		rec, err := s.Block(h)
@@ -198,5 +200,20 @@ func TestReplayMatchesStore(t *testing.T) {
 	}
 	if replayed != stored || replayed.StateHash != l.Meta().StateHash || replayed.Height != 10 {
 		t.Fatalf("replay %+v, stored %+v", replayed, stored)
+	}
+}
+
+// TestOldFormatRefused: a directory in another storage layout (format 1 had
+// no m/format record) is refused with a sentence, not misread.
+func TestOldFormatRefused(t *testing.T) {
+	dir, g := t.TempDir(), testGenesis(testAccounts)
+	s := openStore(t, dir, g)
+	if err := s.db.Delete(keyFormat, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := Open(dir, g, Options{})
+	if err == nil || !strings.Contains(err.Error(), "storage format 1, this build reads format 2") {
+		t.Fatalf("open of a format-1 directory: %v", err)
 	}
 }
