@@ -189,6 +189,8 @@ type NodeStats struct {
 	Samples         int        `json:"samples"`
 	Missed          int        `json:"missed"` // samples the node did not answer
 	CPUCoresMean    float64    `json:"cpu_cores_mean"`
+	CPUSeconds      float64    `json:"cpu_s"`         // user+system CPU over the samples
+	CPUUsPerTx      float64    `json:"cpu_us_per_tx"` // CPUSeconds per transaction it committed, µs
 	RSSMBFirst      float64    `json:"rss_mb_first"`
 	RSSMBMax        float64    `json:"rss_mb_max"`
 	RSSMBLast       float64    `json:"rss_mb_last"`
@@ -243,8 +245,12 @@ func summariseNode(node int, target string, samples []NodeSample) NodeStats {
 	if n := last.BlockTxsCount - first.BlockTxsCount; n > 0 {
 		st.BlockTxsMean = (last.BlockTxsSum - first.BlockTxsSum) / n
 	}
+	st.CPUSeconds = last.CPUSeconds - first.CPUSeconds
+	if st.TxsCommitted > 0 {
+		st.CPUUsPerTx = 1e6 * st.CPUSeconds / st.TxsCommitted
+	}
 	if dt := last.AtS - first.AtS; dt > 0 {
-		st.CPUCoresMean = (last.CPUSeconds - first.CPUSeconds) / dt
+		st.CPUCoresMean = st.CPUSeconds / dt
 		st.BlocksPerS = st.Blocks / dt
 	}
 	// A healthy leader-based protocol advances about one view per block; views

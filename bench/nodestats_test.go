@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -74,6 +75,28 @@ func TestLoadClusterFile(t *testing.T) {
 		}
 		if err != nil || len(c.Targets) != tc.want || c.Local {
 			t.Errorf("%s: %v %+v", tc.name, err, c)
+		}
+	}
+}
+
+// TestCPUFigures: the CPU-normalised efficiency is one batch verification's
+// CPU over a validator's mean CPU per committed transaction.
+func TestCPUFigures(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		nodes         []NodeStats
+		batchPerCoreS float64
+		wantUs, want  float64
+	}{
+		{"one validator", []NodeStats{{CPUSeconds: 2, TxsCommitted: 100_000}}, 100_000, 20, 0.5},
+		{"four validators", []NodeStats{{CPUSeconds: 1, TxsCommitted: 50_000}, {CPUSeconds: 1, TxsCommitted: 50_000},
+			{CPUSeconds: 1, TxsCommitted: 50_000}, {CPUSeconds: 1, TxsCommitted: 49_000}}, 100_000, 80, 0.5},
+		{"no samples", nil, 100_000, 0, 0},
+	} {
+		r := &Result{Nodes: tc.nodes, Calibration: &Calibration{VerifyBatchPerCorePerS: tc.batchPerCoreS}}
+		r.cpuFigures()
+		if math.Abs(r.ValidatorCPUUsPerTx-tc.wantUs) > 1e-9 || math.Abs(r.CPUEfficiency-tc.want) > 1e-9 {
+			t.Errorf("%s: %.3f µs/tx, efficiency %.3f; want %.3f, %.3f", tc.name, r.ValidatorCPUUsPerTx, r.CPUEfficiency, tc.wantUs, tc.want)
 		}
 	}
 }

@@ -88,6 +88,10 @@ func headlineSentence(r *Result) string {
 	} else if !r.Local {
 		s += "; efficiency not stated: the validators ran elsewhere, so this machine's calibration does not bound them"
 	}
+	if r.CPUEfficiency > 0 {
+		s += fmt.Sprintf("; validators' CPU %.0f µs per committed tx (sum of %d), of which verification is %.1f%% (target ≥ 70%% for one validator)",
+			r.ValidatorCPUUsPerTx, len(r.Nodes), 100*r.CPUEfficiency)
+	}
 	return s + "."
 }
 

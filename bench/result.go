@@ -40,6 +40,13 @@ type Result struct {
 	P99Ms              Stat    `json:"p99_ms"`
 	Efficiency         float64 `json:"efficiency"`               // mean committed/s ÷ verification ceiling
 	EfficiencyCeilingS float64 `json:"efficiency_ceiling_per_s"` // that ceiling
+	// CPU-normalised figures, from the validators' own CPU time (the load
+	// generator's cores do not count against them): CPU per committed
+	// transaction summed over the validators, and the share of one validator's
+	// CPU per transaction that its one batch verification costs
+	// (1 / calibrated batch rate on one core ÷ mean validator CPU per tx).
+	ValidatorCPUUsPerTx float64 `json:"validator_cpu_us_per_tx,omitempty"`
+	CPUEfficiency       float64 `json:"cpu_efficiency,omitempty"`
 	Passed             bool    `json:"passed"`
 }
 
@@ -160,9 +167,27 @@ func (r *Result) headline(rounds []Round) {
 		r.EfficiencyCeilingS = r.Calibration.VerifyBatchAllCoresPerS / float64(max(1, r.Validators))
 		r.Efficiency = r.Calibration.Efficiency(r.CommittedPerS.Mean, r.Validators)
 	}
+	r.cpuFigures()
 	r.Passed = true
 	for _, c := range r.Checks {
 		r.Passed = r.Passed && c.Passed
+	}
+}
+
+// cpuFigures fills the CPU-normalised figures from the node statistics.
+func (r *Result) cpuFigures() {
+	var cpu, txs float64
+	for _, n := range r.Nodes {
+		cpu += n.CPUSeconds
+		txs = math.Max(txs, n.TxsCommitted) // every validator commits the same chain
+	}
+	if cpu <= 0 || txs <= 0 || len(r.Nodes) == 0 {
+		return
+	}
+	r.ValidatorCPUUsPerTx = 1e6 * cpu / txs
+	if r.Calibration != nil && r.Calibration.VerifyBatchPerCorePerS > 0 {
+		verifyUs := 1e6 / r.Calibration.VerifyBatchPerCorePerS
+		r.CPUEfficiency = verifyUs / (r.ValidatorCPUUsPerTx / float64(len(r.Nodes)))
 	}
 }
 
