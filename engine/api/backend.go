@@ -40,6 +40,11 @@ type Backend interface {
 	Ready() bool
 	// WriteMetrics writes Prometheus text-format metrics.
 	WriteMetrics(w io.Writer)
+	// Every backend serves reports and answers partition requests (a single
+	// validator with a codes.NotFound error): checked when it is compiled, not
+	// found by a type assertion at run time.
+	Reporter
+	Partitioner
 }
 
 // TxStatus is a transaction's place in the pipeline.
@@ -88,9 +93,9 @@ type Mempool struct {
 	Fill     float64 `json:"fill"`
 }
 
-// Partitioner is an optional Backend extension for fault-injection tests:
-// POST /v1/admin/partition (operator token) with a JSON list of validator indexes
-// cuts this validator off from them; [] heals. Backends without it answer 404.
+// Partitioner serves fault-injection tests: POST /v1/admin/partition (operator
+// token) with a JSON list of validator indexes cuts this validator off from
+// them; [] heals. A validator without peers answers a codes.NotFound error.
 type Partitioner interface {
 	Partition(peers []int) error
 }

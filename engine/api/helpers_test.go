@@ -167,6 +167,15 @@ func (f *fakeBackend) Ready() bool { return f.ready.Load() }
 
 func (f *fakeBackend) WriteMetrics(w io.Writer) { io.WriteString(w, "fake_backend_up 1\n") }
 
+// The fake is a single validator without reports, as far as these two go.
+func (f *fakeBackend) Partition([]int) error {
+	return codes.Errorf(codes.NotFound, "this validator runs no replica transport")
+}
+
+func (f *fakeBackend) Report(uint64, uint64, *txn.AccountID) (*store.Report, error) {
+	return nil, codes.Errorf(codes.NotFound, "the fake backend serves no settlement reports")
+}
+
 // commit appends a block holding txs (each committed with result success unless
 // listed in results) and publishes it.
 func (f *fakeBackend) commit(txs ...*txn.Tx) *store.BlockRecord {

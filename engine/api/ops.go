@@ -106,10 +106,6 @@ func (s *Server) postPartition(ctx *fasthttp.RequestCtx, _ string) error {
 	if err := s.authorize(ctx); err != nil {
 		return err
 	}
-	p, ok := s.b.(Partitioner)
-	if !ok {
-		return codes.Errorf(codes.NotFound, "this validator has no replica transport to partition")
-	}
 	body, done, err := smallBody(ctx)
 	if err != nil {
 		return err
@@ -119,7 +115,7 @@ func (s *Server) postPartition(ctx *fasthttp.RequestCtx, _ string) error {
 	if err := json.Unmarshal(body, &peers); err != nil {
 		return codes.Errorf(codes.Malformed, "body must be a JSON list of validator indexes: %v", err)
 	}
-	if err := p.Partition(peers); err != nil {
+	if err := s.b.Partition(peers); err != nil {
 		if codes.Of(err) != codes.Internal {
 			return err
 		}

@@ -39,10 +39,6 @@ type positionAnswer struct {
 }
 
 func (s *Server) getReport(ctx *fasthttp.RequestCtx, _ string) error {
-	r, ok := s.b.(Reporter)
-	if !ok {
-		return codes.Errorf(codes.NotFound, "this node does not serve settlement reports")
-	}
 	args := ctx.QueryArgs()
 	from, err := heightArg(args.Peek("from"), "from")
 	if err != nil {
@@ -60,7 +56,7 @@ func (s *Server) getReport(ctx *fasthttp.RequestCtx, _ string) error {
 		}
 		account = &id
 	}
-	rep, err := r.Report(from, to, account)
+	rep, err := s.b.Report(from, to, account)
 	switch {
 	case errors.Is(err, store.ErrReportRange), errors.Is(err, store.ErrReportTooLarge):
 		return codes.Errorf(codes.BadRequest, "%v", err)

@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"time"
 
-	"settle/engine/api"
 	"settle/engine/sigverify"
 	"settle/engine/txn"
 )
 
-var _ api.Partitioner = (*Node)(nil)
-
-// Partition implements api.Partitioner by forwarding to the orderer.
+// Partition forwards to the orderer (chain.ErrNotCluster, a codes.NotFound, on a single validator).
 func (n *Node) Partition(peers []int) error { return n.orderer.Partition(peers) }
 
 // payloadVerifyTimeout bounds the wait for verification workers when a proposal
