@@ -95,7 +95,6 @@ func (n *Node) Status() api.Status {
 // WriteMetrics implements api.Backend.
 func (n *Node) WriteMetrics(w io.Writer) { n.metrics.set.WritePrometheus(w) }
 
-
 // Report implements api.Reporter: settlement net positions over a height range.
 func (n *Node) Report(from, to uint64, account *txn.AccountID) (*store.Report, error) {
 	if to > n.Height() {
