@@ -47,7 +47,7 @@ type Result struct {
 	// (1 / calibrated batch rate on one core ÷ mean validator CPU per tx).
 	ValidatorCPUUsPerTx float64 `json:"validator_cpu_us_per_tx,omitempty"`
 	CPUEfficiency       float64 `json:"cpu_efficiency,omitempty"`
-	Passed             bool    `json:"passed"`
+	Passed              bool    `json:"passed"`
 }
 
 // BaselineComparison is a mix's goodput against its baseline's, measured in

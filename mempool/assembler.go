@@ -38,7 +38,7 @@ func (c AssemblerConfig) Validate() error {
 //
 // It is the edge of the package: the only code that reads the clock. It waits on
 // Ready(), so there is no polling.
-func (p *Pool) NextBatch(ctx context.Context, cfg AssemblerConfig, height uint64, dst []Entry) ([]Entry, error) {
+func (p *Pool[T]) NextBatch(ctx context.Context, cfg AssemblerConfig, height uint64, dst []Entry[T]) ([]Entry[T], error) {
 	if err := cfg.Validate(); err != nil {
 		return dst, err
 	}

@@ -10,10 +10,10 @@ import (
 
 // benchEntry derives a distinct transaction from i without allocating: sender
 // i/4 (four sequences per sender), sequence i%4.
-func benchEntry(i uint64, round uint32) Entry {
+func benchEntry(i uint64, round uint32) Entry[int] {
 	var s [20]byte
 	binary.LittleEndian.PutUint64(s[:], i/4+1)
-	return Entry{Hash: txHash(s, i%4, round), Sender: s, Seq: i % 4, Fee: 10, LastValid: 1 << 40, SizeBytes: 200}
+	return Entry[int]{Hash: txHash(s, i%4, round), Sender: s, Seq: i % 4, Fee: 10, LastValid: 1 << 40, SizeBytes: 200}
 }
 
 func benchConfig(txs int) Config {
@@ -26,13 +26,13 @@ func benchConfig(txs int) Config {
 
 // warm adds and commits n transactions so that nodes, accounts and map space
 // are recycled by the measured phase, as in a running node.
-func warm(b testing.TB, p *Pool, n int) {
+func warm(b testing.TB, p *Pool[int], n int) {
 	for i := range uint64(n) {
 		if err := p.Add(benchEntry(i, 0), 0, 1); err != nil {
 			b.Fatal(err)
 		}
 	}
-	var out []Entry
+	var out []Entry[int]
 	for {
 		out = p.Reap(4096, 1<<30, 1, out[:0])
 		if len(out) == 0 {
@@ -56,7 +56,7 @@ func BenchmarkAdd(b *testing.B) {
 	warm(b, p, addRound)
 	workers := runtime.GOMAXPROCS(0)
 	seqBase := uint64(4) // every sender's committed next sequence after warm-up
-	var out []Entry
+	var out []Entry[int]
 	b.ReportAllocs()
 	b.ResetTimer()
 	for done := 0; done < b.N; {
@@ -110,7 +110,7 @@ func BenchmarkReapCommit(b *testing.B) {
 	const block = 1000
 	p := mustNew(b, benchConfig(4*block))
 	warm(b, p, 4*block)
-	var out []Entry
+	var out []Entry[int]
 	commits := make([]Committed, 0, block)
 	seqBase := uint64(4) // committed next sequence of every sender after warm-up
 	b.ReportAllocs()
@@ -166,7 +166,7 @@ func TestAddDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("Add allocates %.2f times per call", allocs)
 	}
-	out := make([]Entry, 0, n)
+	out := make([]Entry[int], 0, n)
 	allocs = testing.AllocsPerRun(4, func() {
 		out = p.Reap(n/8, 1<<30, 1, out[:0])
 		if len(out) != n/8 {

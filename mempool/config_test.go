@@ -17,7 +17,7 @@ func TestConfigValidate(t *testing.T) {
 		{"zero tx count", func(c *Config) { c.TxCountMax = 0 }, "TxCountMax"},
 		{"zero bytes", func(c *Config) { c.BytesMax = 0 }, "BytesMax"},
 		{"tx bytes above pool", func(c *Config) { c.TxBytesMax = c.BytesMax + 1 }, "TxBytesMax"},
-		{"account above pool", func(c *Config) { c.AccountTxMax = c.TxCountMax + 1 }, "AccountTxMax"},
+		{"account[int] above pool", func(c *Config) { c.AccountTxMax = c.TxCountMax + 1 }, "AccountTxMax"},
 		{"zero base fee", func(c *Config) { c.BaseFee = 0 }, "BaseFee"},
 		{"start at full", func(c *Config) { c.EscalationStartPermille = 1000 }, "EscalationStartPermille"},
 		{"zero factor", func(c *Config) { c.EscalationFactorMax = 0 }, "EscalationFactorMax"},
@@ -39,7 +39,7 @@ func TestConfigValidate(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Validate = %v, want an error mentioning %q", err, tt.want)
 			}
-			if _, err := New(cfg); err == nil {
+			if _, err := New[int](cfg); err == nil {
 				t.Fatal("New accepted an invalid config")
 			}
 		})

@@ -45,9 +45,9 @@ type Dropped struct {
 // SetDropHook installs fn, called for every transaction the pool drops (see
 // DropReason). It runs under a shard lock: it must be quick and must not call
 // the pool. Set it before the pool is used.
-func (p *Pool) SetDropHook(fn func(Dropped)) { p.onDrop = fn }
+func (p *Pool[T]) SetDropHook(fn func(Dropped)) { p.onDrop = fn }
 
-func (p *Pool) dropLocked(n *node, reason DropReason, detail string) {
+func (p *Pool[T]) dropLocked(n *node[T], reason DropReason, detail string) {
 	if p.onDrop != nil {
 		p.onDrop(Dropped{Hash: n.e.Hash, Sender: n.e.Sender, Seq: n.e.Seq, Reason: reason, Detail: detail})
 	}

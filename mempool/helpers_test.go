@@ -38,28 +38,28 @@ func txHash(sender [20]byte, seq uint64, variant uint32) [32]byte {
 	return h
 }
 
-func entry(sender int, seq, fee uint64) Entry {
+func entry(sender int, seq, fee uint64) Entry[int] {
 	s := senderID(sender)
-	return Entry{Hash: txHash(s, seq, 0), Sender: s, Seq: seq, Fee: fee, LastValid: 1 << 40, SizeBytes: 100}
+	return Entry[int]{Hash: txHash(s, seq, 0), Sender: s, Seq: seq, Fee: fee, LastValid: 1 << 40, SizeBytes: 100}
 }
 
-func mustNew(t testing.TB, cfg Config) *Pool {
+func mustNew(t testing.TB, cfg Config) *Pool[int] {
 	t.Helper()
-	p, err := New(cfg)
+	p, err := New[int](cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func mustAdd(t testing.TB, p *Pool, e Entry, committed uint64) {
+func mustAdd(t testing.TB, p *Pool[int], e Entry[int], committed uint64) {
 	t.Helper()
 	if err := p.Add(e, committed, 1); err != nil {
 		t.Fatalf("Add(sender %x seq %d fee %d): %v", e.Sender[:8], e.Seq, e.Fee, err)
 	}
 }
 
-func checkPool(t testing.TB, p *Pool) {
+func checkPool(t testing.TB, p *Pool[int]) {
 	t.Helper()
 	if err := p.checkInvariants(true); err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func checkPool(t testing.TB, p *Pool) {
 }
 
 // who renders a batch as "sender:seq" pairs for compact comparisons.
-func who(batch []Entry) []string {
+func who(batch []Entry[int]) []string {
 	out := make([]string, len(batch))
 	for i, e := range batch {
 		out[i] = string(rune('A'+int(binary.BigEndian.Uint64(e.Sender[:])-1))) + ":" + itoa(e.Seq)
@@ -89,7 +89,7 @@ func itoa(v uint64) string {
 	return string(b[i:])
 }
 
-func committedOf(batch []Entry) []Committed {
+func committedOf(batch []Entry[int]) []Committed {
 	out := make([]Committed, len(batch))
 	for i, e := range batch {
 		out[i] = Committed{Hash: e.Hash, Sender: e.Sender, NextSeq: e.Seq + 1}

@@ -6,20 +6,19 @@ import (
 	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
-
-	"settle/engine/txn"
 )
 
 // Entry is one verified transaction as the pool sees it. The pool orders by the
-// fields beside Tx and never looks inside Tx; it hands it back in Reap's batches.
-type Entry struct {
+// fields beside Tx and never looks inside Tx, whose type is the caller's (the
+// node's *txn.Tx): it hands it back in Reap's batches, typed, without a cast.
+type Entry[T any] struct {
 	Hash      [32]byte // transaction hash (dedup key); it commits to Sender
 	Sender    [20]byte // account id
 	Seq       uint64   // sender sequence number of this tx
 	Fee       uint64   // fee in native minor units
 	LastValid uint64   // last block height at which the tx may be included
 	SizeBytes int      // encoded size
-	Tx        *txn.Tx  // the transaction, carried into batches
+	Tx        T        // the caller's transaction, carried into batches
 }
 
 // Stats is a snapshot of the pool's counters. Under concurrent Adds the fields are
@@ -38,9 +37,9 @@ type Stats struct {
 // Pool is the sharded transaction pool. Add, MinFee, Has, Ready and Stats may be
 // called from any goroutine; Reap, Commit, Requeue and NextBatch are meant for one
 // block-assembly goroutine (they serialise on an internal lock if misused).
-type Pool struct {
+type Pool[T any] struct {
 	cfg    Config
-	shards []shard
+	shards []shard[T]
 	mask   uint64
 
 	// Whole-pool usage, reserved by compare-and-swap before an entry is inserted,
@@ -69,13 +68,13 @@ type Pool struct {
 }
 
 // New returns an empty pool, or the first configuration error.
-func New(cfg Config) (*Pool, error) {
+func New[T any](cfg Config) (*Pool[T], error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Pool{
+	p := &Pool[T]{
 		cfg:    cfg,
-		shards: make([]shard, cfg.Shards),
+		shards: make([]shard[T], cfg.Shards),
 		mask:   uint64(cfg.Shards - 1),
 		ready:  make(chan struct{}, 1),
 	}
@@ -102,14 +101,14 @@ func New(cfg Config) (*Pool, error) {
 }
 
 // Config returns the configuration the pool was built with.
-func (p *Pool) Config() Config { return p.cfg }
+func (p *Pool[T]) Config() Config { return p.cfg }
 
-func (p *Pool) shardFor(sender [20]byte) *shard {
+func (p *Pool[T]) shardFor(sender [20]byte) *shard[T] {
 	return &p.shards[xxhash.Sum64(sender[:])&p.mask]
 }
 
 // fillPpm is the fill of the tighter bound in parts per million.
-func (p *Pool) fillPpm() uint64 {
+func (p *Pool[T]) fillPpm() uint64 {
 	countPpm := uint64(p.count.Load()) * fillPpmMax / uint64(p.cfg.TxCountMax)
 	bytesPpm := uint64(p.bytes.Load()) * fillPpmMax / uint64(p.cfg.BytesMax)
 	return max(countPpm, bytesPpm)
@@ -117,19 +116,19 @@ func (p *Pool) fillPpm() uint64 {
 
 // MinFee returns the fee a new transaction must pay now: Config.MinFeeAt of the
 // current fill. It is BaseFee until the pool is EscalationStartPermille full.
-func (p *Pool) MinFee() uint64 { return p.cfg.MinFeeAt(p.fillPpm()) }
+func (p *Pool[T]) MinFee() uint64 { return p.cfg.MinFeeAt(p.fillPpm()) }
 
 // underPressure reports whether fees escalate, and therefore whether Reap orders
 // by fee rather than by arrival.
-func (p *Pool) underPressure() bool {
+func (p *Pool[T]) underPressure() bool {
 	return p.fillPpm() > uint64(p.cfg.EscalationStartPermille)*1000
 }
 
 // Ready returns a channel that receives a value whenever transactions become
 // ready. A receive means "look again", not "exactly this many"; NextBatch uses it.
-func (p *Pool) Ready() <-chan struct{} { return p.ready }
+func (p *Pool[T]) Ready() <-chan struct{} { return p.ready }
 
-func (p *Pool) signal() {
+func (p *Pool[T]) signal() {
 	select {
 	case p.ready <- struct{}{}:
 	default:
@@ -138,7 +137,7 @@ func (p *Pool) signal() {
 
 // Has reports whether a transaction with this hash is in the pool (queued or
 // proposed). It looks in every shard: O(Shards).
-func (p *Pool) Has(hash [32]byte) bool {
+func (p *Pool[T]) Has(hash [32]byte) bool {
 	for i := range p.shards {
 		s := &p.shards[i]
 		s.mu.Lock()
@@ -152,7 +151,7 @@ func (p *Pool) Has(hash [32]byte) bool {
 }
 
 // Stats returns the pool's counters.
-func (p *Pool) Stats() Stats {
+func (p *Pool[T]) Stats() Stats {
 	st := Stats{
 		TxCount:    int(p.count.Load()),
 		Bytes:      int(p.bytes.Load()),
@@ -172,7 +171,7 @@ func (p *Pool) Stats() Stats {
 }
 
 // readyTotals sums the ready counters without locks.
-func (p *Pool) readyTotals() (count, bytes int) {
+func (p *Pool[T]) readyTotals() (count, bytes int) {
 	for i := range p.shards {
 		count += int(p.shards[i].readyCount.Load())
 		bytes += int(p.shards[i].readyBytes.Load())
@@ -182,7 +181,7 @@ func (p *Pool) readyTotals() (count, bytes int) {
 
 // reserve takes dCount entries and dBytes bytes of the whole-pool bounds, or
 // nothing; negative deltas are not applied here (see release).
-func (p *Pool) reserve(dCount, dBytes int64) bool {
+func (p *Pool[T]) reserve(dCount, dBytes int64) bool {
 	if dCount > 0 && !casAddBounded(&p.count, dCount, int64(p.cfg.TxCountMax)) {
 		return false
 	}
@@ -196,7 +195,7 @@ func (p *Pool) reserve(dCount, dBytes int64) bool {
 }
 
 // release returns capacity; it ignores positive deltas (those were reserved).
-func (p *Pool) release(dCount, dBytes int64) {
+func (p *Pool[T]) release(dCount, dBytes int64) {
 	if dCount < 0 {
 		p.count.Add(dCount)
 	}
@@ -225,7 +224,7 @@ const evictAttemptsMax = 8
 // sequence as the caller read it; height is the height of the next block to be
 // proposed. Errors: ErrExpired, *FeeTooLowError (ErrFeeTooLow), ErrDuplicate,
 // ErrSeqPast, ErrSeqTooFar, ErrSeqTaken, ErrFull, ErrInvalid.
-func (p *Pool) Add(e Entry, committedSeq uint64, height uint64) error {
+func (p *Pool[T]) Add(e Entry[T], committedSeq uint64, height uint64) error {
 	err := p.add(&e, committedSeq, height)
 	if err != nil {
 		p.rejected.Add(1)
@@ -233,7 +232,7 @@ func (p *Pool) Add(e Entry, committedSeq uint64, height uint64) error {
 	return err
 }
 
-func (p *Pool) add(e *Entry, committedSeq, height uint64) error {
+func (p *Pool[T]) add(e *Entry[T], committedSeq, height uint64) error {
 	if e.SizeBytes < 1 || e.SizeBytes > p.cfg.TxBytesMax {
 		return fmt.Errorf("%w: size %d bytes is outside 1..%d", ErrInvalid, e.SizeBytes, p.cfg.TxBytesMax)
 	}
@@ -277,9 +276,9 @@ const (
 )
 
 // plan is what Add will do once capacity is reserved.
-type plan struct {
+type plan[T any] struct {
 	kind      planKind
-	acc       *account // nil: a new account
+	acc       *account[T] // nil: a new account
 	idx       int
 	committed uint64 // for a new account
 	dCount    int64  // net change of the whole-pool usage
@@ -287,7 +286,7 @@ type plan struct {
 }
 
 // prepareLocked checks e against the shard's state and plans its admission.
-func (p *Pool) prepareLocked(s *shard, e *Entry, committedSeq uint64) (plan, error) {
+func (p *Pool[T]) prepareLocked(s *shard[T], e *Entry[T], committedSeq uint64) (plan[T], error) {
 	acc := s.mu.accounts[e.Sender]
 	committed := committedSeq
 	if acc == nil {
@@ -305,46 +304,46 @@ func (p *Pool) prepareLocked(s *shard, e *Entry, committedSeq uint64) (plan, err
 		}
 	}
 	if _, dup := s.mu.byHash[e.Hash]; dup {
-		return plan{}, fmt.Errorf("%w: sender %x sequence %d", ErrDuplicate, e.Sender, e.Seq)
+		return plan[T]{}, fmt.Errorf("%w: sender %x sequence %d", ErrDuplicate, e.Sender, e.Seq)
 	}
 	if e.Seq < committed {
-		return plan{}, fmt.Errorf("%w: sequence %d is below the committed next sequence %d", ErrSeqPast, e.Seq, committed)
+		return plan[T]{}, fmt.Errorf("%w: sequence %d is below the committed next sequence %d", ErrSeqPast, e.Seq, committed)
 	}
 	if e.Seq-committed > p.cfg.SeqAheadMax {
-		return plan{}, fmt.Errorf("%w: sequence %d is more than %d past the committed next sequence %d",
+		return plan[T]{}, fmt.Errorf("%w: sequence %d is more than %d past the committed next sequence %d",
 			ErrSeqTooFar, e.Seq, p.cfg.SeqAheadMax, committed)
 	}
 	size := int64(e.SizeBytes)
 	if acc == nil {
-		return plan{kind: planInsert, committed: committed, dCount: 1, dBytes: size}, nil
+		return plan[T]{kind: planInsert, committed: committed, dCount: 1, dBytes: size}, nil
 	}
 	i := acc.searchSeq(e.Seq)
 	if i < len(acc.nodes) && acc.nodes[i].e.Seq == e.Seq {
 		old := acc.nodes[i]
 		if old.proposed {
-			return plan{}, fmt.Errorf("%w: sequence %d is already proposed in a block", ErrSeqTaken, e.Seq)
+			return plan[T]{}, fmt.Errorf("%w: sequence %d is already proposed in a block", ErrSeqTaken, e.Seq)
 		}
 		if !p.cfg.feeBumpOK(old.e.Fee, e.Fee) {
-			return plan{}, fmt.Errorf("%w: sequence %d is queued with fee %d; a replacement needs %d%% more",
+			return plan[T]{}, fmt.Errorf("%w: sequence %d is queued with fee %d; a replacement needs %d%% more",
 				ErrSeqTaken, e.Seq, old.e.Fee, p.cfg.ReplaceFeeBumpPercent)
 		}
-		return plan{kind: planReplace, acc: acc, idx: i, dBytes: size - int64(old.e.SizeBytes)}, nil
+		return plan[T]{kind: planReplace, acc: acc, idx: i, dBytes: size - int64(old.e.SizeBytes)}, nil
 	}
 	if len(acc.nodes) >= p.cfg.AccountTxMax {
 		// A full queue gives way only to a lower sequence, which the account needs
 		// first: its highest sequence goes (no gap is created).
 		tail := acc.nodes[len(acc.nodes)-1]
 		if tail.proposed || tail.e.Seq < e.Seq {
-			return plan{}, fmt.Errorf("%w: sender %x already has %d queued transactions", ErrFull, e.Sender, len(acc.nodes))
+			return plan[T]{}, fmt.Errorf("%w: sender %x already has %d queued transactions", ErrFull, e.Sender, len(acc.nodes))
 		}
-		return plan{kind: planDisplace, acc: acc, idx: i, dBytes: size - int64(tail.e.SizeBytes)}, nil
+		return plan[T]{kind: planDisplace, acc: acc, idx: i, dBytes: size - int64(tail.e.SizeBytes)}, nil
 	}
-	return plan{kind: planInsert, acc: acc, idx: i, dCount: 1, dBytes: size}, nil
+	return plan[T]{kind: planInsert, acc: acc, idx: i, dCount: 1, dBytes: size}, nil
 }
 
 // applyLocked carries out a plan whose capacity is reserved, and reports whether
 // the sender gained ready transactions.
-func (p *Pool) applyLocked(s *shard, pl plan, e *Entry) bool {
+func (p *Pool[T]) applyLocked(s *shard[T], pl plan[T], e *Entry[T]) bool {
 	acc := pl.acc
 	if acc == nil {
 		acc = s.newAccountLocked(e.Sender, pl.committed)
@@ -378,7 +377,7 @@ func (p *Pool) applyLocked(s *shard, pl plan, e *Entry) bool {
 // evictOne removes the lowest-fee evictable entry of the pool if its fee is below
 // fee and it is not sender's. It locks the shards one at a time: O(Shards).
 // It reports whether the caller should try again.
-func (p *Pool) evictOne(fee uint64, sender [20]byte) bool {
+func (p *Pool[T]) evictOne(fee uint64, sender [20]byte) bool {
 	best, bestFee := -1, fee
 	for i := range p.shards {
 		s := &p.shards[i]
@@ -406,7 +405,7 @@ func (p *Pool) evictOne(fee uint64, sender [20]byte) bool {
 }
 
 // HasFrom is Has for a known sender: it looks in the sender's shard only, O(1).
-func (p *Pool) HasFrom(sender [20]byte, hash [32]byte) bool {
+func (p *Pool[T]) HasFrom(sender [20]byte, hash [32]byte) bool {
 	s := p.shardFor(sender)
 	s.mu.Lock()
 	_, ok := s.mu.byHash[hash]
@@ -415,12 +414,12 @@ func (p *Pool) HasFrom(sender [20]byte, hash [32]byte) bool {
 }
 
 // Lookup returns the pending entry with this hash, looking in every shard.
-func (p *Pool) Lookup(hash [32]byte) (Entry, bool) {
+func (p *Pool[T]) Lookup(hash [32]byte) (Entry[T], bool) {
 	for i := range p.shards {
 		s := &p.shards[i]
 		s.mu.Lock()
 		n, ok := s.mu.byHash[hash]
-		var e Entry
+		var e Entry[T]
 		if ok {
 			e = n.e
 		}
@@ -429,5 +428,5 @@ func (p *Pool) Lookup(hash [32]byte) (Entry, bool) {
 			return e, true
 		}
 	}
-	return Entry{}, false
+	return Entry[T]{}, false
 }

@@ -7,7 +7,7 @@ import (
 )
 
 type addStep struct {
-	e         Entry
+	e         Entry[int]
 	committed uint64
 	height    uint64
 }
@@ -15,7 +15,7 @@ type addStep struct {
 func TestAddErrors(t *testing.T) {
 	big := entry(0, 0, 10)
 	big.SizeBytes = 1001
-	replacement := func(fee uint64) Entry {
+	replacement := func(fee uint64) Entry[int] {
 		e := entry(0, 0, fee)
 		e.Hash = txHash(e.Sender, 0, 1)
 		return e
@@ -33,8 +33,8 @@ func TestAddErrors(t *testing.T) {
 		{name: "sequence past", add: addStep{e: entry(0, 4, 10), committed: 5}, want: ErrSeqPast},
 		{name: "sequence too far", add: addStep{e: entry(0, 17, 10)}, want: ErrSeqTooFar},
 		{name: "sequence at the ahead limit", add: addStep{e: entry(0, 16, 10)}},
-		{name: "expired", add: addStep{e: func() Entry { e := entry(0, 0, 10); e.LastValid = 4; return e }(), height: 5}, want: ErrExpired},
-		{name: "valid at its last height", add: addStep{e: func() Entry { e := entry(0, 0, 10); e.LastValid = 5; return e }(), height: 5}},
+		{name: "expired", add: addStep{e: func() Entry[int] { e := entry(0, 0, 10); e.LastValid = 4; return e }(), height: 5}, want: ErrExpired},
+		{name: "valid at its last height", add: addStep{e: func() Entry[int] { e := entry(0, 0, 10); e.LastValid = 5; return e }(), height: 5}},
 		{name: "fee below base", add: addStep{e: entry(0, 0, 9)}, want: ErrFeeTooLow},
 		{name: "too large", add: addStep{e: big}, want: ErrInvalid},
 		{name: "replacement with small bump", setup: []addStep{{e: entry(0, 0, 100)}}, add: addStep{e: replacement(124)}, want: ErrSeqTaken},
@@ -45,7 +45,7 @@ func TestAddErrors(t *testing.T) {
 			add: addStep{e: entry(0, 4, 10), committed: 3}, want: ErrSeqPast},
 		{name: "newer committed seq drops stale entries", setup: []addStep{{e: entry(0, 0, 10)}, {e: entry(0, 1, 10)}},
 			add: addStep{e: entry(0, 2, 10), committed: 2}, wantHas: [][32]byte{entry(0, 2, 10).Hash}},
-		{name: "account full", setup: fillAccount(0, 8), add: addStep{e: entry(0, 8, 10)}, want: ErrFull},
+		{name: "account[int] full", setup: fillAccount(0, 8), add: addStep{e: entry(0, 8, 10)}, want: ErrFull},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

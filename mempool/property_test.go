@@ -92,7 +92,7 @@ func TestConcurrentRandomWorkload(t *testing.T) {
 	t.Logf("committed %d blocks %d, stats %+v", asm.committed, asm.blocks, st)
 }
 
-func runAdder(p *Pool, ledger *fakeLedger, height *atomic.Uint64, accepted *atomic.Int64, rng *rand.Rand, ops, senders int) error {
+func runAdder(p *Pool[int], ledger *fakeLedger, height *atomic.Uint64, accepted *atomic.Int64, rng *rand.Rand, ops, senders int) error {
 	cfg := p.Config()
 	for range ops {
 		s := rng.IntN(senders)
@@ -104,7 +104,7 @@ func runAdder(p *Pool, ledger *fakeLedger, height *atomic.Uint64, accepted *atom
 		if rng.IntN(10) == 0 {
 			fee = uint64(rng.IntN(20))
 		}
-		e := Entry{
+		e := Entry[int]{
 			Hash: txHash(sender, seq, uint32(rng.IntN(3))), Sender: sender, Seq: seq, Fee: fee,
 			LastValid: h + uint64(rng.IntN(30)) - 1, SizeBytes: 50 + rng.IntN(100),
 		}
@@ -127,11 +127,11 @@ func runAdder(p *Pool, ledger *fakeLedger, height *atomic.Uint64, accepted *atom
 // blockSim plays the block-assembly goroutine: up to two blocks in flight.
 type blockSim struct {
 	t         *testing.T
-	p         *Pool
+	p         *Pool[int]
 	ledger    *fakeLedger
 	height    *atomic.Uint64
 	rng       *rand.Rand
-	inflight  [][]Entry
+	inflight  [][]Entry[int]
 	committed int64
 	blocks    int
 }
@@ -179,7 +179,7 @@ func (b *blockSim) commitOldest() {
 
 // checkBatch: each sender's txs continue its committed sequence (plus what earlier
 // in-flight blocks hold) without gaps, are valid at the height, and fit the limits.
-func (b *blockSim) checkBatch(batch []Entry, count, bytes int, height uint64) {
+func (b *blockSim) checkBatch(batch []Entry[int], count, bytes int, height uint64) {
 	b.t.Helper()
 	if len(batch) > count {
 		b.t.Fatalf("batch of %d txs, limit %d", len(batch), count)
@@ -216,7 +216,7 @@ func (b *blockSim) drain() {
 	}
 }
 
-func hashesOf(batch []Entry) [][32]byte {
+func hashesOf(batch []Entry[int]) [][32]byte {
 	out := make([][32]byte, len(batch))
 	for i, e := range batch {
 		out[i] = e.Hash

@@ -6,7 +6,7 @@ package mempool
 // rebuilds the account's derived state in O(AccountTxMax).
 
 // insertNodeLocked puts a new node for e at position i of the account's queue.
-func (s *shard) insertNodeLocked(a *account, i int, e *Entry) {
+func (s *shard[T]) insertNodeLocked(a *account[T], i int, e *Entry[T]) {
 	n := s.newNodeLocked()
 	n.e, n.acc = *e, a
 	a.nodes = append(a.nodes, nil)
@@ -18,7 +18,7 @@ func (s *shard) insertNodeLocked(a *account, i int, e *Entry) {
 
 // extendRunLocked grows the ready run over nodes that now follow it without a
 // gap: O(nodes that became ready).
-func (s *shard) extendRunLocked(a *account) {
+func (s *shard[T]) extendRunLocked(a *account[T]) {
 	n, b := 0, 0
 	for i := a.proposedN + a.readyN; i < len(a.nodes) && a.nodes[i].e.Seq == a.committed+uint64(i); i++ {
 		n++
@@ -33,7 +33,7 @@ func (s *shard) extendRunLocked(a *account) {
 }
 
 // recountLocked recomputes the ready run from scratch.
-func (s *shard) recountLocked(a *account) {
+func (s *shard[T]) recountLocked(a *account[T]) {
 	n, b := 0, 0
 	for i := a.proposedN; i < len(a.nodes) && a.nodes[i].e.Seq == a.committed+uint64(i); i++ {
 		n++
@@ -47,7 +47,7 @@ func (s *shard) recountLocked(a *account) {
 // removeRangeLocked removes a.nodes[lo:hi] from the account and the shard's
 // indexes, returning their capacity to the pool when release is set. The caller
 // then calls normalizeLocked (the account may be left inconsistent until then).
-func (p *Pool) removeRangeLocked(s *shard, a *account, lo, hi int, release bool) {
+func (p *Pool[T]) removeRangeLocked(s *shard[T], a *account[T], lo, hi int, release bool) {
 	var bytes int64
 	for _, n := range a.nodes[lo:hi] {
 		bytes += int64(n.e.SizeBytes)
@@ -73,7 +73,7 @@ func (p *Pool) removeRangeLocked(s *shard, a *account, lo, hi int, release bool)
 // advanceLocked records a higher committed next sequence and drops the nodes
 // below it: the committed transaction (committedHash, when the caller knows it)
 // and any other one made stale because a transaction of its sequence committed.
-func (p *Pool) advanceLocked(s *shard, a *account, committed uint64, committedHash *[32]byte) {
+func (p *Pool[T]) advanceLocked(s *shard[T], a *account[T], committed uint64, committedHash *[32]byte) {
 	if committed <= a.committed {
 		return
 	}
@@ -93,7 +93,7 @@ func (p *Pool) advanceLocked(s *shard, a *account, committed uint64, committedHa
 // unproposeFromLocked returns the account's proposed nodes from index i on to
 // the queue (a block that held them was abandoned, or they did not apply). The
 // caller then calls normalizeLocked.
-func (p *Pool) unproposeFromLocked(s *shard, a *account, i int) {
+func (p *Pool[T]) unproposeFromLocked(s *shard[T], a *account[T], i int) {
 	if i >= a.proposedN {
 		return
 	}
@@ -109,7 +109,7 @@ func (p *Pool) unproposeFromLocked(s *shard, a *account, i int) {
 // prefix is cut where it stops being consecutive (later proposed nodes return to
 // the queue), the ready run is recounted, and the indexes are updated. An empty
 // account is deleted.
-func (p *Pool) normalizeLocked(s *shard, a *account) {
+func (p *Pool[T]) normalizeLocked(s *shard[T], a *account[T]) {
 	k := 0
 	for k < len(a.nodes) && a.nodes[k].proposed && a.nodes[k].e.Seq == a.committed+uint64(k) {
 		k++
@@ -129,7 +129,7 @@ func (p *Pool) normalizeLocked(s *shard, a *account) {
 // reindexLocked puts the account where it belongs in the ready list, the fee heap
 // and the evict heap. restamp sends a ready account to the back of the round
 // (after Reap took from it). An empty account is deleted.
-func (p *Pool) reindexLocked(s *shard, a *account, restamp bool) {
+func (p *Pool[T]) reindexLocked(s *shard[T], a *account[T], restamp bool) {
 	if a.readyN > 0 {
 		if a.inReady && restamp {
 			s.listRemoveLocked(a)

@@ -7,7 +7,7 @@ type shardHead struct {
 	stamp uint64
 }
 
-func headOf(i int, a *account) shardHead {
+func headOf[T any](i int, a *account[T]) shardHead {
 	return shardHead{shard: i, fee: a.headFeeKey, stamp: a.readyStamp}
 }
 
@@ -33,7 +33,7 @@ const (
 // most one transaction short of maxBytes. Expired entries it meets are dropped.
 //
 // Cost: O(Shards) to start, then O(log Shards + log n) per transaction taken.
-func (p *Pool) Reap(maxCount, maxBytes int, height uint64, dst []Entry) []Entry {
+func (p *Pool[T]) Reap(maxCount, maxBytes int, height uint64, dst []Entry[T]) []Entry[T] {
 	p.asm.Lock()
 	defer p.asm.Unlock()
 	if maxCount <= 0 || maxBytes <= 0 {
@@ -89,17 +89,17 @@ func (p *Pool) Reap(maxCount, maxBytes int, height uint64, dst []Entry) []Entry 
 
 // pickLocked takes the shard's best ready transaction and marks it proposed.
 // Expired heads are dropped on the way, up to *dropBudget of them.
-func (p *Pool) pickLocked(s *shard, pressure bool, height uint64, bytesLeft int, dropBudget *int) (Entry, pickResult) {
+func (p *Pool[T]) pickLocked(s *shard[T], pressure bool, height uint64, bytesLeft int, dropBudget *int) (Entry[T], pickResult) {
 	for {
 		a := s.headLocked(pressure)
 		if a == nil {
-			return Entry{}, pickEmpty
+			return Entry[T]{}, pickEmpty
 		}
 		i := a.proposedN
 		n := a.nodes[i]
 		if n.e.LastValid < height {
 			if *dropBudget == 0 {
-				return Entry{}, pickEmpty
+				return Entry[T]{}, pickEmpty
 			}
 			*dropBudget--
 			p.expired.Add(1)
@@ -109,7 +109,7 @@ func (p *Pool) pickLocked(s *shard, pressure bool, height uint64, bytesLeft int,
 			continue
 		}
 		if n.e.SizeBytes > bytesLeft {
-			return Entry{}, pickNoFit
+			return Entry[T]{}, pickNoFit
 		}
 		n.proposed = true
 		s.mu.expiry.remove(n.expIdx)
@@ -150,7 +150,7 @@ type Committed struct {
 // proposed: Requeue them if their block was abandoned.
 //
 // Cost: O(len(txs) * AccountTxMax + swept * log n); never a scan of the pool.
-func (p *Pool) Commit(height uint64, txs []Committed) {
+func (p *Pool[T]) Commit(height uint64, txs []Committed) {
 	p.asm.Lock()
 	defer p.asm.Unlock()
 	for k := range txs {
@@ -195,7 +195,7 @@ func (p *Pool) Commit(height uint64, txs []Committed) {
 // sweepExpired removes up to budget unproposed entries with LastValid < height,
 // visiting shards round robin from where the last sweep stopped. Each shard's
 // expiry heap yields only expired entries, so the work is O(Shards + budget*log n).
-func (p *Pool) sweepExpired(height uint64, budget int) {
+func (p *Pool[T]) sweepExpired(height uint64, budget int) {
 	for k := 0; k < len(p.shards) && budget > 0; k++ {
 		i := (p.asm.sweepShard + k) % len(p.shards)
 		s := &p.shards[i]
@@ -223,7 +223,7 @@ func (p *Pool) sweepExpired(height uint64, budget int) {
 // hashes are ignored. A sender that was not ready joins the back of the round.
 //
 // Cost: O(Shards + AccountTxMax) per hash.
-func (p *Pool) Requeue(hashes [][32]byte) {
+func (p *Pool[T]) Requeue(hashes [][32]byte) {
 	p.asm.Lock()
 	defer p.asm.Unlock()
 	for _, h := range hashes {

@@ -118,7 +118,7 @@ func TestRequeueTailOnly(t *testing.T) {
 }
 
 func TestExpiry(t *testing.T) {
-	withLastValid := func(e Entry, h uint64) Entry { e.LastValid = h; return e }
+	withLastValid := func(e Entry[int], h uint64) Entry[int] { e.LastValid = h; return e }
 	t.Run("reap drops expired heads", func(t *testing.T) {
 		p := mustNew(t, testConfig())
 		mustAdd(t, p, withLastValid(entry(0, 0, 10), 5), 0)
@@ -202,7 +202,7 @@ func TestReapLimits(t *testing.T) {
 		t.Fatal("Reap(0) returned txs")
 	}
 	// dst is appended to and reused.
-	buf := make([]Entry, 0, 8)
+	buf := make([]Entry[int], 0, 8)
 	out := p.Reap(10, 1<<20, 1, buf)
 	if len(out) != 2 || &out[0] != &buf[:1][0] {
 		t.Fatal("Reap did not reuse dst")
@@ -243,7 +243,7 @@ func TestCommitOutcomes(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		reapN     int // entries proposed before the block commits
-		committed func(a [4]Entry) []Committed
+		committed func(a [4]Entry[int]) []Committed
 		wantReap  []string // what the next Reap returns
 		wantDrops []drop
 	}{
@@ -252,7 +252,7 @@ func TestCommitOutcomes(t *testing.T) {
 			// missing) and must stay queued, behind A:1, and still proposable.
 			name:  "retry keeps a proposed entry queued",
 			reapN: 3,
-			committed: func(a [4]Entry) []Committed {
+			committed: func(a [4]Entry[int]) []Committed {
 				return []Committed{{Hash: a[2].Hash, Sender: a[2].Sender, NextSeq: 1, Retry: true, Reason: "seq_too_far"}}
 			},
 			wantReap: []string{"A:2", "A:3"}, // A:1 is still proposed (in flight)
@@ -260,7 +260,7 @@ func TestCommitOutcomes(t *testing.T) {
 		{
 			name:  "a failed precondition drops the entry and leaves a gap",
 			reapN: 1,
-			committed: func(a [4]Entry) []Committed {
+			committed: func(a [4]Entry[int]) []Committed {
 				return []Committed{{Hash: a[1].Hash, Sender: a[1].Sender, NextSeq: 1, Reason: "not_authorized"}}
 			},
 			wantReap:  nil,
@@ -269,7 +269,7 @@ func TestCommitOutcomes(t *testing.T) {
 		{
 			name:  "another transaction of the same sequence supersedes the queued one",
 			reapN: 1,
-			committed: func(a [4]Entry) []Committed {
+			committed: func(a [4]Entry[int]) []Committed {
 				return []Committed{{Hash: txHash(a[1].Sender, 1, 9), Sender: a[1].Sender, NextSeq: 2, Applied: true}}
 			},
 			wantReap:  []string{"A:2", "A:3"},
@@ -278,7 +278,7 @@ func TestCommitOutcomes(t *testing.T) {
 		{
 			name:  "applied transactions leave without a drop",
 			reapN: 1,
-			committed: func(a [4]Entry) []Committed {
+			committed: func(a [4]Entry[int]) []Committed {
 				return []Committed{{Hash: a[1].Hash, Sender: a[1].Sender, NextSeq: 2, Applied: true}}
 			},
 			wantReap: []string{"A:2", "A:3"},
@@ -288,9 +288,9 @@ func TestCommitOutcomes(t *testing.T) {
 			p := mustNew(t, testConfig())
 			var drops []drop
 			p.SetDropHook(func(d Dropped) {
-				drops = append(drops, drop{who([]Entry{{Sender: d.Sender, Seq: d.Seq}})[0], d.Reason, d.Detail})
+				drops = append(drops, drop{who([]Entry[int]{{Sender: d.Sender, Seq: d.Seq}})[0], d.Reason, d.Detail})
 			})
-			var a [4]Entry
+			var a [4]Entry[int]
 			for seq := uint64(1); seq <= 3; seq++ {
 				a[seq] = entry(0, seq, 10)
 				mustAdd(t, p, a[seq], 1)
@@ -326,8 +326,8 @@ func TestDropReasons(t *testing.T) {
 	if err := p.Add(entry(2, 1, 50), 1, 1); err != nil { // full: evicts the cheapest tail (short)
 		t.Fatal(err)
 	}
-	mustAdd(t, p, func() Entry { e := entry(3, 1, 1000); e.LastValid = 3; return e }(), 1) // evicts bump
-	p.Commit(5, nil)                                                                       // the 1000-fee entry expired at 3
+	mustAdd(t, p, func() Entry[int] { e := entry(3, 1, 1000); e.LastValid = 3; return e }(), 1) // evicts bump
+	p.Commit(5, nil)                                                                            // the 1000-fee entry expired at 3
 	want := []DropReason{DropReplaced, DropEvicted, DropEvicted, DropExpired}
 	if !slices.Equal(got, want) {
 		t.Fatalf("drop reasons %v, want %v", got, want)

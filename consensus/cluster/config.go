@@ -54,7 +54,7 @@ type Config struct {
 	ReplicaPlaintext bool
 
 	DB               *pebble.DB // keys under "c/" belong to the driver
-	Pool             *mempool.Pool
+	Pool             *mempool.Pool[*txn.Tx]
 	App              App
 	GenesisStateHash [32]byte // the ledger's state hash at height 0
 

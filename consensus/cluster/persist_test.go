@@ -88,7 +88,7 @@ func TestConfigValidate(t *testing.T) {
 // TestConfigLimitRelations: limits that depend on each other are refused when
 // a full block would not be a proposal every validator accepts.
 func TestConfigLimitRelations(t *testing.T) {
-	pool, err := mempool.New(mempool.DefaultConfig())
+	pool, err := mempool.New[*txn.Tx](mempool.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ type Selection struct {
 //
 // INVARIANT: the selected transactions, appended to the chain, give every
 // sender a gap-free run of sequences, and none is carried by an ancestor.
-func (c *Chain) Select(entries []mempool.Entry, nextSeq func(txn.AccountID) uint64) Selection {
+func (c *Chain) Select(entries []mempool.Entry[*txn.Tx], nextSeq func(txn.AccountID) uint64) Selection {
 	var sel Selection
 	if !c.Complete {
 		for i := range entries {

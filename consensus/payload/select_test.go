@@ -23,8 +23,8 @@ func signedTx(t testing.TB, from int, seq uint64) *txn.Tx {
 	return tx
 }
 
-func entryOf(tx *txn.Tx) mempool.Entry {
-	return mempool.Entry{Hash: tx.Hash(), Sender: tx.Sender, Seq: tx.Seq, Fee: tx.Fee, LastValid: tx.LastValid,
+func entryOf(tx *txn.Tx) mempool.Entry[*txn.Tx] {
+	return mempool.Entry[*txn.Tx]{Hash: tx.Hash(), Sender: tx.Sender, Seq: tx.Seq, Fee: tx.Fee, LastValid: tx.LastValid,
 		SizeBytes: len(tx.Bytes()), Tx: tx}
 }
 
@@ -134,7 +134,7 @@ func TestSelect(t *testing.T) {
 			if !c.Complete {
 				t.Fatal("a tracked chain down to the executed height is incomplete")
 			}
-			entries := make([]mempool.Entry, len(tc.reaped))
+			entries := make([]mempool.Entry[*txn.Tx], len(tc.reaped))
 			for i, x := range tc.reaped {
 				entries[i] = entryOf(x)
 			}
@@ -165,7 +165,7 @@ func TestChainIncomplete(t *testing.T) {
 		t.Fatal("a chain with a missing ancestor reports complete")
 	}
 	x := signedTx(t, 0, 1)
-	sel := c.Select([]mempool.Entry{entryOf(x)}, func(txn.AccountID) uint64 { return 1 })
+	sel := c.Select([]mempool.Entry[*txn.Tx]{entryOf(x)}, func(txn.AccountID) uint64 { return 1 })
 	if len(sel.Txs) != 0 || len(sel.Requeue) != 1 {
 		t.Fatalf("incomplete chain selected %d, requeued %d", len(sel.Txs), len(sel.Requeue))
 	}

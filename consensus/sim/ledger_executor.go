@@ -40,7 +40,7 @@ const payloadCacheMax = 1024
 type LedgerExecutor struct {
 	genesis *ledger.Genesis
 	ledger  *ledger.Ledger
-	pool    *mempool.Pool
+	pool    *mempool.Pool[*txn.Tx]
 	tracker *payload.Tracker
 	commits []mempool.Committed // scratch
 
@@ -87,7 +87,7 @@ func simMempoolConfig(baseFee uint64) mempool.Config {
 
 // resetMemory replaces what a crash loses: the mempool and the tracked blocks.
 func (e *LedgerExecutor) resetMemory() {
-	pool, err := mempool.New(simMempoolConfig(e.genesis.BaseFee))
+	pool, err := mempool.New[*txn.Tx](simMempoolConfig(e.genesis.BaseFee))
 	if err != nil {
 		panic(err) // INVARIANT: the config above is valid
 	}
@@ -98,7 +98,7 @@ func (e *LedgerExecutor) resetMemory() {
 func (e *LedgerExecutor) Ledger() *ledger.Ledger { return e.ledger }
 
 // Pool exposes the replica's mempool.
-func (e *LedgerExecutor) Pool() *mempool.Pool { return e.pool }
+func (e *LedgerExecutor) Pool() *mempool.Pool[*txn.Tx] { return e.pool }
 
 // Stats returns the executor's counters.
 func (e *LedgerExecutor) Stats() LedgerStats { return e.stats }
@@ -164,7 +164,7 @@ func (e *LedgerExecutor) nextSeq(id txn.AccountID) uint64 {
 // admission does once the signatures verified.
 func (e *LedgerExecutor) Admit(tx *txn.Tx) error {
 	h := tx.Hash()
-	err := e.pool.Add(mempool.Entry{Hash: h, Sender: tx.Sender, Seq: tx.Seq, Fee: tx.Fee, LastValid: tx.LastValid,
+	err := e.pool.Add(mempool.Entry[*txn.Tx]{Hash: h, Sender: tx.Sender, Seq: tx.Seq, Fee: tx.Fee, LastValid: tx.LastValid,
 		SizeBytes: len(tx.Bytes()), Tx: tx}, e.nextSeq(tx.Sender), e.ledger.Meta().Height+1)
 	if err == nil {
 		e.stats.Admitted++

@@ -106,7 +106,7 @@ func BlockHash(height uint64, parent txn.Hash, timeMs int64, txs []*txn.Tx) txn.
 // is its own quorum). Block assembly of the next block overlaps execution of the
 // previous one because CommitFunc only queues.
 type Solo struct {
-	pool *mempool.Pool
+	pool *mempool.Pool[*txn.Tx]
 	cfg  mempool.AssemblerConfig
 	now  func() time.Time
 }
@@ -114,7 +114,7 @@ type Solo struct {
 var _ Orderer = (*Solo)(nil)
 
 // NewSolo returns a Solo orderer over pool.
-func NewSolo(pool *mempool.Pool, cfg mempool.AssemblerConfig) (*Solo, error) {
+func NewSolo(pool *mempool.Pool[*txn.Tx], cfg mempool.AssemblerConfig) (*Solo, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("solo orderer: %w", err)
 	}
@@ -139,7 +139,7 @@ func (s *Solo) Syncing() bool { return false }
 // Run implements Orderer.
 func (s *Solo) Run(ctx context.Context, head Head, commit CommitFunc) error {
 	height, parent := head.Height, head.Hash
-	var entries []mempool.Entry
+	var entries []mempool.Entry[*txn.Tx]
 	for {
 		var err error
 		entries, err = s.pool.NextBatch(ctx, s.cfg, height+1, entries[:0])

@@ -33,7 +33,7 @@ type Node struct {
 	cfg      Config
 	store    *store.Store
 	ledger   *ledger.Ledger
-	pool     *mempool.Pool
+	pool     *mempool.Pool[*txn.Tx]
 	verifier *sigverify.Pool
 	orderer  chain.Orderer
 	events   *events.Broadcaster
@@ -64,7 +64,7 @@ func New(cfg Config, orderer OrdererFactory) (*Node, error) {
 		st.Close()
 		return nil, err
 	}
-	if n.pool, err = mempool.New(cfg.Mempool); err != nil {
+	if n.pool, err = mempool.New[*txn.Tx](cfg.Mempool); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("mempool: %w", err)
 	}
@@ -118,7 +118,7 @@ func (n *Node) Ledger() *ledger.Ledger { return n.ledger }
 func (n *Node) Store() *store.Store { return n.store }
 
 // Pool exposes the mempool.
-func (n *Node) Pool() *mempool.Pool { return n.pool }
+func (n *Node) Pool() *mempool.Pool[*txn.Tx] { return n.pool }
 
 // Events exposes the commit broadcaster.
 func (n *Node) Events() *events.Broadcaster { return n.events }

@@ -118,7 +118,7 @@ func (n *Node) precheck(tx *txn.Tx, height, minFee uint64) error {
 // admit hands a verified transaction to the mempool.
 func (n *Node) admit(tx *txn.Tx, height uint64) error {
 	acc, _ := n.ledger.Account(tx.Sender)
-	e := mempool.Entry{Hash: tx.Hash(), Sender: tx.Sender, Seq: tx.Seq, Fee: tx.Fee, LastValid: tx.LastValid, SizeBytes: len(tx.Bytes()), Tx: tx}
+	e := mempool.Entry[*txn.Tx]{Hash: tx.Hash(), Sender: tx.Sender, Seq: tx.Seq, Fee: tx.Fee, LastValid: tx.LastValid, SizeBytes: len(tx.Bytes()), Tx: tx}
 	err := n.pool.Add(e, acc.Seq, height)
 	if err == nil {
 		return nil
