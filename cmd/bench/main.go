@@ -11,6 +11,7 @@
 //	bench compare [-k 3] A B
 //	bench plan [-cores 1,2] [-validators 1] [-repeats 3] | bench plan -points FILE
 //	bench chaos [-duration 15m] [-rate 400] [-seed N]   kill, wipe and restart validators under load; check nothing is lost
+//	bench restart [-txs 10000000]            time a single validator's restart against a long history
 //
 // Exit status: 0 success, 1 failure (or a run that failed its checks), 2 bad usage,
 // 4 compare found a regression.
@@ -54,7 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"quick": cmdQuick, "run": cmdRun, "sweep": cmdSweep, "calibrate": cmdCalibrate,
-		"report": cmdReport, "compare": cmdCompare, "plan": cmdPlan, "chaos": cmdChaos,
+		"report": cmdReport, "compare": cmdCompare, "plan": cmdPlan, "chaos": cmdChaos, "restart": cmdRestart,
 	}
 	f, ok := cmds[args[0]]
 	if !ok {
@@ -94,6 +95,8 @@ func usage(w io.Writer) {
   plan                      fit the Universal Scalability Law and recommend an operating point
   chaos                     SIGKILL, wipe and restart validators under load for -duration; check that nothing
                             acknowledged is lost, changed or announced twice and that every transaction ends
+  restart                   write -txs committed payments into a single validator's store, then time its
+                            restarts to ready (docs/performance.md: ≤ 10 s with 10 million)
 
 built-in scenarios: %s
 `, strings.Join(bench.BuiltinScenarios(), ", "))
