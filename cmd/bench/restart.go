@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"settle/bench"
 )
@@ -59,12 +57,5 @@ func cmdRestart(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		res.Txs, res.Blocks, res.Accounts, float64(res.DBBytes)/(1<<20), res.FillS)
 	fmt.Fprintf(stdout, "ready after: median %.2f s over %d restarts %v (process start to GET /readyz 200; target ≤ 10 s, docs/performance.md)\n",
 		res.ReadyMedS, len(res.ReadyS), res.ReadyS)
-	if *out != "" {
-		b, _ := json.MarshalIndent(res, "", "  ")
-		if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(*out, append(b, '\n'), 0o644)
-	}
-	return nil
+	return writeJSONFile(*out, res)
 }
