@@ -17,7 +17,7 @@ func TestConfigValidate(t *testing.T) {
 		{"zero tx count", func(c *Config) { c.TxCountMax = 0 }, "TxCountMax"},
 		{"zero bytes", func(c *Config) { c.BytesMax = 0 }, "BytesMax"},
 		{"tx bytes above pool", func(c *Config) { c.TxBytesMax = c.BytesMax + 1 }, "TxBytesMax"},
-		{"account[int] above pool", func(c *Config) { c.AccountTxMax = c.TxCountMax + 1 }, "AccountTxMax"},
+		{"account above pool", func(c *Config) { c.AccountTxMax = c.TxCountMax + 1 }, "AccountTxMax"},
 		{"zero base fee", func(c *Config) { c.BaseFee = 0 }, "BaseFee"},
 		{"start at full", func(c *Config) { c.EscalationStartPermille = 1000 }, "EscalationStartPermille"},
 		{"zero factor", func(c *Config) { c.EscalationFactorMax = 0 }, "EscalationFactorMax"},

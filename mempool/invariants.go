@@ -42,32 +42,32 @@ func (p *Pool[T]) checkInvariants(quiescent bool) error {
 
 func (p *Pool[T]) checkShardLocked(si int, s *shard[T]) (count, bytes int64, err error) {
 	fail := func(format string, args ...any) (int64, int64, error) {
-		return 0, 0, fmt.Errorf("shard[T] %d: "+format, append([]any{si}, args...)...)
+		return 0, 0, fmt.Errorf("shard %d: "+format, append([]any{si}, args...)...)
 	}
 	var ready, readyBytes, proposed, unproposed int
 	for sender, a := range s.mu.accounts {
 		if a.sender != sender || len(a.nodes) == 0 || len(a.nodes) > p.cfg.AccountTxMax {
-			return fail("account[T] %x: bad key or %d nodes", sender, len(a.nodes))
+			return fail("account %x: bad key or %d nodes", sender, len(a.nodes))
 		}
 		if p.shardFor(sender) != s {
-			return fail("account[T] %x on the wrong shard[T]", sender)
+			return fail("account %x on the wrong shard", sender)
 		}
 		run, runBytes, runOpen := 0, 0, true
 		for i, n := range a.nodes {
 			if n.acc != a || s.mu.byHash[n.e.Hash] != n || n.e.Sender != sender {
-				return fail("account[T] %x node[T] %d not indexed", sender, i)
+				return fail("account %x node %d not indexed", sender, i)
 			}
 			if n.e.Seq < a.committed || (i > 0 && n.e.Seq <= a.nodes[i-1].e.Seq) {
-				return fail("account[T] %x node[T] %d seq %d out of order (committed %d)", sender, i, n.e.Seq, a.committed)
+				return fail("account %x node %d seq %d out of order (committed %d)", sender, i, n.e.Seq, a.committed)
 			}
 			if (i < a.proposedN) != n.proposed {
-				return fail("account[T] %x node[T] %d proposed=%v with proposedN %d", sender, i, n.proposed, a.proposedN)
+				return fail("account %x node %d proposed=%v with proposedN %d", sender, i, n.proposed, a.proposedN)
 			}
 			if n.proposed && n.e.Seq != a.committed+uint64(i) {
-				return fail("account[T] %x proposed node[T] %d seq %d not consecutive", sender, i, n.e.Seq)
+				return fail("account %x proposed node %d seq %d not consecutive", sender, i, n.e.Seq)
 			}
 			if n.proposed != (n.expIdx < 0) || (n.expIdx >= 0 && s.mu.expiry.items[n.expIdx].n != n) {
-				return fail("account[T] %x node[T] %d expiry index %d", sender, i, n.expIdx)
+				return fail("account %x node %d expiry index %d", sender, i, n.expIdx)
 			}
 			if !n.proposed {
 				unproposed++
@@ -82,17 +82,17 @@ func (p *Pool[T]) checkShardLocked(si int, s *shard[T]) (count, bytes int64, err
 			bytes += int64(n.e.SizeBytes)
 		}
 		if run != a.readyN || runBytes != a.readyBytes {
-			return fail("account[T] %x readyN %d/%d bytes, want %d/%d", sender, a.readyN, a.readyBytes, run, runBytes)
+			return fail("account %x readyN %d/%d bytes, want %d/%d", sender, a.readyN, a.readyBytes, run, runBytes)
 		}
 		if (a.feeIdx >= 0 && a.headFeeKey != a.headFee()) || (a.evictIdx >= 0 && a.tailFeeKey != a.tailFee()) {
-			return fail("account[T] %x stale heap keys", sender)
+			return fail("account %x stale heap keys", sender)
 		}
 		if a.inReady != (run > 0) || (a.feeIdx >= 0) != (run > 0) || (a.feeIdx >= 0 && s.mu.fee.items[a.feeIdx] != a) {
-			return fail("account[T] %x ready indexes inReady=%v feeIdx=%d", sender, a.inReady, a.feeIdx)
+			return fail("account %x ready indexes inReady=%v feeIdx=%d", sender, a.inReady, a.feeIdx)
 		}
 		evictable := !a.nodes[len(a.nodes)-1].proposed
 		if (a.evictIdx >= 0) != evictable || (a.evictIdx >= 0 && s.mu.evict.items[a.evictIdx] != a) {
-			return fail("account[T] %x evict index %d", sender, a.evictIdx)
+			return fail("account %x evict index %d", sender, a.evictIdx)
 		}
 		ready += run
 		readyBytes += runBytes

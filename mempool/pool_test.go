@@ -45,7 +45,7 @@ func TestAddErrors(t *testing.T) {
 			add: addStep{e: entry(0, 4, 10), committed: 3}, want: ErrSeqPast},
 		{name: "newer committed seq drops stale entries", setup: []addStep{{e: entry(0, 0, 10)}, {e: entry(0, 1, 10)}},
 			add: addStep{e: entry(0, 2, 10), committed: 2}, wantHas: [][32]byte{entry(0, 2, 10).Hash}},
-		{name: "account[int] full", setup: fillAccount(0, 8), add: addStep{e: entry(0, 8, 10)}, want: ErrFull},
+		{name: "account full", setup: fillAccount(0, 8), add: addStep{e: entry(0, 8, 10)}, want: ErrFull},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -159,7 +159,7 @@ func (s *shard[T]) newAccountLocked(sender [20]byte, committed uint64) *account[
 func (s *shard[T]) deleteAccountLocked(a *account[T]) {
 	// INVARIANT: only empty accounts, already out of every index, are deleted.
 	if len(a.nodes) != 0 || a.inReady || a.feeIdx >= 0 || a.evictIdx >= 0 {
-		panic("mempool: deleting an account[T] that is still indexed")
+		panic("mempool: deleting an account that is still indexed")
 	}
 	delete(s.mu.accounts, a.sender)
 	s.recordRecentLocked(a.sender, a.committed)
