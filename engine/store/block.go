@@ -86,15 +86,17 @@ func decodeReceipt(b []byte) (ledger.Receipt, []byte, error) {
 // blockHeaderLen is the header record's size without its certificate.
 const blockHeaderLen = 8 + 8 + 32*3 + 4 + 4
 
-// appendBlockHeader encodes the header record: height u64 | time i64 | hash |
-// parent | state | transaction count u32 | cert length u32 | cert.
-func appendBlockHeader(dst []byte, r *BlockRecord) []byte {
+// appendBlockHeader encodes the header record of r, a block of txCount
+// transactions: height u64 | time i64 | hash | parent | state | transaction
+// count u32 | cert length u32 | cert. (r.Receipts is not read: the receipts are
+// the transaction records'.)
+func appendBlockHeader(dst []byte, r *BlockRecord, txCount int) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, r.Height)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(r.TimeMs))
 	dst = append(dst, r.Hash[:]...)
 	dst = append(dst, r.Parent[:]...)
 	dst = append(dst, r.StateHash[:]...)
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(r.Receipts)))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(txCount))
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(r.Cert)))
 	return append(dst, r.Cert...)
 }
@@ -176,8 +178,7 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 			panic(fmt.Sprintf("store: batch set: %v", err)) // only fails on a closed batch
 		}
 	}
-	set(blockKey(rec.Height), appendBlockHeader(buf[:0], &BlockRecord{Height: rec.Height, TimeMs: rec.TimeMs,
-		Hash: rec.Hash, Parent: rec.Parent, StateHash: rec.StateHash, Receipts: res.Receipts, Cert: rec.Cert}))
+	set(blockKey(rec.Height), appendBlockHeader(buf[:0], rec, len(txs)))
 	written := make(map[txn.Hash]bool, len(txs)) // hashes given an index entry in this batch
 	var chunk []byte
 	if len(txs) > 0 {

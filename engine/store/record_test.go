@@ -25,7 +25,7 @@ func sampleBlock() *BlockRecord {
 
 func TestBlockHeaderRoundTrip(t *testing.T) {
 	for _, rec := range []*BlockRecord{sampleBlock(), {Height: 1}} {
-		got, n, err := decodeBlockHeader(appendBlockHeader(nil, rec))
+		got, n, err := decodeBlockHeader(appendBlockHeader(nil, rec, len(rec.Receipts)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +43,7 @@ func TestBlockHeaderRoundTrip(t *testing.T) {
 // TestDecodeBlockHeaderCorrupt: every truncation and a set of targeted
 // corruptions of a valid header fail with an error; none panics.
 func TestDecodeBlockHeaderCorrupt(t *testing.T) {
-	good := appendBlockHeader(nil, sampleBlock())
+	good := appendBlockHeader(nil, sampleBlock(), len(sampleBlock().Receipts))
 	for n := 0; n < len(good); n++ {
 		if _, _, err := decodeBlockHeader(good[:n]); err == nil {
 			t.Errorf("a header truncated to %d of %d bytes decoded", n, len(good))
@@ -78,11 +78,11 @@ func TestCorruptRecordsReported(t *testing.T) {
 		{"block record", func(s *Store, _ [][]*txn.Tx) error { return s.db.Set(blockKey(2), []byte("garbage"), pebble.Sync) },
 			func(s *Store, _ [][]*txn.Tx) error { _, err := s.Block(2); return err }, "block record is 7 bytes"},
 		{"block record in replay", func(s *Store, _ [][]*txn.Tx) error {
-			b := appendBlockHeader(nil, sampleBlock())
+			b := appendBlockHeader(nil, sampleBlock(), len(sampleBlock().Receipts))
 			return s.db.Set(blockKey(2), b[:len(b)-1], pebble.Sync)
 		}, func(s *Store, _ [][]*txn.Tx) error { _, err := s.Replay(g); return err }, "bad certificate length"},
 		{"block with another transaction count", func(s *Store, _ [][]*txn.Tx) error {
-			return s.db.Set(blockKey(2), appendBlockHeader(nil, sampleBlock()), pebble.Sync)
+			return s.db.Set(blockKey(2), appendBlockHeader(nil, sampleBlock(), len(sampleBlock().Receipts)), pebble.Sync)
 		}, func(s *Store, _ [][]*txn.Tx) error { _, err := s.Replay(g); return err }, "1 transaction records, the header says 3"},
 		{"transaction record missing", func(s *Store, _ [][]*txn.Tx) error {
 			return s.db.Delete(bodyKey(1, 0), pebble.Sync)
@@ -138,15 +138,15 @@ func TestCorruptRecordsReported(t *testing.T) {
 // FuzzDecodeBlockHeader: decoding never panics, and whatever decodes
 // re-encodes to the same bytes (the encoding is canonical).
 func FuzzDecodeBlockHeader(f *testing.F) {
-	f.Add(appendBlockHeader(nil, sampleBlock()))
-	f.Add(appendBlockHeader(nil, &BlockRecord{}))
+	f.Add(appendBlockHeader(nil, sampleBlock(), len(sampleBlock().Receipts)))
+	f.Add(appendBlockHeader(nil, &BlockRecord{}, 0))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rec, n, err := decodeBlockHeader(b)
 		if err != nil {
 			return
 		}
 		rec.Receipts = make([]ledger.Receipt, n)
-		if out := appendBlockHeader(nil, rec); string(out) != string(b) {
+		if out := appendBlockHeader(nil, rec, len(rec.Receipts)); string(out) != string(b) {
 			t.Fatalf("re-encoding differs:\n in %x\nout %x", b, out)
 		}
 	})

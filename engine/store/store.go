@@ -75,25 +75,24 @@ type Store struct {
 // writeStats counts what CommitBlock writes, for the keys and bytes per
 // transaction that benchmarks and the node's metrics report.
 type writeStats struct {
-	blocks, txs, keys, bytes atomic.Uint64
+	txs, keys, bytes atomic.Uint64
 }
 
 func (s *Store) noteBatch(keys uint32, bytes, txs int) {
-	s.stats.blocks.Add(1)
 	s.stats.txs.Add(uint64(txs))
 	s.stats.keys.Add(uint64(keys))
 	s.stats.bytes.Add(uint64(bytes))
 }
 
-// WriteStats is what CommitBlock has written since Open: blocks, transactions,
-// keys and batch bytes (keys, values and the batch's own framing).
+// WriteStats is what CommitBlock has written since Open: transactions, keys
+// and batch bytes (keys, values and the batch's own framing).
 type WriteStats struct {
-	Blocks, Txs, Keys, Bytes uint64
+	Txs, Keys, Bytes uint64
 }
 
 // Written returns the write counters.
 func (s *Store) Written() WriteStats {
-	return WriteStats{Blocks: s.stats.blocks.Load(), Txs: s.stats.txs.Load(), Keys: s.stats.keys.Load(), Bytes: s.stats.bytes.Load()}
+	return WriteStats{Txs: s.stats.txs.Load(), Keys: s.stats.keys.Load(), Bytes: s.stats.bytes.Load()}
 }
 
 // Options tunes Pebble for Settle's write pattern: one large synced batch per block.
