@@ -47,17 +47,12 @@ func cmdChaos(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	o.Logf = func(format string, a ...any) {
 		fmt.Fprintf(stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
 	}
-	o.Binary = *settled
-	if o.Binary == "" {
-		tmp, err := os.MkdirTemp("", "settle-chaos-bin-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		if o.Binary, err = bench.BuildSettled(ctx, tmp); err != nil {
-			return err
-		}
+	bin, cleanup, err := settledBinary(ctx, *settled)
+	if err != nil {
+		return err
 	}
+	defer cleanup()
+	o.Binary = bin
 	rep, err := chaos.Run(ctx, o)
 	if err != nil {
 		return err
@@ -76,6 +71,23 @@ func cmdChaos(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("chaos: checks failed (see the report)")
 	}
 	return nil
+}
+
+// settledBinary returns the -settled binary, or builds cmd/settled into a
+// temporary directory that cleanup removes.
+func settledBinary(ctx context.Context, flagValue string) (bin string, cleanup func(), err error) {
+	if flagValue != "" {
+		return flagValue, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "settle-bench-bin-")
+	if err != nil {
+		return "", nil, err
+	}
+	if bin, err = bench.BuildSettled(ctx, tmp); err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, err
+	}
+	return bin, func() { os.RemoveAll(tmp) }, nil
 }
 
 // writeJSONFile writes v as indented JSON to path (its directory created);

@@ -41,13 +41,12 @@ func cmdRestart(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		defer os.RemoveAll(tmp)
 		o.Dir = tmp
 	}
-	o.Binary = *settled
-	if o.Binary == "" {
-		var err error
-		if o.Binary, err = bench.BuildSettled(ctx, o.Dir); err != nil {
-			return err
-		}
+	bin, cleanup, err := settledBinary(ctx, *settled)
+	if err != nil {
+		return err
 	}
+	defer cleanup()
+	o.Binary = bin
 	o.Logf = func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }
 	res, err := bench.Restart(ctx, o)
 	if err != nil {
