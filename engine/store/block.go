@@ -49,9 +49,15 @@ func bodyKey(h uint64, chunk uint32) []byte {
 	return binary.BigEndian.AppendUint32(bodyPrefix(h), chunk)
 }
 
-func txKey(h txn.Hash) []byte { return append([]byte{prefixTx, '/'}, h[:]...) }
+func txKey(h txn.Hash) []byte { return appendTxKey(make([]byte, 0, 2+len(h)), h) }
 
-func accountKey(id txn.AccountID) []byte { return append([]byte{prefixAccount, '/'}, id[:]...) }
+func appendTxKey(dst []byte, h txn.Hash) []byte { return append(append(dst, prefixTx, '/'), h[:]...) }
+
+func accountKey(id txn.AccountID) []byte { return appendAccountKey(make([]byte, 0, 2+len(id)), id) }
+
+func appendAccountKey(dst []byte, id txn.AccountID) []byte {
+	return append(append(dst, prefixAccount, '/'), id[:]...)
+}
 
 func assetKey(as txn.Asset) []byte {
 	k := ledger.AssetKey(as)
@@ -172,7 +178,9 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 	// entries, accounts): sizing the batch once avoids regrowing (copying) it.
 	b := s.db.NewBatchWithSize(1024 + 768*len(txs))
 	defer b.Close()
-	buf := make([]byte, 0, 4096)
+	// Keys and values are built in these two scratch buffers: Set copies both,
+	// so a transaction's records cost no allocation.
+	buf, kb := make([]byte, 0, 4096), make([]byte, 0, 64)
 	set := func(k, v []byte) {
 		if err := b.Set(k, v, nil); err != nil {
 			panic(fmt.Sprintf("store: batch set: %v", err)) // only fails on a closed batch
@@ -205,9 +213,9 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 			continue
 		}
 		written[r.Hash] = true
-		set(txKey(r.Hash), appendTxIndex(buf[:0], rec.Height, uint32(i), r.Applied()))
+		set(appendTxKey(kb[:0], r.Hash), appendTxIndex(buf[:0], rec.Height, uint32(i), r.Applied()))
 		if r.Applied() {
-			addHistory(set, buf[:0], rec.Height, uint32(i), tx, r, mine)
+			addHistory(set, kb, buf, rec.Height, uint32(i), tx, r, mine)
 		}
 	}
 	addExpiryHistory(set, buf[:0], rec.Height, uint32(len(txs)), res.Expired)
@@ -225,7 +233,7 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 		set(expiryKey(w.Escrow), nil)
 	}
 	for _, a := range res.Accounts {
-		set(accountKey(a.ID), a.AppendBinary(buf[:0]))
+		set(appendAccountKey(kb[:0], a.ID), a.AppendBinary(buf[:0]))
 	}
 	for _, a := range res.Assets {
 		set(assetKey(a.Asset), a.AppendBinary(buf[:0]))
@@ -245,8 +253,9 @@ func (s *Store) Block(h uint64) (*BlockRecord, error) {
 }
 
 // block reads block h's header and transaction records; fn, when non-nil, also
-// receives each transaction's bytes (a copy).
-func (s *Store) block(h uint64, fn func(i int, raw []byte) error) (*BlockRecord, uint32, error) {
+// receives each transaction's bytes, valid only during the call, with the
+// block's transaction count n.
+func (s *Store) block(h uint64, fn func(i int, n uint32, raw []byte) error) (*BlockRecord, uint32, error) {
 	v, err := s.get(blockKey(h))
 	if err != nil {
 		return nil, 0, fmt.Errorf("load block %d: %w", h, err)
@@ -269,7 +278,7 @@ func (s *Store) block(h uint64, fn func(i int, raw []byte) error) (*BlockRecord,
 			}
 			rec.Receipts = append(rec.Receipts, r)
 			if fn != nil {
-				if err := fn(i, append([]byte(nil), raw...)); err != nil { // v is only valid during the call
+				if err := fn(i, n, raw); err != nil {
 					return err
 				}
 			}
@@ -284,6 +293,24 @@ func (s *Store) block(h uint64, fn func(i int, raw []byte) error) (*BlockRecord,
 		return nil, 0, fmt.Errorf("load block %d: %d transaction records, the header says %d", h, len(rec.Receipts), n)
 	}
 	return rec, n, nil
+}
+
+// BlockPayload returns block h's transactions in the batch encoding a
+// proposal carries them in (txn.EncodeBatch of its records in order; nil for
+// a block without transactions). A cluster's consensus driver serves block
+// sync from it, so an executed block's transactions are kept once, here.
+func (s *Store) BlockPayload(h uint64) ([]byte, error) {
+	var batch []byte
+	if _, _, err := s.block(h, func(i int, n uint32, raw []byte) error {
+		if i == 0 {
+			batch = txn.AppendBatchHeader(make([]byte, 0, txn.BatchHeader+int(n)*(2+len(raw))), int(n))
+		}
+		batch = txn.AppendBatchTx(batch, raw)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return batch, nil
 }
 
 // Tx returns a committed transaction by hash.
@@ -362,8 +389,8 @@ func (s *Store) Replay(g *ledger.Genesis) (ledger.Meta, error) {
 	}
 	for h := uint64(1); ; h++ {
 		var txs []*txn.Tx
-		rec, _, err := s.block(h, func(i int, raw []byte) error {
-			tx, err := txn.Decode(raw)
+		rec, _, err := s.block(h, func(i int, _ uint32, raw []byte) error {
+			tx, err := txn.Decode(append([]byte(nil), raw...)) // the transaction keeps its bytes
 			if err != nil {
 				return fmt.Errorf("replay block %d tx %d: %w", h, i, err)
 			}

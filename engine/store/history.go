@@ -60,9 +60,18 @@ func historyPrefix(id txn.AccountID) []byte { return append([]byte{prefixHistory
 
 // historyKey's last byte is the role in its low two bits and the part above them.
 func historyKey(id txn.AccountID, h uint64, i uint32, role Role, part uint8) []byte {
-	k := binary.BigEndian.AppendUint64(historyPrefix(id), h)
-	k = binary.BigEndian.AppendUint32(k, i)
-	return append(k, byte(role)|part<<2)
+	return appendHistoryKey(make([]byte, 0, historyKeyLen), id, h, i, role, part)
+}
+
+const historyKeyLen = 2 + 20 + 8 + 4 + 1
+
+// appendHistoryKey is historyKey appended to dst: CommitBlock builds every key
+// in one scratch buffer (Set copies it), so an entry costs no allocation.
+func appendHistoryKey(dst []byte, id txn.AccountID, h uint64, i uint32, role Role, part uint8) []byte {
+	dst = append(append(dst, prefixHistory, '/'), id[:]...)
+	dst = binary.BigEndian.AppendUint64(dst, h)
+	dst = binary.BigEndian.AppendUint32(dst, i)
+	return append(dst, byte(role)|part<<2)
 }
 
 // value: hash [32] | fee u64 | asset [23] | amount u64 | counterparty [20] | code len u8 | code
@@ -102,21 +111,22 @@ func summary(tx *txn.Tx) (txn.Asset, uint64, txn.AccountID) {
 // for both sides of each of its transfers (a multi-leg transaction's legs are
 // parts 0 to 7), and for the account another account's asset_set, limits_set or
 // escrow_cancel changed.
-func addHistory(set func(k, v []byte), buf []byte, h uint64, i uint32, tx *txn.Tx, r *ledger.Receipt, transfers []ledger.Transfer) {
+// kb and buf are scratch buffers for the keys and values (set copies both).
+func addHistory(set func(k, v []byte), kb, buf []byte, h uint64, i uint32, tx *txn.Tx, r *ledger.Receipt, transfers []ledger.Transfer) {
 	as, amount, cp := summary(tx)
-	set(historyKey(tx.Sender, h, i, RoleSender, 0), appendHistoryValue(buf[:0], r, as, amount, cp))
+	set(appendHistoryKey(kb[:0], tx.Sender, h, i, RoleSender, 0), appendHistoryValue(buf[:0], r, as, amount, cp))
 	if r.Result != codes.Success {
 		return
 	}
 	for k, t := range transfers {
-		set(historyKey(t.From, h, i, RoleSender, uint8(k)), appendHistoryValue(buf[:0], r, t.Asset, t.Amount, t.To))
-		set(historyKey(t.To, h, i, RoleReceiver, uint8(k)), appendHistoryValue(buf[:0], r, t.Asset, t.Amount, t.From))
+		set(appendHistoryKey(kb[:0], t.From, h, i, RoleSender, uint8(k)), appendHistoryValue(buf[:0], r, t.Asset, t.Amount, t.To))
+		set(appendHistoryKey(kb[:0], t.To, h, i, RoleReceiver, uint8(k)), appendHistoryValue(buf[:0], r, t.Asset, t.Amount, t.From))
 	}
 	switch {
 	case (tx.Type == txn.TypeAssetSet || tx.Type == txn.TypeLimitsSet) && !tx.Holder.IsZero():
-		set(historyKey(tx.Holder, h, i, RoleSubject, 0), appendHistoryValue(buf[:0], r, tx.Asset, 0, tx.Sender))
+		set(appendHistoryKey(kb[:0], tx.Holder, h, i, RoleSubject, 0), appendHistoryValue(buf[:0], r, tx.Asset, 0, tx.Sender))
 	case tx.Type == txn.TypeEscrowCancel && tx.Owner != tx.Sender:
-		set(historyKey(tx.Owner, h, i, RoleSubject, 0), appendHistoryValue(buf[:0], r, txn.Native, 0, tx.Sender))
+		set(appendHistoryKey(kb[:0], tx.Owner, h, i, RoleSubject, 0), appendHistoryValue(buf[:0], r, txn.Native, 0, tx.Sender))
 	}
 }
 
