@@ -31,6 +31,12 @@ type App interface {
 	NextSeq(id txn.AccountID) uint64
 }
 
+// PayloadStore gives back the payload of the block executed at a height,
+// byte for byte as it was proposed (engine/store.Store.BlockPayload).
+type PayloadStore interface {
+	BlockPayload(height uint64) ([]byte, error)
+}
+
 // Validator is one member of the genesis validator set.
 type Validator struct {
 	Name      string
@@ -53,9 +59,14 @@ type Config struct {
 	// comparisons only; every validator of the network must agree.
 	ReplicaPlaintext bool
 
-	DB               *pebble.DB // keys under "c/" belong to the driver
-	Pool             *mempool.Pool[*txn.Tx]
-	App              App
+	DB   *pebble.DB // keys under "c/" belong to the driver
+	Pool *mempool.Pool[*txn.Tx]
+	App  App
+	// Payloads, when set, holds every executed block's transactions: the
+	// driver then keeps an executed block without its payload and rebuilds it
+	// from here to serve block sync, so each transaction is stored once. Nil
+	// keeps whole blocks (tests with an application that stores nothing).
+	Payloads         PayloadStore
 	GenesisStateHash [32]byte // the ledger's state hash at height 0
 
 	// MarkerPath is a file written once this validator has persisted a safety

@@ -1,10 +1,12 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,11 +43,13 @@ type Driver struct {
 	started     time.Time
 	markerDone  bool
 	asmCancel   context.CancelFunc
+	toSlim      []*hotstuff.Block // committed with a payload, not yet known executed
 
 	coreIn   chan inbound
 	gossipIn chan []byte
 	payloadC chan payloadResult
 	execC    chan struct{}
+	slimC    chan []*hotstuff.Block // executed blocks for slimLoop
 
 	exec struct {
 		mu      sync.Mutex
@@ -69,6 +73,7 @@ type Driver struct {
 type counters struct {
 	gossipDropsOut, gossipDropsIn, gossipFrames, gossipTxs atomic.Uint64
 	badMessages, proposals, commits, abandoned             atomic.Uint64
+	slimmed, keptWhole                                     atomic.Uint64
 }
 
 type inbound struct {
@@ -91,13 +96,14 @@ func New(cfg Config) (*Driver, error) {
 	}
 	return &Driver{
 		cfg:         cfg,
-		st:          store{db: cfg.DB},
+		st:          store{db: cfg.DB, payloads: cfg.Payloads},
 		genesisHash: hotstuff.GenesisBlock(cfg.GenesisStateHash).Hash(),
 		tracker:     payload.NewTracker(payloadCacheMax),
 		coreIn:      make(chan inbound, coreInQueueMax),
 		gossipIn:    make(chan []byte, cfg.GossipInQueueMax),
 		payloadC:    make(chan payloadResult, 1),
 		execC:       make(chan struct{}, 1),
+		slimC:       make(chan []*hotstuff.Block, slimQueueMax),
 	}, nil
 }
 
@@ -164,7 +170,8 @@ func (d *Driver) Run(ctx context.Context, head chain.Head, commit chain.CommitFu
 	d.cfg.Logf("cluster: validator %d (%s) view %d, committed %d, safety lost %v, replica %s, links %s",
 		d.cfg.Self, d.cfg.Validators[d.cfg.Self].Name, d.core.View(), d.core.Committed().Height, start.SafetyLost, d.cfg.ListenAddr, links)
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); d.slimLoop(ctx) }()
 	go func() { defer wg.Done(); d.readLoop(ctx) }()
 	go func() { defer wg.Done(); d.gossipOut(ctx) }()
 	go func() { defer wg.Done(); d.gossipAdmit(ctx) }()
@@ -423,6 +430,9 @@ func (fx *effects) Commit(blocks []*hotstuff.Block) error {
 			return fmt.Errorf("cluster: commit block %d: %w", b.Height, err)
 		}
 		d.counters.commits.Add(1)
+		if d.cfg.Payloads != nil && len(b.Payload) > 0 {
+			d.toSlim = append(d.toSlim, b)
+		}
 	}
 	requeue, abandoned := d.tracker.Abandon(blocks[len(blocks)-1].Height)
 	d.requeue(requeue)
@@ -487,6 +497,67 @@ func (d *Driver) applyExecuted() {
 		d.tracker.Executed(n.height)
 	}
 	d.pruneBelow = d.tracker.ExecHeight() + 1
+	d.slimExecuted()
+}
+
+// slimQueueMax bounds the batches of executed blocks waiting for slimLoop;
+// beyond it blocks stay whole (counted in KeptWhole), which costs only space.
+const slimQueueMax = 64
+
+// slimExecuted hands the executed blocks among toSlim to slimLoop. Core
+// goroutine: it never waits, because a Pebble commit, even an unsynced one,
+// waits for the synced commits queued before it.
+func (d *Driver) slimExecuted() {
+	exec := d.tracker.ExecHeight()
+	n := 0
+	for n < len(d.toSlim) && d.toSlim[n].Height <= exec {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	ready := slices.Clone(d.toSlim[:n])
+	clear(d.toSlim[:n])
+	d.toSlim = append(d.toSlim[:0], d.toSlim[n:]...)
+	select {
+	case d.slimC <- ready:
+	default:
+		d.counters.keptWhole.Add(uint64(len(ready)))
+	}
+}
+
+// slimLoop keeps executed blocks without their payloads (see c/s/), after
+// checking that the ledger gives each payload back byte for byte: a block
+// whose payload it does not is kept whole, never lost.
+func (d *Driver) slimLoop(ctx context.Context) {
+	for {
+		var blocks []*hotstuff.Block
+		select {
+		case <-ctx.Done():
+			return
+		case blocks = <-d.slimC:
+		}
+		d.slimBlocks(blocks)
+	}
+}
+
+func (d *Driver) slimBlocks(blocks []*hotstuff.Block) {
+	ready := blocks[:0]
+	for _, b := range blocks {
+		p, err := d.cfg.Payloads.BlockPayload(b.Height)
+		if err != nil || !bytes.Equal(p, b.Payload) {
+			d.counters.keptWhole.Add(1)
+			d.cfg.Logf("cluster: block %d: the ledger does not give its payload back (%v); keeping it whole", b.Height, err)
+			continue
+		}
+		ready = append(ready, b)
+	}
+	if err := d.st.slim(ready); err != nil {
+		d.counters.keptWhole.Add(uint64(len(ready)))
+		d.cfg.Logf("cluster: %v; the blocks stay whole", err)
+		return
+	}
+	d.counters.slimmed.Add(uint64(len(ready)))
 }
 
 // Status implements chain.Orderer.
@@ -531,6 +602,9 @@ func (d *Driver) Partition(peers []int) error {
 type Stats struct {
 	GossipFrames, GossipTxs, GossipDropsOut, GossipDropsIn uint64
 	BadMessages, Proposals, Commits, Abandoned             uint64
+	// Slimmed executed blocks are kept without their payloads (the ledger
+	// holds it); KeptWhole ones the ledger could not give back identically.
+	Slimmed, KeptWhole uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -538,5 +612,5 @@ func (d *Driver) Stats() Stats {
 	c := &d.counters
 	return Stats{GossipFrames: c.gossipFrames.Load(), GossipTxs: c.gossipTxs.Load(), GossipDropsOut: c.gossipDropsOut.Load(),
 		GossipDropsIn: c.gossipDropsIn.Load(), BadMessages: c.badMessages.Load(), Proposals: c.proposals.Load(),
-		Commits: c.commits.Load(), Abandoned: c.abandoned.Load()}
+		Commits: c.commits.Load(), Abandoned: c.abandoned.Load(), Slimmed: c.slimmed.Load(), KeptWhole: c.keptWhole.Load()}
 }

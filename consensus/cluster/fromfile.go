@@ -62,7 +62,7 @@ func FromFile(fc *node.FileConfig, cfg node.Config, cfgPath string, logf func(st
 	}
 	return func(n *node.Node) (chain.Orderer, error) {
 		c := ccfg
-		c.DB, c.Pool, c.App = n.Store().DB(), n.Pool(), n
+		c.DB, c.Pool, c.App, c.Payloads = n.Store().DB(), n.Pool(), n, n.Store()
 		return New(c)
 	}, nil
 }

@@ -131,8 +131,23 @@ func TestInProcessCluster(t *testing.T) {
 			}
 		}
 		st := in.drv.Stats()
-		t.Logf("validator %d: height %d, commits %d, proposals %d, gossip frames %d (%d txs), bad messages %d",
-			i, in.n.Height(), st.Commits, st.Proposals, st.GossipFrames, st.GossipTxs, st.BadMessages)
+		t.Logf("validator %d: height %d, commits %d, proposals %d, gossip frames %d (%d txs), bad messages %d, slimmed %d",
+			i, in.n.Height(), st.Commits, st.Proposals, st.GossipFrames, st.GossipTxs, st.BadMessages, st.Slimmed)
+		// Executed blocks are kept once, in the ledger; what block sync serves
+		// is still each certified block, byte for byte.
+		if st.Slimmed == 0 || st.KeptWhole != 0 {
+			t.Errorf("validator %d: %d executed blocks slimmed, %d kept whole", i, st.Slimmed, st.KeptWhole)
+		}
+		for h := uint64(1); h <= minHeight; h++ {
+			rec, err := in.n.Store().Block(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, ok := in.drv.StoredBlockAt(h)
+			if !ok || txn.Hash(b.Hash()) != rec.Hash {
+				t.Fatalf("validator %d: block sync at height %d serves %v (ok %v), the ledger has %s", i, h, b, ok, rec.Hash)
+			}
+		}
 	}
 	t.Logf("all %d payments committed on %d validators; %d common heights checked", len(hashes), validators, minHeight)
 }
@@ -222,7 +237,7 @@ func startInProcess(t *testing.T, validators, accounts int, edit func(*node.Conf
 		in.n, err = node.New(cfg, func(n *node.Node) (chain.Orderer, error) {
 			d, err := cluster.New(cluster.Config{
 				ChainID: g.ChainID, Self: i, Key: keys[i], Validators: vals, Listener: lns[i],
-				DB: n.Store().DB(), Pool: n.Pool(), App: n, GenesisStateHash: gl.Meta().StateHash,
+				DB: n.Store().DB(), Pool: n.Pool(), App: n, Payloads: n.Store(), GenesisStateHash: gl.Meta().StateHash,
 				Block:           cfg.Assembler(),
 				EmptyBlockDelay: 50 * time.Millisecond,
 				Logf:            logs.logf(cfg.NodeID),

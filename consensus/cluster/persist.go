@@ -16,6 +16,10 @@ import (
 //
 //	c/safety                      hotstuff.EncodeSafetyState
 //	c/b/<block hash>              hotstuff.EncodeBlock, kept to serve block sync
+//	c/s/<block hash>              the same without its payload, once the block
+//	                              is executed: the ledger's block at that height
+//	                              holds the transactions (Config.Payloads), and
+//	                              loading rebuilds the block and checks its hash
 //	c/u/<height u64><block hash>  empty: a stored block above the executed height,
 //	                              reloaded into the core on restart
 //	c/h/<height u64>              the hash of the block committed at that height,
@@ -25,6 +29,7 @@ import (
 var (
 	keySafety    = []byte("c/safety")
 	prefixBlock  = []byte("c/b/")
+	prefixSlim   = []byte("c/s/")
 	prefixUp     = []byte("c/u/")
 	prefixHeight = []byte("c/h/")
 )
@@ -35,13 +40,18 @@ func heightKey(height uint64) []byte {
 
 func blockKey(h hotstuff.Hash) []byte { return append(append([]byte(nil), prefixBlock...), h[:]...) }
 
+func slimKey(h hotstuff.Hash) []byte { return append(append([]byte(nil), prefixSlim...), h[:]...) }
+
 func upKey(height uint64, h hotstuff.Hash) []byte {
 	k := binary.BigEndian.AppendUint64(append([]byte(nil), prefixUp...), height)
 	return append(k, h[:]...)
 }
 
 // store is the driver's view of Pebble. It is also the core's BlockReader.
-type store struct{ db *pebble.DB }
+type store struct {
+	db       *pebble.DB
+	payloads PayloadStore // nil: blocks are kept whole
+}
 
 var _ hotstuff.BlockReader = store{}
 
@@ -91,10 +101,58 @@ func (s store) indexCommitted(blocks []*hotstuff.Block) error {
 
 func (s store) loadBlock(h hotstuff.Hash) (*hotstuff.Block, error) {
 	v, ok, err := s.get(blockKey(h))
-	if err != nil || !ok {
+	if err != nil {
 		return nil, err
 	}
-	return hotstuff.DecodeBlock(v)
+	if ok {
+		return hotstuff.DecodeBlock(v)
+	}
+	if s.payloads == nil {
+		return nil, nil
+	}
+	if v, ok, err = s.get(slimKey(h)); err != nil || !ok {
+		return nil, err
+	}
+	b, err := hotstuff.DecodeBlock(v)
+	if err != nil {
+		return nil, err
+	}
+	if b.Payload, err = s.payloads.BlockPayload(b.Height); err != nil {
+		return nil, fmt.Errorf("cluster store: payload of block %d: %w", b.Height, err)
+	}
+	// INVARIANT: a rebuilt block is the block that was certified.
+	if got := b.Hash(); got != h {
+		return nil, fmt.Errorf("cluster store: block %d rebuilt from the ledger hashes to %x, not %x", b.Height, got[:8], h[:8])
+	}
+	return b, nil
+}
+
+// slim replaces executed blocks by their payload-less form (see c/s/), in one
+// unsynced batch: the ledger already holds their transactions durably, and a
+// crash before this batch is durable only leaves the whole blocks in place.
+// Pebble drops the whole block from the flush when the replacement meets it
+// in the memtable, so its bytes reach the WAL once more but no table.
+func (s store) slim(blocks []*hotstuff.Block) error {
+	if s.payloads == nil || len(blocks) == 0 {
+		return nil
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, blk := range blocks {
+		h := blk.Hash()
+		bare := *blk
+		bare.Payload = nil
+		if err := b.Set(slimKey(h), hotstuff.EncodeBlock(&bare), nil); err != nil {
+			return err
+		}
+		if err := b.Delete(blockKey(h), nil); err != nil {
+			return err
+		}
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("cluster store: slim executed blocks: %w", err)
+	}
+	return nil
 }
 
 func (s store) loadSafety() (*hotstuff.SafetyState, error) {

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"settle/consensus/hotstuff"
+	"settle/consensus/payload"
 	"settle/engine/txn"
 	"settle/mempool"
 )
@@ -49,6 +52,68 @@ func TestPersistRoundTrip(t *testing.T) {
 	}
 	if b, ok := s.Block(b1.Hash()); !ok || string(b.Payload) != "one" {
 		t.Fatal("a pruned index must keep the block itself for sync")
+	}
+}
+
+// payloadMap is a PayloadStore: the payload executed at each height.
+type payloadMap map[uint64][]byte
+
+func (m payloadMap) BlockPayload(h uint64) ([]byte, error) {
+	p, ok := m[h]
+	if !ok {
+		return nil, fmt.Errorf("no block %d", h)
+	}
+	return p, nil
+}
+
+// TestSlimExecutedBlocks: an executed block is kept without its payload and
+// loads back, rebuilt from the ledger, as the block that was certified; one
+// whose payload the ledger does not give back identically stays whole; a
+// ledger that later answers wrongly is caught by the block's hash.
+func TestSlimExecutedBlocks(t *testing.T) {
+	db, err := pebble.Open(t.TempDir(), &pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ledger := payloadMap{}
+	d := &Driver{st: store{db: db, payloads: ledger}, tracker: payload.NewTracker(8), cfg: Config{Payloads: ledger, Logf: t.Logf},
+		slimC: make(chan []*hotstuff.Block, 1)}
+	g := hotstuff.GenesisBlock(hotstuff.Hash{1})
+	var blocks []*hotstuff.Block
+	parent := g
+	for h := uint64(1); h <= 3; h++ {
+		b := &hotstuff.Block{Parent: parent.Hash(), View: h, Height: h, QC: hotstuff.QC{View: h - 1, BlockHash: parent.Hash()},
+			Payload: []byte(fmt.Sprintf("payload %d", h))}
+		blocks, parent = append(blocks, b), b
+		ledger[h] = append([]byte(nil), b.Payload...)
+	}
+	ledger[2] = []byte("something else") // a ledger that stored other bytes
+	if err := d.st.persist(nil, blocks, 0); err != nil {
+		t.Fatal(err)
+	}
+	d.toSlim = append([]*hotstuff.Block(nil), blocks...)
+	d.tracker.Executed(2)
+	d.slimExecuted()
+	d.slimBlocks(<-d.slimC)
+	if got := d.Stats(); got.Slimmed != 1 || got.KeptWhole != 1 || len(d.toSlim) != 1 || d.toSlim[0].Height != 3 {
+		t.Fatalf("slimmed %d, kept whole %d, waiting %d", got.Slimmed, got.KeptWhole, len(d.toSlim))
+	}
+	if _, ok, _ := d.st.get(blockKey(blocks[0].Hash())); ok {
+		t.Fatal("block 1 is still stored whole")
+	}
+	for _, b := range blocks {
+		got, err := d.st.loadBlock(b.Hash())
+		if err != nil || got == nil || got.Hash() != b.Hash() || !bytes.Equal(got.Payload, b.Payload) {
+			t.Fatalf("block %d: %v, %v", b.Height, got, err)
+		}
+	}
+	ledger[1] = []byte("tampered")
+	if _, err := d.st.loadBlock(blocks[0].Hash()); err == nil || !strings.Contains(err.Error(), "hashes to") {
+		t.Fatalf("a rebuilt block with other bytes loaded: %v", err)
+	}
+	if _, ok := d.st.Block(blocks[0].Hash()); ok {
+		t.Fatal("sync would serve a block that does not hash to its key")
 	}
 }
 
