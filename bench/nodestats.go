@@ -29,6 +29,8 @@ type NodeSample struct {
 	View          float64 `json:"view"`
 	MempoolTxs    float64 `json:"mempool_txs"`
 	MempoolFill   float64 `json:"mempool_fill"`
+	WALBytes      float64 `json:"wal_bytes"`
+	TableBytes    float64 `json:"table_bytes"` // Pebble's flushes plus compactions
 }
 
 // sampleCountMax bounds the samples kept (one per node per second: over 11 hours
@@ -111,6 +113,8 @@ func (s *Sampler) sampleOne(ctx context.Context, i int, addr string) NodeSample 
 	ns.BlockTxsCount = m["settle_block_txs_count"]
 	ns.View = m["settle_view"]
 	ns.MempoolTxs = m["settle_mempool_txs"]
+	ns.WALBytes = m["settle_pebble_wal_bytes"]
+	ns.TableBytes = m["settle_pebble_flushed_bytes"] + m["settle_pebble_compacted_bytes"]
 	ns.OK = true
 	if st, err := s.get(ctx, "http://"+addr+"/v1/status"); err == nil {
 		var v struct {
@@ -203,6 +207,10 @@ type NodeStats struct {
 	MempoolTxsMax   float64    `json:"mempool_txs_max"`
 	MempoolFillMax  float64    `json:"mempool_fill_max"`
 	HeightFirstLast [2]float64 `json:"height_first_last"`
+	// Disk writes per committed transaction: Pebble's WAL, and the tables its
+	// flushes and compactions wrote (zero for a validator without the series).
+	WALBytesPerTx   float64 `json:"wal_bytes_per_tx"`
+	TableBytesPerTx float64 `json:"table_bytes_per_tx"`
 }
 
 // SummariseNodes turns samples into per-node statistics.
@@ -248,6 +256,8 @@ func summariseNode(node int, target string, samples []NodeSample) NodeStats {
 	st.CPUSeconds = last.CPUSeconds - first.CPUSeconds
 	if st.TxsCommitted > 0 {
 		st.CPUUsPerTx = 1e6 * st.CPUSeconds / st.TxsCommitted
+		st.WALBytesPerTx = (last.WALBytes - first.WALBytes) / st.TxsCommitted
+		st.TableBytesPerTx = (last.TableBytes - first.TableBytes) / st.TxsCommitted
 	}
 	if dt := last.AtS - first.AtS; dt > 0 {
 		st.CPUCoresMean = st.CPUSeconds / dt

@@ -92,6 +92,9 @@ func headlineSentence(r *Result) string {
 		s += fmt.Sprintf("; validators' CPU %.0f µs per committed tx (sum of %d), of which verification is %.1f%% (target ≥ 70%% for one validator)",
 			r.ValidatorCPUUsPerTx, len(r.Nodes), 100*r.CPUEfficiency)
 	}
+	if r.WALBytesPerTx > 0 {
+		s += fmt.Sprintf("; each validator's Pebble wrote %.0f B of WAL and %.0f B of tables per committed tx", r.WALBytesPerTx, r.TableBytesPerTx)
+	}
 	return s + "."
 }
 

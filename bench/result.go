@@ -47,7 +47,11 @@ type Result struct {
 	// (1 / calibrated batch rate on one core ÷ mean validator CPU per tx).
 	ValidatorCPUUsPerTx float64 `json:"validator_cpu_us_per_tx,omitempty"`
 	CPUEfficiency       float64 `json:"cpu_efficiency,omitempty"`
-	Passed              bool    `json:"passed"`
+	// What one validator's Pebble wrote per committed transaction (mean over
+	// the validators): its WAL, and the tables of its flushes and compactions.
+	WALBytesPerTx   float64 `json:"wal_bytes_per_tx,omitempty"`
+	TableBytesPerTx float64 `json:"table_bytes_per_tx,omitempty"`
+	Passed          bool    `json:"passed"`
 }
 
 // BaselineComparison is a mix's goodput against its baseline's, measured in
@@ -185,6 +189,10 @@ func (r *Result) cpuFigures() {
 		return
 	}
 	r.ValidatorCPUUsPerTx = 1e6 * cpu / txs
+	for _, n := range r.Nodes {
+		r.WALBytesPerTx += n.WALBytesPerTx / float64(len(r.Nodes))
+		r.TableBytesPerTx += n.TableBytesPerTx / float64(len(r.Nodes))
+	}
 	if r.Calibration != nil && r.Calibration.VerifyBatchPerCorePerS > 0 {
 		verifyUs := 1e6 / r.Calibration.VerifyBatchPerCorePerS
 		r.CPUEfficiency = verifyUs / (r.ValidatorCPUUsPerTx / float64(len(r.Nodes)))

@@ -50,6 +50,13 @@ func newMetrics(n *Node) *metrics {
 	// settle_txs_committed_total, the keys and bytes per transaction.
 	s.NewGauge("settle_store_written_keys", func() float64 { return float64(n.store.Written().Keys) })
 	s.NewGauge("settle_store_written_bytes", func() float64 { return float64(n.store.Written().Bytes) })
+	// What Pebble wrote after the batches (the WAL, memtable flushes and
+	// compactions, cumulative since start), whoever's keys: the consensus
+	// records of a cluster share the database.
+	s.NewGauge("settle_pebble_wal_bytes", func() float64 { return float64(n.store.Engine().WALBytes) })
+	s.NewGauge("settle_pebble_flushed_bytes", func() float64 { return float64(n.store.Engine().FlushedBytes) })
+	s.NewGauge("settle_pebble_compacted_bytes", func() float64 { return float64(n.store.Engine().CompactedBytes) })
+	s.NewGauge("settle_pebble_l0_files", func() float64 { return float64(n.store.Engine().L0Files) })
 	return m
 }
 
