@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"settle/bench"
+	"settle/internal/cli"
 )
 
 const (
@@ -58,10 +59,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"report": cmdReport, "compare": cmdCompare, "plan": cmdPlan, "chaos": cmdChaos, "restart": cmdRestart,
 	}
 	f, ok := cmds[args[0]]
-	if !ok {
-		if args[0] != "-h" && args[0] != "help" && args[0] != "--help" {
-			fmt.Fprintf(stderr, "bench: unknown command %q\n", args[0])
-		}
+	switch {
+	case args[0] == "version":
+		fmt.Fprintln(stdout, cli.Version("bench"))
+		return 0
+	case cli.IsHelp(args[0]):
+		usage(stderr)
+		return 0
+	case !ok:
+		fmt.Fprintf(stderr, "bench: unknown command %q\n", args[0])
 		usage(stderr)
 		return exitUsage
 	}
@@ -71,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
-		return exitUsage
+		return 0 // -h: the command printed its usage
 	case errors.As(err, &ue), errors.Is(err, bench.ErrScenario):
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return exitUsage
@@ -97,6 +103,9 @@ func usage(w io.Writer) {
                             acknowledged is lost, changed or announced twice and that every transaction ends
   restart                   write -txs committed payments into a single validator's store, then time its
                             restarts to ready (docs/performance.md: ≤ 10 s with 10 million)
+  version                   print the build
+
+every command takes -h for its flags
 
 built-in scenarios: %s
 `, strings.Join(bench.BuiltinScenarios(), ", "))

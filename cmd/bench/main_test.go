@@ -34,6 +34,14 @@ func TestCommandErrors(t *testing.T) {
 		{"report arity", []string{"report"}, exitUsage, "takes 1 argument"},
 		{"plan with too few points", []string{"plan", "-points", few, "-plan-out", dir}, exitFail, "too few points"},
 		{"compare missing", []string{"compare", dir + "/a", dir + "/b"}, exitFail, "result set"},
+		{"-h", []string{"-h"}, 0, "usage: bench COMMAND"},
+		{"help", []string{"help"}, 0, "usage: bench COMMAND"},
+		{"run -h", []string{"run", "-h"}, 0, "-scenario"},
+		{"sweep -h", []string{"sweep", "-h"}, 0, "-scenario"},
+		{"chaos -h", []string{"chaos", "-h"}, 0, "-duration"},
+		{"restart -h", []string{"restart", "-h"}, 0, "-txs"},
+		{"compare -h", []string{"compare", "-h"}, 0, "Usage"},
+		{"version", []string{"version"}, 0, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"settle/engine/tlsfiles"
+	"settle/internal/cli"
 	"settle/loadgen"
 	"settle/loadgen/fakenode"
 )
@@ -65,7 +66,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "genesis" {
 		return runGenesis(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "version" {
+		fmt.Fprintln(stdout, cli.Version("loadgen"))
+		return 0
+	}
 	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
 	if err != nil {
 		return exitUsage
 	}
@@ -219,7 +227,9 @@ func runGenesis(args []string, stdout, stderr io.Writer) int {
 	chainID := fs.String("chain-id", loadgen.ChainIDDefault, "chain id (the demo keys derive from it)")
 	baseFee := fs.Uint64("base-fee", loadgen.BaseFeeDefault, "base fee in native minor units")
 	out := fs.String("out", "", "genesis file to write (- or empty: standard output)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
 		return exitUsage
 	}
 	if fs.NArg() > 0 {

@@ -104,3 +104,25 @@ func TestMixFlagRunsTheMix(t *testing.T) {
 		t.Errorf("unknown mix: exit %d (want %d), stderr %q", code, exitUsage, bad.String())
 	}
 }
+
+// TestHelpAndVersionExitZero: -h prints the flags and exits 0, on the command
+// and on genesis; version prints the build.
+func TestHelpAndVersionExitZero(t *testing.T) {
+	for _, tc := range []struct {
+		args       []string
+		wantStdout string
+		wantStderr string
+	}{
+		{[]string{"-h"}, "", "-targets"},
+		{[]string{"genesis", "-h"}, "", "-mix"},
+		{[]string{"version"}, "loadgen ", ""},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), tc.args, &stdout, &stderr); code != 0 {
+			t.Errorf("%v: exit %d, want 0; stderr: %s", tc.args, code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), tc.wantStdout) || !strings.Contains(stderr.String(), tc.wantStderr) {
+			t.Errorf("%v: stdout %q, stderr %q; want %q and %q", tc.args, stdout.String(), stderr.String(), tc.wantStdout, tc.wantStderr)
+		}
+	}
+}

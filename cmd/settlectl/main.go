@@ -30,6 +30,7 @@ import (
 
 	"settle/engine/tlsfiles"
 	"settle/engine/txn"
+	"settle/internal/cli"
 )
 
 func main() {
@@ -52,11 +53,17 @@ func main() {
 		err = getCmd("status", append(args, "-"), func(string) string { return "/v1/status" })
 	case "report":
 		err = reportCmd(args)
-	case "-h", "--help", "help":
-		usage()
+	case "version":
+		fmt.Println(cli.Version("settlectl"))
 		return
 	default:
-		err = fmt.Errorf("unknown command %q", os.Args[1])
+		if cli.IsHelp(os.Args[1]) {
+			usage()
+			return
+		}
+		fmt.Fprintf(os.Stderr, "settlectl: unknown command %q\n", os.Args[1])
+		usage()
+		os.Exit(cli.ExitUsage)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return // -h: the subcommand printed its usage
@@ -76,10 +83,20 @@ func usage() {
   settlectl status [-node URL]
   settlectl report [-node URL] [-account ADDRESS] [-json] FROM TO
 
-every command that talks to a node also takes -tls-ca FILE, -tls-cert FILE, -tls-key FILE
+  settlectl version
+
+every command that talks to a node also takes -tls-ca FILE, -tls-cert FILE, -tls-key FILE;
+-node takes a URL (http://host:port, https://host:port) or host:port (http)
 
 pay signs with -key-file FILE (mode 0600, from keygen -out) or else the hex
-seed in $SETTLE_KEY; a key is never taken from the command line.`)
+seed in $SETTLE_KEY; a key is never taken from the command line.
+
+environment:
+  SETTLE_NODE      the default -node (else http://127.0.0.1:7700)
+  SETTLE_KEY       pay's signing seed (hex) when -key-file is not given
+  SETTLE_TLS_CA    the default -tls-ca
+  SETTLE_TLS_CERT  the default -tls-cert
+  SETTLE_TLS_KEY   the default -tls-key`)
 }
 
 func defaultNode() string {
@@ -241,16 +258,26 @@ type nodeFlags struct {
 
 func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
 	f := &nodeFlags{}
-	fs.StringVar(&f.node, "node", defaultNode(), "validator API URL (https://host:port for TLS)")
+	fs.StringVar(&f.node, "node", defaultNode(), "validator API: host:port, http://host:port, or https://host:port for TLS (env SETTLE_NODE)")
 	fs.StringVar(&f.tls.CAFile, "tls-ca", os.Getenv("SETTLE_TLS_CA"), "PEM CA bundle that verifies an https node (default: the system roots)")
 	fs.StringVar(&f.tls.CertFile, "tls-cert", os.Getenv("SETTLE_TLS_CERT"), "client certificate (PEM), for a node that requires one")
 	fs.StringVar(&f.tls.KeyFile, "tls-key", os.Getenv("SETTLE_TLS_KEY"), "the client certificate's key (PEM, mode 0600)")
 	return f
 }
 
+// nodeURL is -node as a base URL: a bare host:port, as loadgen's -targets
+// take it, means plain http.
+func nodeURL(node string) string {
+	node = strings.TrimRight(node, "/")
+	if !strings.Contains(node, "://") {
+		return "http://" + node
+	}
+	return node
+}
+
 // client builds the API client the flags describe.
 func (f *nodeFlags) client() (client, error) {
-	c := client{base: strings.TrimRight(f.node, "/")}
+	c := client{base: nodeURL(f.node)}
 	if f.tls == (tlsfiles.Client{}) {
 		return c, nil
 	}

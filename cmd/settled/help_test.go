@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"settle/internal/testkit"
 )
 
 // TestSubcommandHelpExitsZero: `settled SUB -h` prints the subcommand's usage
@@ -24,4 +26,19 @@ func TestSubcommandHelpExitsZero(t *testing.T) {
 			t.Errorf("settled %s -h printed no usage naming %s:\n%s", tc.sub, tc.flag, out)
 		}
 	}
+}
+
+// TestCommandConventions: -h and help exit 0 with usage, an unknown command
+// prints usage and exits 2, version prints the build.
+func TestCommandConventions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the real binary")
+	}
+	testkit.CheckCLI(t, buildSettled(t), []testkit.CLICase{
+		{Args: []string{"-h"}, Exit: 0, Contains: "settled verify -config FILE"},
+		{Args: []string{"help"}, Exit: 0, Contains: "settled version"},
+		{Args: nil, Exit: 2, Contains: "usage:"},
+		{Args: []string{"fly"}, Exit: 2, Contains: `unknown command "fly"`},
+		{Args: []string{"version"}, Exit: 0, Contains: "settled "},
+	})
 }

@@ -25,6 +25,7 @@ import (
 	"settle/engine/devnet"
 	"settle/engine/ledger"
 	"settle/engine/node"
+	"settle/internal/cli"
 )
 
 func main() {
@@ -46,11 +47,17 @@ func main() {
 		err = runConfig(ctx, os.Args[2:])
 	case "verify":
 		err = runVerify(os.Args[2:])
-	case "-h", "--help", "help":
-		usage()
+	case "version":
+		fmt.Println(cli.Version("settled"))
 		return
 	default:
-		err = fmt.Errorf("unknown command %q", os.Args[1])
+		if cli.IsHelp(os.Args[1]) {
+			usage()
+			return
+		}
+		fmt.Fprintf(os.Stderr, "settled: unknown command %q\n", os.Args[1])
+		usage()
+		os.Exit(cli.ExitUsage)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return // -h: the subcommand printed its usage
@@ -67,7 +74,10 @@ func usage() {
   settled testnet -validators N -dir DIR [-accounts M] [-chain-id ID] [-genesis FILE]
   settled init -dir DIR [-accounts N] [-api ADDR] [-chain-id ID] [-genesis FILE]
   settled run -config FILE [-api ADDR] [-check]
-  settled verify -config FILE`)
+  settled verify -config FILE
+  settled version
+
+Every command takes -h for its flags; settled reads no environment variables.`)
 }
 
 // runDev writes (once) a dev genesis and configs under -data and runs a local
