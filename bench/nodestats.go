@@ -113,8 +113,8 @@ func (s *Sampler) sampleOne(ctx context.Context, i int, addr string) NodeSample 
 	ns.BlockTxsCount = m["settle_block_txs_count"]
 	ns.View = m["settle_view"]
 	ns.MempoolTxs = m["settle_mempool_txs"]
-	ns.WALBytes = m["settle_pebble_wal_bytes"]
-	ns.TableBytes = m["settle_pebble_flushed_bytes"] + m["settle_pebble_compacted_bytes"]
+	ns.WALBytes = m["settle_pebble_wal_bytes_total"]
+	ns.TableBytes = m["settle_pebble_flushed_bytes_total"] + m["settle_pebble_compacted_bytes_total"]
 	ns.OK = true
 	if st, err := s.get(ctx, "http://"+addr+"/v1/status"); err == nil {
 		var v struct {

@@ -10,17 +10,19 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"settle/engine/codes"
+	"settle/internal/promtext"
 )
 
 // getMetrics serves /metrics in the Prometheus text format: the API's metrics,
 // the process's and the default set's (metrics.WritePrometheus), then the
-// Backend's. Everything is written straight into the response.
+// Backend's, with the HELP and TYPE lines of internal/promtext.
 func (s *Server) getMetrics(ctx *fasthttp.RequestCtx, _ string) error {
 	ctx.Response.Header.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-	s.metrics.set.WritePrometheus(ctx)
-	metrics.WritePrometheus(ctx, true)
-	s.b.WriteMetrics(ctx)
-	return nil
+	var b bytes.Buffer
+	s.metrics.set.WritePrometheus(&b)
+	metrics.WritePrometheus(&b, true)
+	s.b.WriteMetrics(&b)
+	return promtext.Write(ctx, b.Bytes())
 }
 
 func (s *Server) getHealthz(ctx *fasthttp.RequestCtx, _ string) error {

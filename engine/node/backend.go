@@ -93,7 +93,15 @@ func (n *Node) Status() api.Status {
 }
 
 // WriteMetrics implements api.Backend.
-func (n *Node) WriteMetrics(w io.Writer) { n.metrics.set.WritePrometheus(w) }
+// The orderer's series follow the node's when it has any (a cluster's
+// consensus, transport and gossip).
+func (n *Node) WriteMetrics(w io.Writer) {
+	n.metrics.refresh(n.store)
+	n.metrics.set.WritePrometheus(w)
+	if mw, ok := n.orderer.(interface{ WriteMetrics(io.Writer) }); ok {
+		mw.WriteMetrics(w)
+	}
+}
 
 // Report implements api.Reporter: settlement net positions over a height range.
 func (n *Node) Report(from, to uint64, account *txn.AccountID) (*store.Report, error) {

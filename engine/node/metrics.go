@@ -8,6 +8,8 @@ import (
 
 	"settle/engine/codes"
 	"settle/engine/ledger"
+	"settle/engine/store"
+	"settle/mempool"
 )
 
 // metrics are the node's Prometheus series (docs/operations.md lists them).
@@ -21,10 +23,20 @@ type metrics struct {
 	// payloadVerified counts signatures checked at vote time: those of proposed
 	// transactions that had not reached this validator's mempool.
 	payloadVerified *vm.Counter
-	blockTxs        *vm.Histogram
-	execSeconds     *vm.Histogram
-	commitSeconds   *vm.Histogram
+	blockTxs        *vm.PrometheusHistogram
+	execSeconds     *vm.PrometheusHistogram
+	commitSeconds   *vm.PrometheusHistogram
+	// Cumulative counts kept elsewhere (the store, Pebble), copied in by
+	// refresh before each scrape.
+	writtenKeys, writtenBytes              *vm.Counter
+	walBytes, flushedBytes, compactedBytes *vm.Counter
 }
+
+// Prometheus buckets (le) of the block histograms.
+var (
+	blockTxsBuckets    = []float64{0, 1, 10, 50, 100, 250, 500, 1000, 2000, 4096, 8192, 16384}
+	blockSecondsBucket = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
+)
 
 func newMetrics(n *Node) *metrics {
 	s := vm.NewSet()
@@ -36,9 +48,14 @@ func newMetrics(n *Node) *metrics {
 		accepted:        s.NewCounter("settle_txs_accepted_total"),
 		badSignatures:   s.NewCounter("settle_bad_signatures_total"),
 		payloadVerified: s.NewCounter("settle_payload_signatures_verified_total"),
-		blockTxs:        s.NewHistogram("settle_block_txs"),
-		execSeconds:     s.NewHistogram("settle_block_execute_seconds"),
-		commitSeconds:   s.NewHistogram("settle_block_commit_seconds"),
+		blockTxs:        s.NewPrometheusHistogramExt("settle_block_txs", blockTxsBuckets),
+		execSeconds:     s.NewPrometheusHistogramExt("settle_block_execute_seconds", blockSecondsBucket),
+		commitSeconds:   s.NewPrometheusHistogramExt("settle_block_commit_seconds", blockSecondsBucket),
+		writtenKeys:     s.NewCounter("settle_store_written_keys_total"),
+		writtenBytes:    s.NewCounter("settle_store_written_bytes_total"),
+		walBytes:        s.NewCounter("settle_pebble_wal_bytes_total"),
+		flushedBytes:    s.NewCounter("settle_pebble_flushed_bytes_total"),
+		compactedBytes:  s.NewCounter("settle_pebble_compacted_bytes_total"),
 	}
 	s.NewGauge("settle_height", func() float64 { return float64(n.Height()) })
 	s.NewGauge("settle_mempool_txs", func() float64 { return float64(n.pool.Stats().TxCount) })
@@ -46,18 +63,19 @@ func newMetrics(n *Node) *metrics {
 	s.NewGauge("settle_mempool_min_fee", func() float64 { return float64(n.pool.MinFee()) })
 	s.NewGauge("settle_event_subscribers", func() float64 { return float64(n.events.Subscribers()) })
 	s.NewGauge("settle_view", func() float64 { return float64(n.orderer.Status().View) })
-	// What each block's synced batch wrote, cumulative since start: divided by
-	// settle_txs_committed_total, the keys and bytes per transaction.
-	s.NewGauge("settle_store_written_keys", func() float64 { return float64(n.store.Written().Keys) })
-	s.NewGauge("settle_store_written_bytes", func() float64 { return float64(n.store.Written().Bytes) })
-	// What Pebble wrote after the batches (the WAL, memtable flushes and
-	// compactions, cumulative since start), whoever's keys: the consensus
-	// records of a cluster share the database.
-	s.NewGauge("settle_pebble_wal_bytes", func() float64 { return float64(n.store.Engine().WALBytes) })
-	s.NewGauge("settle_pebble_flushed_bytes", func() float64 { return float64(n.store.Engine().FlushedBytes) })
-	s.NewGauge("settle_pebble_compacted_bytes", func() float64 { return float64(n.store.Engine().CompactedBytes) })
 	s.NewGauge("settle_pebble_l0_files", func() float64 { return float64(n.store.Engine().L0Files) })
 	return m
+}
+
+// refresh copies the store's and Pebble's cumulative counts into their
+// counters (they are kept there, not incremented here).
+func (m *metrics) refresh(st *store.Store) {
+	w, e := st.Written(), st.Engine()
+	m.writtenKeys.Set(w.Keys)
+	m.writtenBytes.Set(w.Bytes)
+	m.walBytes.Set(e.WALBytes)
+	m.flushedBytes.Set(e.FlushedBytes)
+	m.compactedBytes.Set(e.CompactedBytes)
 }
 
 func (m *metrics) block(txs int, exec, commit time.Duration, res *ledger.BlockResult) {
@@ -73,6 +91,11 @@ func (m *metrics) block(txs int, exec, commit time.Duration, res *ledger.BlockRe
 	m.blockTxs.Update(float64(txs))
 	m.execSeconds.Update(exec.Seconds())
 	m.commitSeconds.Update(commit.Seconds())
+}
+
+// dropped counts a transaction the mempool let go without its committing.
+func (m *metrics) dropped(r mempool.DropReason) {
+	m.set.GetOrCreateCounter(fmt.Sprintf(`settle_mempool_dropped_total{reason=%q}`, r)).Inc()
 }
 
 // admitted counts the outcome of a Submit call.

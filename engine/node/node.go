@@ -68,7 +68,12 @@ func New(cfg Config, orderer OrdererFactory) (*Node, error) {
 		st.Close()
 		return nil, fmt.Errorf("mempool: %w", err)
 	}
-	n.pool.SetDropHook(func(d mempool.Dropped) { n.dropped.record(d, n.Height()) })
+	n.pool.SetDropHook(func(d mempool.Dropped) {
+		n.dropped.record(d, n.Height())
+		if n.metrics != nil { // set below, before anything runs
+			n.metrics.dropped(d.Reason)
+		}
+	})
 	if orderer == nil {
 		orderer = func(n *Node) (chain.Orderer, error) { return chain.NewSolo(n.pool, cfg.Assembler()) }
 	}

@@ -1,0 +1,72 @@
+package promtext
+
+// Families lists every settle_* family a validator's /metrics serves, with its
+// type and help text. A test holds the list to what a running validator (a
+// single one and a cluster member) serves, and docs/operations.md's table is
+// generated from it.
+var Families = []Family{
+	// The node: ledger, blocks, admission, mempool, storage.
+	{"settle_height", "gauge", "Height of the last committed block.", ""},
+	{"settle_view", "gauge", "Consensus view this validator is in (0 for a single validator).", ""},
+	{"settle_blocks_committed_total", "counter", "Blocks executed and made durable.", ""},
+	{"settle_txs_committed_total", "counter", "Transactions in committed blocks, applied or not.", ""},
+	{"settle_txs_succeeded_total", "counter", "Committed transactions whose result is success.", ""},
+	{"settle_txs_accepted_total", "counter", "Transactions admitted to the mempool from this validator's clients.", ""},
+	{"settle_txs_rejected_total", "counter", "Client transactions refused at admission, by rejection code.", "code"},
+	{"settle_bad_signatures_total", "counter", "Submitted signatures that failed verification.", ""},
+	{"settle_payload_signatures_verified_total", "counter", "Signatures of proposed transactions verified at vote time (those that had not reached this mempool).", ""},
+	{"settle_block_txs", "histogram", "Transactions per committed block.", ""},
+	{"settle_block_execute_seconds", "histogram", "Time to execute a block against the ledger.", ""},
+	{"settle_block_commit_seconds", "histogram", "Time to make a block durable (one synced Pebble batch).", ""},
+	{"settle_mempool_txs", "gauge", "Transactions waiting in the mempool.", ""},
+	{"settle_mempool_bytes", "gauge", "Bytes of the transactions waiting in the mempool.", ""},
+	{"settle_mempool_min_fee", "gauge", "Lowest fee the mempool admits now (rises as it fills).", ""},
+	{"settle_mempool_dropped_total", "counter", "Transactions the mempool let go without their committing, by reason (expired, evicted, replaced, superseded, failed).", "reason"},
+	{"settle_event_subscribers", "gauge", "Open commit-event streams.", ""},
+	{"settle_store_written_keys_total", "counter", "Keys the blocks' synced batches wrote.", ""},
+	{"settle_store_written_bytes_total", "counter", "Bytes the blocks' synced batches carried.", ""},
+	{"settle_pebble_wal_bytes_total", "counter", "Bytes Pebble wrote to its write-ahead log.", ""},
+	{"settle_pebble_flushed_bytes_total", "counter", "Bytes of tables Pebble's memtable flushes wrote.", ""},
+	{"settle_pebble_compacted_bytes_total", "counter", "Bytes of tables Pebble's compactions wrote.", ""},
+	{"settle_pebble_l0_files", "gauge", "Tables in Pebble's level 0 (a rising count means compactions lag).", ""},
+
+	// The HTTP API (engine/api).
+	{"settle_api_requests_total", "counter", "Answered API requests, by route and code.", "route, code"},
+	{"settle_api_request_duration_seconds", "histogram", "Time to answer an API request, by route.", "route"},
+	{"settle_api_batch_txs", "histogram", "Transactions per POST /v1/batch.", ""},
+	{"settle_api_batch_decoded_bytes", "histogram", "Decoded (uncompressed) bytes per POST /v1/batch.", ""},
+	{"settle_api_batch_tx_results_total", "counter", "Per-transaction results of batch answers, by code.", "code"},
+	{"settle_api_read_errors_total", "counter", "Requests the server could not read (never routed), by code.", "code"},
+	{"settle_api_event_streams_open", "gauge", "Open GET /v1/events streams.", ""},
+	{"settle_api_limit_refusals_total", "counter", "Requests or connections refused because a limit was reached, by limit.", "limit"},
+	{"settle_api_idle_connections_closed_total", "counter", "Idle connections the server closed, by reason.", "reason"},
+	{"settle_api_connections_open", "gauge", "Open client connections.", ""},
+	{"settle_api_body_bytes_in_flight", "gauge", "Request-body bytes held by requests being handled.", ""},
+
+	// A cluster member's consensus driver (consensus/cluster).
+	{"settle_consensus_proposals_total", "counter", "Blocks this validator proposed as leader.", ""},
+	{"settle_consensus_commits_total", "counter", "Blocks the consensus committed and handed to execution.", ""},
+	{"settle_consensus_timeouts_total", "counter", "Views this validator timed out in (each a view change it voted for).", ""},
+	{"settle_consensus_abandoned_blocks_total", "counter", "Stored blocks of forks that lost (their transactions go back to the mempool).", ""},
+	{"settle_consensus_bad_messages_total", "counter", "Replica frames that did not decode.", ""},
+	{"settle_consensus_slimmed_blocks_total", "counter", "Executed blocks kept without their payload (the ledger holds it).", ""},
+	{"settle_consensus_kept_whole_blocks_total", "counter", "Executed blocks kept whole because the ledger could not give their payload back identically.", ""},
+	{"settle_consensus_syncing", "gauge", "1 while this validator catches up with blocks the others committed.", ""},
+	{"settle_consensus_behind_blocks", "gauge", "Committed blocks known to exist but not executed here.", ""},
+	{"settle_consensus_leader", "gauge", "Index (in the genesis) of the current view's leader.", ""},
+	{"settle_consensus_commit_latency_seconds", "histogram", "Time from a block's first arrival here to its commit.", ""},
+	{"settle_gossip_frames_sent_total", "counter", "Gossip frames of transactions broadcast.", ""},
+	{"settle_gossip_txs_sent_total", "counter", "Transactions gossiped to the other validators.", ""},
+	{"settle_gossip_dropped_total", "counter", "Gossip dropped: transactions over the outgoing buffer, frames over the incoming queue.", "direction, unit"},
+	{"settle_gossip_backlog_txs", "gauge", "Transactions waiting for the next gossip broadcast.", ""},
+	{"settle_transport_peers_connected", "gauge", "Peers with an authenticated replica connection open.", ""},
+	{"settle_transport_peer_up", "gauge", "1 while the replica connection to a peer is open.", "peer"},
+	{"settle_transport_sent_frames_total", "counter", "Replica frames sent, by peer and lane (consensus first, gossip when idle).", "peer, lane"},
+	{"settle_transport_sent_bytes_total", "counter", "Replica wire bytes sent, by peer and lane.", "peer, lane"},
+	{"settle_transport_received_frames_total", "counter", "Replica frames received, by peer.", "peer"},
+	{"settle_transport_received_bytes_total", "counter", "Replica wire bytes received, by peer.", "peer"},
+	{"settle_transport_dropped_frames_total", "counter", "Frames dropped before sending (queue full), by peer and lane.", "peer, lane"},
+	{"settle_transport_connects_total", "counter", "Authenticated connections established, by peer.", "peer"},
+	{"settle_transport_receive_queue_drops_total", "counter", "Received frames dropped because the receive queue was full.", ""},
+	{"settle_transport_handshake_failures_total", "counter", "Replica connections refused in the TLS or identity handshake.", ""},
+}
