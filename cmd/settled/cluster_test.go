@@ -134,6 +134,44 @@ func TestClusterFaults(t *testing.T) {
 	if err := chain.err(); err != nil {
 		t.Fatal(err)
 	}
+	killedLeader := leader
+	for _, v := range vs {
+		v.stop()
+	}
+	checkFaultLog(t, vs, victim, killedLeader)
+}
+
+// checkFaultLog reads the log of a validator that was never killed: it must
+// have seen the two killed ones go down and come back, timed out the dead
+// leader's view, and logged its own SIGTERM shutdown (docs/operations.md).
+func checkFaultLog(t *testing.T, vs []*validator, killed ...int) {
+	t.Helper()
+	survivor := -1
+	for i := range vs {
+		if i != killed[0] && i != killed[1] {
+			survivor = i
+			break
+		}
+	}
+	out := vs[survivor].p.out.String() // the process has exited: no more writes
+	want := []string{
+		`level=WARN msg="cluster: view timed out; voting for a view change"`,
+		`level=INFO msg="shutting down" node=v` + fmt.Sprint(survivor) + ` cause="received terminated"`,
+		`level=INFO msg=stopped`,
+		`level=INFO msg="ready for clients"`,
+	}
+	for _, k := range killed {
+		want = append(want, fmt.Sprintf(`level=WARN msg="cluster: peer down" node=v%d peer=v%d`, survivor, k),
+			fmt.Sprintf(`level=INFO msg="cluster: peer up" node=v%d peer=v%d`, survivor, k))
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("v%d's log lacks %s", survivor, w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("v%d's log:\n%s", survivor, out)
+	}
 }
 
 // validator is one settled process of the test cluster.

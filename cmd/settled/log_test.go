@@ -60,7 +60,7 @@ func TestAPIErrorsReachTheNodeLog(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serveWith(ctx, filepath.Join(dir, "config.json"), "", &logged,
+		done <- serveWith(ctx, filepath.Join(dir, "config.json"), "", &logged, logOptions{format: "json", level: "info"},
 			func(b api.Backend) api.Backend { return brokenBackend{b} })
 	}()
 	defer func() {
@@ -73,8 +73,8 @@ func TestAPIErrorsReachTheNodeLog(t *testing.T) {
 	waitServing(t, base, &logged)
 
 	for _, tc := range []struct{ path, want string }{
-		{"/v1/block/1", "settled[v0]: api: GET /v1/block/1: load block 1: pebble: input/output error"},
-		{"/v1/status", "settled[v0]: api: panic serving GET /v1/status: status: invariant broken in test"},
+		{"/v1/block/1", "api: GET /v1/block/1: load block 1: pebble: input/output error"},
+		{"/v1/status", "api: panic serving GET /v1/status: status: invariant broken in test"},
 	} {
 		resp, err := http.Get(base + tc.path)
 		if err != nil {
@@ -87,13 +87,48 @@ func TestAPIErrorsReachTheNodeLog(t *testing.T) {
 			t.Errorf("GET %s: %d %s, want a generic 500 internal", tc.path, resp.StatusCode, body)
 		}
 		deadline := time.Now().Add(5 * time.Second)
-		for !strings.Contains(logged.String(), tc.want) && time.Now().Before(deadline) {
+		for findRecord(t, logged.String(), "ERROR", tc.want) == nil && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if !strings.Contains(logged.String(), tc.want) {
-			t.Errorf("GET %s: the node's log lacks %q; it has:\n%s", tc.path, tc.want, logged.String())
+		if findRecord(t, logged.String(), "ERROR", tc.want) == nil {
+			t.Errorf("GET %s: the node's log lacks an ERROR record %q of node v0; it has:\n%s", tc.path, tc.want, logged.String())
 		}
 	}
+	cancel()
+	if err := <-done; err != nil && err != context.Canceled {
+		t.Errorf("serve: %v", err)
+	}
+	done <- nil
+	for _, msg := range []string{"started", "ready for clients", "shutting down", "stopped"} {
+		if findRecord(t, logged.String(), "INFO", msg) == nil {
+			t.Errorf("the log lacks the INFO record %q; it has:\n%s", msg, logged.String())
+		}
+	}
+}
+
+// findRecord parses a JSON log (every line must be a JSON object with time,
+// level, msg and node) and returns the first record of level whose message
+// contains msg.
+func findRecord(t *testing.T, log, level, msg string) map[string]any {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		if line == "" {
+			continue
+		}
+		var r map[string]any
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		for _, k := range []string{"time", "level", "msg", "node"} {
+			if _, ok := r[k]; !ok {
+				t.Fatalf("log record without %q: %s", k, line)
+			}
+		}
+		if r["level"] == level && strings.Contains(r["msg"].(string), msg) {
+			return r
+		}
+	}
+	return nil
 }
 
 // waitServing waits for an in-process validator to be ready.

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -33,7 +34,7 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	var err error
 	switch os.Args[1] {
@@ -68,6 +69,20 @@ func main() {
 	}
 }
 
+// signalContext ends on SIGINT or SIGTERM, with the signal as its cause (the
+// log says which one stopped the validator).
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if s, ok := <-ch; ok {
+			cancel(fmt.Errorf("received %v", s))
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); close(ch); cancel(nil) }
+}
+
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   settled dev [-validators N] [-data DIR] [-api ADDR] [-accounts N] [-reset]
@@ -91,6 +106,8 @@ func runDev(ctx context.Context, args []string) error {
 	apiAddr := fs.String("api", "127.0.0.1:7700", "HTTP API listen address (a cluster: the first validator's; the others take the next ports)")
 	accounts := fs.Int("accounts", devnet.DefaultOptions().Accounts, "demo accounts to fund (a new directory only: an existing one with other accounts is refused)")
 	reset := fs.Bool("reset", false, "delete the data directory first")
+	var lo logOptions
+	lo.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -105,7 +122,7 @@ func runDev(ctx context.Context, args []string) error {
 		return err
 	}
 	if *validators != 1 {
-		return devCluster(ctx, *data, *apiAddr, *validators, *accounts)
+		return devCluster(ctx, *data, *apiAddr, *validators, *accounts, lo)
 	}
 	cfgPath := filepath.Join(*data, "config.json")
 	if _, err := os.Stat(cfgPath); errors.Is(err, os.ErrNotExist) {
@@ -113,7 +130,7 @@ func runDev(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	return serve(ctx, cfgPath, *apiAddr)
+	return serve(ctx, cfgPath, *apiAddr, lo)
 }
 
 func runInit(args []string) error {
@@ -174,6 +191,8 @@ func runConfig(ctx context.Context, args []string) error {
 	cfgPath := fs.String("config", "", "validator config file")
 	apiAddr := fs.String("api", "", "override the config's API address")
 	check := fs.Bool("check", false, "check the config, its genesis, key file and addresses, print \"config OK\" and exit, starting nothing")
+	var lo logOptions
+	lo.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -183,17 +202,20 @@ func runConfig(ctx context.Context, args []string) error {
 	if *check {
 		return checkConfig(os.Stdout, *cfgPath, *apiAddr)
 	}
-	return serve(ctx, *cfgPath, *apiAddr)
+	if _, err := lo.logger(io.Discard, ""); err != nil {
+		return err
+	}
+	return serve(ctx, *cfgPath, *apiAddr, lo)
 }
 
 // serve runs a validator and its API until ctx ends. Its log is stderr.
-func serve(ctx context.Context, cfgPath, apiOverride string) error {
-	return serveWith(ctx, cfgPath, apiOverride, os.Stderr, nil)
+func serve(ctx context.Context, cfgPath, apiOverride string, lo logOptions) error {
+	return serveWith(ctx, cfgPath, apiOverride, os.Stderr, lo, nil)
 }
 
 // serveWith is serve with the node's log written to logw and, for tests, the
 // API's backend wrapped (nil: the node itself).
-func serveWith(ctx context.Context, cfgPath, apiOverride string, logw io.Writer, wrap func(api.Backend) api.Backend) error {
+func serveWith(ctx context.Context, cfgPath, apiOverride string, logw io.Writer, lo logOptions, wrap func(api.Backend) api.Backend) error {
 	fc, cfg, err := node.LoadFileConfig(cfgPath)
 	if err != nil {
 		return err
@@ -201,18 +223,21 @@ func serveWith(ctx context.Context, cfgPath, apiOverride string, logw io.Writer,
 	if apiOverride != "" {
 		fc.APIAddr = apiOverride
 	}
+	log, err := lo.logger(logw, cfg.NodeID)
+	if err != nil {
+		return err
+	}
 	apiCfg, scheme, err := apiConfig(fc)
 	if err != nil {
 		return err
 	}
 	t0 := time.Now()
-	logf := nodeLog(logw, cfg.NodeID)
 	// The API reports its internal errors and recovered panics to the node's log.
-	apiCfg.Logf = logf
+	apiCfg.Logf = logfAt(log, slog.LevelError)
 	if err := apiCfg.Validate(); err != nil {
 		return err
 	}
-	factory, err := cluster.FromFile(fc, cfg, cfgPath, logf)
+	factory, err := cluster.FromFile(fc, cfg, cfgPath, log)
 	if err != nil {
 		return err
 	}
@@ -232,22 +257,28 @@ func serveWith(ctx context.Context, cfgPath, apiOverride string, logw io.Writer,
 	srv := api.New(apiCfg, backend)
 	go srv.Serve(ln)
 	meta := n.Ledger().Meta()
+	recovered := time.Since(t0).Round(time.Millisecond)
 	fmt.Printf("settled: chain %s, node %s, height %d, state %s, recovered in %v\n",
-		cfg.Genesis.ChainID, cfg.NodeID, meta.Height, meta.StateHash, time.Since(t0).Round(time.Millisecond))
+		cfg.Genesis.ChainID, cfg.NodeID, meta.Height, meta.StateHash, recovered)
 	fmt.Printf("settled: API listening on %s://%s\n", scheme, ln.Addr())
+	log.Info("started", "chain", cfg.Genesis.ChainID, "height", meta.Height, "state_hash", meta.StateHash.String(),
+		"recovered_ms", recovered.Milliseconds(), "api", scheme+"://"+ln.Addr().String(), "validators", len(cfg.Genesis.Validators))
+	rctx, stopWatch := context.WithCancel(ctx)
+	go watchReady(rctx, log, n.Ready, n.Height)
 	runErr := n.Run(ctx)
+	stopWatch()
+	if cause := context.Cause(ctx); cause != nil && runErr == nil {
+		log.Info("shutting down", "cause", cause.Error(), "height", n.Height())
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdownCtx)
-	return runErr
-}
-
-// nodeLog is the node's log: one line per entry on w, prefixed with the
-// node's id.
-func nodeLog(w io.Writer, nodeID string) func(format string, args ...any) {
-	return func(format string, args ...any) {
-		fmt.Fprintf(w, "settled[%s]: %s\n", nodeID, fmt.Sprintf(format, args...))
+	if runErr != nil {
+		log.Error("stopped on an error", "err", runErr.Error(), "height", n.Height())
+	} else {
+		log.Info("stopped", "height", n.Height())
 	}
+	return runErr
 }
 
 func runVerify(args []string) error {

@@ -147,7 +147,7 @@ func writeTestnetFrom(dir string, n, accounts int, chainID string, base *ledger.
 // devCluster writes (once) a local n-validator cluster under data, with API ports
 // from apiAddr's port upwards and replica ports 50 above them, then runs every
 // validator as a child `settled run` process until ctx ends.
-func devCluster(ctx context.Context, data, apiAddr string, n, accounts int) error {
+func devCluster(ctx context.Context, data, apiAddr string, n, accounts int, lo logOptions) error {
 	host, portStr, err := net.SplitHostPort(apiAddr)
 	if err != nil {
 		return fmt.Errorf("dev: -api %q: %w", apiAddr, err)
@@ -168,13 +168,13 @@ func devCluster(ctx context.Context, data, apiAddr string, n, accounts int) erro
 	if err != nil {
 		return err
 	}
-	return supervise(ctx, data, g)
+	return supervise(ctx, data, g, lo)
 }
 
 // supervise runs `settled run -config <data>/v<i>.json` for every validator of g,
 // prints their API addresses, forwards SIGTERM when ctx ends and waits for all.
 // The children die with the supervisor (childProcAttr).
-func supervise(ctx context.Context, data string, g *ledger.Genesis) error {
+func supervise(ctx context.Context, data string, g *ledger.Genesis, lo logOptions) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -185,7 +185,7 @@ func supervise(ctx context.Context, data string, g *ledger.Genesis) error {
 	cmds := make([]*exec.Cmd, len(g.Validators))
 	pgid := 0 // the first child leads a new process group; the others join it
 	for i, v := range g.Validators {
-		cmd := exec.Command(self, "run", "-config", filepath.Join(data, v.Name+".json"))
+		cmd := exec.Command(self, "run", "-config", filepath.Join(data, v.Name+".json"), "-log-format", lo.format, "-log-level", lo.level)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		cmd.SysProcAttr = childProcAttr(pgid)
 		if err := cmd.Start(); err != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -86,7 +88,12 @@ type Config struct {
 	GossipBufferTxMax int           // transactions waiting for the next flush; more are dropped
 	GossipInQueueMax  int           // received gossip frames waiting for admission; more are dropped
 
+	// Logf receives the driver's informational lines (Info level when Log
+	// is derived from it). Log, when set, receives the state changes an
+	// operator watches at their levels (peer up and down: Info and Warn; a
+	// view timing out: Warn); nil sends them through Logf.
 	Logf func(format string, args ...any)
+	Log  *slog.Logger
 }
 
 // Defaults.
@@ -118,7 +125,42 @@ func (c *Config) withDefaults() {
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
 	}
+	if c.Log == nil {
+		c.Log = slog.New(logfHandler{logf: c.Logf})
+	}
 }
+
+// logfHandler is a slog.Handler over a Logf: "message key=value …" lines,
+// the level in front of anything above Info.
+type logfHandler struct {
+	logf  func(format string, args ...any)
+	attrs string
+}
+
+func (h logfHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h logfHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	if r.Level > slog.LevelInfo {
+		b.WriteString(r.Level.String() + " ")
+	}
+	b.WriteString(r.Message + h.attrs)
+	r.Attrs(func(a slog.Attr) bool {
+		b.WriteString(" " + a.String())
+		return true
+	})
+	h.logf("%s", b.String())
+	return nil
+}
+
+func (h logfHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	for _, a := range as {
+		h.attrs += " " + a.String()
+	}
+	return h
+}
+
+func (h logfHandler) WithGroup(string) slog.Handler { return h }
 
 // Validate reports the first bad value, in a sentence.
 func (c *Config) Validate() error {

@@ -44,6 +44,7 @@ type Driver struct {
 	markerDone  bool
 	asmCancel   context.CancelFunc
 	toSlim      []*hotstuff.Block // committed with a payload, not yet known executed
+	peerUp      []bool            // each peer's connection at the last tick, for the log
 
 	coreIn   chan inbound
 	gossipIn chan []byte
@@ -60,20 +61,23 @@ type Driver struct {
 		raws [][]byte
 	}
 
-	running    atomic.Pointer[transport.Transport]
-	view       atomic.Uint64
-	leader     atomic.Int64
-	behind     atomic.Uint64 // committed blocks known to exist but not executed here
-	syncing    atomic.Bool
-	recovering atomic.Bool // the core relearns a lost safety state
-	catchup    catchupLog  // core goroutine
-	counters   counters
+	running         atomic.Pointer[transport.Transport]
+	view            atomic.Uint64
+	leader          atomic.Int64
+	behind          atomic.Uint64 // committed blocks known to exist but not executed here
+	syncing         atomic.Bool
+	recovering      atomic.Bool // the core relearns a lost safety state
+	catchup         catchupLog  // core goroutine
+	counters        counters
+	latency         *latency
+	lastTimeoutView uint64 // core goroutine: the last view this validator sent a timeout for
 }
 
 type counters struct {
 	gossipDropsOut, gossipDropsIn, gossipFrames, gossipTxs atomic.Uint64
 	badMessages, proposals, commits, abandoned             atomic.Uint64
 	slimmed, keptWhole                                     atomic.Uint64
+	timeouts                                               atomic.Uint64 // views this validator timed out in
 }
 
 type inbound struct {
@@ -104,6 +108,7 @@ func New(cfg Config) (*Driver, error) {
 		payloadC:    make(chan payloadResult, 1),
 		execC:       make(chan struct{}, 1),
 		slimC:       make(chan []*hotstuff.Block, slimQueueMax),
+		latency:     newLatency(),
 	}, nil
 }
 
@@ -278,11 +283,35 @@ func (d *Driver) tick() {
 			b = b.With(hotstuff.ValidatorIndex(i))
 		}
 	}
+	d.logPeers()
 	if string(b) != string(d.unreachable) {
 		d.unreachable = b
 		d.core.SetUnreachable(b)
 	}
 	d.core.Tick()
+}
+
+// logPeers logs each peer whose connection opened or closed since the last
+// tick (core goroutine).
+func (d *Driver) logPeers() {
+	if d.peerUp == nil {
+		d.peerUp = make([]bool, len(d.cfg.Validators))
+	}
+	for i, v := range d.cfg.Validators {
+		if i == d.cfg.Self {
+			continue
+		}
+		up, _ := d.tr.PeerUp(i)
+		if up == d.peerUp[i] {
+			continue
+		}
+		d.peerUp[i] = up
+		if up {
+			d.cfg.Log.Info("cluster: peer up", "peer", v.Name, "addr", v.Addr)
+		} else {
+			d.cfg.Log.Warn("cluster: peer down", "peer", v.Name, "addr", v.Addr)
+		}
+	}
 }
 
 // harmless are the core's errors for bad or late input from other validators.
@@ -392,6 +421,7 @@ func (fx *effects) Persist(safety *hotstuff.SafetyState, blocks []*hotstuff.Bloc
 	for _, b := range blocks {
 		d.tracker.Track(b)
 	}
+	d.latency.stored(blocks, time.Now())
 	prune := d.pruneBelow
 	d.pruneBelow = 0
 	if err := d.st.persist(safety, blocks, prune); err != nil {
@@ -407,6 +437,14 @@ func (fx *effects) Persist(safety *hotstuff.SafetyState, blocks []*hotstuff.Bloc
 }
 
 func (fx *effects) Send(env hotstuff.Envelope) {
+	if to, ok := env.Msg.(*hotstuff.Timeout); ok && to.View > fx.d.lastTimeoutView {
+		d := fx.d
+		d.lastTimeoutView = to.View
+		d.counters.timeouts.Add(1)
+		leader := d.core.Leader(to.View)
+		d.cfg.Log.Warn("cluster: view timed out; voting for a view change", "view", to.View,
+			"leader", d.cfg.Validators[leader].Name, "committed", d.core.Committed().Height)
+	}
 	frame := encodeFrame(env.Msg)
 	if env.Broadcast {
 		fx.d.tr.Broadcast(frame)
@@ -434,6 +472,7 @@ func (fx *effects) Commit(blocks []*hotstuff.Block) error {
 			d.toSlim = append(d.toSlim, b)
 		}
 	}
+	d.latency.committed(blocks, time.Now())
 	requeue, abandoned := d.tracker.Abandon(blocks[len(blocks)-1].Height)
 	d.requeue(requeue)
 	d.counters.abandoned.Add(uint64(abandoned))
@@ -442,7 +481,9 @@ func (fx *effects) Commit(blocks []*hotstuff.Block) error {
 
 func (fx *effects) NeedPayload(req hotstuff.PayloadRequest) { fx.d.startAssembly(fx.ctx, req) }
 
-func (fx *effects) Evidence(ev hotstuff.Evidence) { fx.d.cfg.Logf("cluster: EVIDENCE %s", ev) }
+func (fx *effects) Evidence(ev hotstuff.Evidence) {
+	fx.d.cfg.Log.Error("cluster: EVIDENCE of a faulty validator", "evidence", fmt.Sprint(ev))
+}
 
 func encodeFrame(m hotstuff.Message) []byte {
 	enc := hotstuff.EncodeMessage(m)

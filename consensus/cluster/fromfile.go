@@ -3,6 +3,7 @@ package cluster
 import (
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"time"
@@ -18,7 +19,7 @@ import (
 // describes: nil (Solo) when the genesis names one validator, else a cluster
 // driver built from fc.Cluster. cfgPath locates the wiped-disk marker,
 // <config dir>/<node id>.started.
-func FromFile(fc *node.FileConfig, cfg node.Config, cfgPath string, logf func(string, ...any)) (node.OrdererFactory, error) {
+func FromFile(fc *node.FileConfig, cfg node.Config, cfgPath string, log *slog.Logger) (node.OrdererFactory, error) {
 	g := cfg.Genesis
 	if len(g.Validators) == 1 {
 		return nil, nil
@@ -51,7 +52,8 @@ func FromFile(fc *node.FileConfig, cfg node.Config, cfgPath string, logf func(st
 		GossipFrameTxMax:    cc.GossipFrameTxMax,
 		GossipBufferTxMax:   cc.GossipBufferTxMax,
 		ReplicaPlaintext:    cc.ReplicaTLS != nil && !*cc.ReplicaTLS,
-		Logf:                logf,
+		Log:                 log,
+		Logf:                func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) },
 	}
 	for i, v := range g.Validators {
 		pub, err := hex.DecodeString(v.PublicKey)
