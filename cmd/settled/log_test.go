@@ -94,6 +94,10 @@ func TestAPIErrorsReachTheNodeLog(t *testing.T) {
 			t.Errorf("GET %s: the node's log lacks an ERROR record %q of node v0; it has:\n%s", tc.path, tc.want, logged.String())
 		}
 	}
+	// The readiness watcher polls every 100 ms: give it the time to see it.
+	for deadline := time.Now().Add(5 * time.Second); findRecord(t, logged.String(), "INFO", "ready for clients") == nil && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	cancel()
 	if err := <-done; err != nil && err != context.Canceled {
 		t.Errorf("serve: %v", err)
