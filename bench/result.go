@@ -92,8 +92,11 @@ type Round struct {
 
 	GeneratorValid   bool     `json:"generator_valid"`
 	GeneratorReasons []string `json:"generator_reasons,omitempty"`
-	MeetsSLO         bool     `json:"meets_slo"` // p99 ≤ SLO
-	Sustained        bool     `json:"sustained"` // committed ≥ 99% of offered, p99 ≤ SLO, generator valid
+	// Degraded: refusals broke senders' sequences in this round (loadgen's
+	// degraded_reasons); its figures hold for the load that arrived.
+	Degraded  []string `json:"degraded,omitempty"`
+	MeetsSLO  bool     `json:"meets_slo"` // p99 ≤ SLO
+	Sustained bool     `json:"sustained"` // committed ≥ 99% of offered, p99 ≤ SLO, generator valid
 }
 
 // Stat is a mean with its spread over repeated rounds.
@@ -123,7 +126,8 @@ func newRound(i int, label string, rate float64, s *loadgen.Summary, sloMs float
 		Offered: c.Offered, Sent: c.Sent, Accepted: c.Accepted, Rejected: c.Rejected, RejectedBy: c.RejectedByCode,
 		Committed: c.Committed, Failed: c.Failed, FailedBy: c.FailedByCode, TimedOut: c.TimedOut,
 		OfferedPerS: s.Rates.OfferedPerS, CommittedPerS: s.Rates.CommittedPerS,
-		Latency: s.Committed, AcceptedLatency: s.Accepted, GeneratorValid: s.Valid, GeneratorReasons: s.InvalidReasons}
+		Latency: s.Committed, AcceptedLatency: s.Accepted, GeneratorValid: s.Valid, GeneratorReasons: s.InvalidReasons,
+		Degraded: s.DegradedReasons}
 	if r.OfferedPerS == 0 && s.TimedS > 0 { // closed loop: offered is what was dispatched
 		r.OfferedPerS = float64(c.Offered) / s.TimedS
 	}

@@ -238,6 +238,8 @@ func verdict(r Round) string {
 	switch {
 	case !r.GeneratorValid:
 		return "INVALID (generator: " + strings.Join(r.GeneratorReasons, "; ") + ")"
+	case r.Sustained && len(r.Degraded) > 0:
+		return "sustained, degraded (" + strings.Join(r.Degraded, "; ") + ")"
 	case r.Sustained:
 		return "sustained"
 	case !r.MeetsSLO:

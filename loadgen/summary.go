@@ -88,6 +88,12 @@ type CacheInfo struct {
 type Summary struct {
 	Valid          bool     `json:"valid"`
 	InvalidReasons []string `json:"invalid_reasons"`
+	// Degraded: the measurement holds, but the load did not reach the
+	// validators as a client that keeps its senders' sequences gap-free would
+	// have sent it: some transactions could not commit because an earlier one
+	// of their sender was refused (or ran past the mempool's window).
+	Degraded        bool     `json:"degraded"`
+	DegradedReasons []string `json:"degraded_reasons"`
 
 	Mode        string    `json:"mode"` // "open" or "closed"
 	Schedule    string    `json:"schedule,omitempty"`
@@ -180,4 +186,24 @@ func (s *Summary) judge(lagMax time.Duration, heldBack int64, interrupted, exhau
 	}
 	s.InvalidReasons = reasons
 	s.Valid = len(reasons) == 0
+	s.judgeGaps()
+}
+
+// judgeGaps marks a run degraded when its per-sender sequences broke: the
+// generator signs every sender's transactions in sequence ahead of time and
+// does not re-sign a refused one, so each refusal leaves a gap that the
+// sender's later transactions wait behind until they time out, and a sender
+// more than the mempool's window ahead of its committed sequence is refused
+// seq_too_far.
+func (s *Summary) judgeGaps() {
+	reasons := []string{}
+	c := s.Counts
+	if n := c.RejectedByCode["seq_too_far"]; n > 0 {
+		reasons = append(reasons, fmt.Sprintf("%d transactions refused seq_too_far: their senders ran more than the mempool's window (256) past their committed sequence; lower the rate or the skew", n))
+	}
+	if c.TimedOut > 0 {
+		reasons = append(reasons, fmt.Sprintf("%d accepted transactions never committed: most waited behind a refused transaction of their sender (a sequence gap); they leave the mempool at their last valid height", c.TimedOut))
+	}
+	s.DegradedReasons = reasons
+	s.Degraded = len(reasons) > 0
 }

@@ -9,8 +9,9 @@
 //	loadgen -targets 127.0.0.1:8080 -mix interbank -rate 1000 -duration 20s
 //	loadgen -targets https://node-a:7700 -tls-ca ca.pem -tls-cert bank.pem -tls-key bank-key.pem -rate 2000
 //
-// Exit status: 0 for a valid run, 3 for a run marked INVALID (the generator could
-// not offer the load it promised), 2 for bad flags, 1 for any other failure.
+// Exit status: 0 for a valid run (also one marked DEGRADED: refusals broke its
+// senders' sequences), 3 for a run marked INVALID (the generator could not offer
+// the load it promised), 2 for bad flags, 1 for any other failure.
 package main
 
 import (
@@ -316,8 +317,11 @@ func report(w io.Writer, s *loadgen.Summary, o *options) {
 		return
 	}
 	verdict := "VALID"
-	if !s.Valid {
+	switch {
+	case !s.Valid:
 		verdict = "INVALID: " + strings.Join(s.InvalidReasons, "; ")
+	case s.Degraded:
+		verdict = "DEGRADED (the figures hold for the load that arrived): " + strings.Join(s.DegradedReasons, "; ")
 	}
 	mode := s.Schedule
 	if s.Mode == "closed" {
