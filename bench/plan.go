@@ -136,6 +136,9 @@ func recommend(fit USL, pts []Point, predictN int) *PlanResult {
 	// Operate at the largest N up to predictN, unless the law peaks earlier:
 	// adding units beyond the peak lowers throughput.
 	p.OperatingN = float64(predictN)
+	// N counts units (validators × cores): a peak below one unit means
+	// throughput only falls from N = 1, which is then the peak.
+	p.PeakN = math.Max(1, p.PeakN)
 	if !math.IsInf(p.PeakN, 1) && p.PeakN < p.OperatingN {
 		p.OperatingN = math.Max(1, math.Round(p.PeakN))
 	}
@@ -177,6 +180,8 @@ func (p *PlanResult) Text() string {
 		f.Points, f.Lambda, f.Sigma, f.Kappa, f.R2, 100*f.RMSRel)
 	if math.IsInf(p.PeakN, 1) {
 		fmt.Fprintf(&b, "  no retrograde region (κ = 0): throughput approaches λ/σ = %.0f tx/s\n", p.PeakX)
+	} else if p.PeakN <= 1 {
+		fmt.Fprintf(&b, "  no peak above N = 1: the fit falls from %.0f tx/s at N = 1 (more units lower throughput)\n", p.PeakX)
 	} else {
 		fmt.Fprintf(&b, "  peak at N ≈ %.1f: %.0f tx/s\n", p.PeakN, p.PeakX)
 	}
@@ -226,11 +231,12 @@ func plotUSL(path string, p *PlanResult) error {
 	}
 	sc.Color = plotutil.Color(0)
 	fn := plotter.NewFunction(p.Fit.X)
+	fn.XMin, fn.XMax = 1, float64(p.PredictN) // the law is defined from one unit up
 	fn.Color = plotutil.Color(1)
 	pl.Add(sc, fn, plotter.NewGrid())
 	pl.Legend.Add("measured", sc)
 	pl.Legend.Add("fitted / predicted", fn)
-	pl.X.Min, pl.X.Max, pl.Y.Min = 0, float64(p.PredictN), 0
+	pl.X.Min, pl.X.Max, pl.Y.Min = 1, float64(p.PredictN), 0
 	return pl.Save(plotW, plotH, path)
 }
 

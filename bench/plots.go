@@ -28,14 +28,18 @@ const plotW, plotH = 7 * vg.Inch, 4 * vg.Inch
 const spectrumRoundsMax = 8
 
 // plotThroughputLatency draws p50, p99 and p99.9 against committed throughput,
-// one point per round.
+// one point per round, joined in the order of offered load (past saturation
+// the committed rate falls back while latency climbs: the line then turns
+// back instead of zigzagging), on a log latency axis with its top decade left
+// empty for the legend.
 func plotThroughputLatency(dir string, rounds []Round, sloMs float64) error {
 	p := plot.New()
-	p.Title.Text = "Committed throughput vs submit→commit latency (one point per round)"
+	p.Title.Text = "Committed throughput vs submit→commit latency (rounds in order of offered load)"
 	p.X.Label.Text = "committed tx/s"
-	p.Y.Label.Text = "latency (ms)"
+	p.Y.Label.Text = "latency (ms, log scale)"
+	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 	rs := append([]Round(nil), rounds...)
-	sort.Slice(rs, func(i, j int) bool { return rs[i].CommittedPerS < rs[j].CommittedPerS })
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].OfferedPerS < rs[j].OfferedPerS })
 	series := []struct {
 		name string
 		get  func(Round) float64
@@ -43,10 +47,13 @@ func plotThroughputLatency(dir string, rounds []Round, sloMs float64) error {
 		{"p99", func(r Round) float64 { return r.Latency.P99Ms }},
 		{"p99.9", func(r Round) float64 { return r.Latency.P999Ms }}}
 	var args []any
+	lo, hi := math.Inf(1), 0.0
 	for _, s := range series {
 		xys := make(plotter.XYs, len(rs))
 		for i, r := range rs {
-			xys[i] = plotter.XY{X: r.CommittedPerS, Y: s.get(r)}
+			y := math.Max(s.get(r), logFloorMs) // a log axis has no zero
+			xys[i] = plotter.XY{X: r.CommittedPerS, Y: y}
+			lo, hi = math.Min(lo, y), math.Max(hi, y)
 		}
 		args = append(args, s.name, xys)
 	}
@@ -59,11 +66,27 @@ func plotThroughputLatency(dir string, rounds []Round, sloMs float64) error {
 		slo.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
 		p.Add(slo)
 		p.Legend.Add(fmt.Sprintf("SLO p99 %.0f ms", sloMs), slo)
+		lo, hi = math.Min(lo, sloMs), math.Max(hi, sloMs)
+	}
+	if hi > 0 {
+		p.Y.Min, p.Y.Max = lo/2, hi*20 // the decade above the data holds the legend
 	}
 	p.Add(plotter.NewGrid())
-	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.Top = true // top right, in the empty decade
 	return p.Save(plotW, plotH, filepath.Join(dir, PlotThroughputLatency))
 }
+
+// fullLengthS is the length of a round's full intervals (the longest).
+func fullLengthS(iv []IntervalPoint) float64 {
+	l := 0.0
+	for _, pt := range iv {
+		l = math.Max(l, pt.LengthS)
+	}
+	return l
+}
+
+// logFloorMs is the least latency a log axis shows.
+const logFloorMs = 0.01
 
 // percentileTicks label a 1/(1-p) axis with percentiles.
 type percentileTicks struct{}
@@ -144,7 +167,11 @@ func plotTimeline(dir string, rounds []Round) error {
 	var rateArgs, p99Args []any
 	for i, iv := range all {
 		var rx, px plotter.XYs
+		full := fullLengthS(iv)
 		for _, pt := range iv {
+			if pt.LengthS < full/2 {
+				continue // a round's last, partial interval: its rate is a few commits over a sliver of time
+			}
 			x := pt.StartS - t0 + pt.LengthS/2
 			rx = append(rx, plotter.XY{X: x, Y: pt.PerS})
 			if !math.IsNaN(pt.P99Ms) {
