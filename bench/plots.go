@@ -76,13 +76,20 @@ func plotThroughputLatency(dir string, rounds []Round, sloMs float64) error {
 	return p.Save(plotW, plotH, filepath.Join(dir, PlotThroughputLatency))
 }
 
-// fullLengthS is the length of a round's full intervals (the longest).
-func fullLengthS(iv []IntervalPoint) float64 {
-	l := 0.0
+// fullIntervals drops a round's partial intervals (its last one, mostly):
+// their rate is a few commits over a sliver of time and would draw a spike.
+func fullIntervals(iv []IntervalPoint) []IntervalPoint {
+	full := 0.0
 	for _, pt := range iv {
-		l = math.Max(l, pt.LengthS)
+		full = math.Max(full, pt.LengthS)
 	}
-	return l
+	var out []IntervalPoint
+	for _, pt := range iv {
+		if pt.LengthS >= full/2 {
+			out = append(out, pt)
+		}
+	}
+	return out
 }
 
 // logFloorMs is the least latency a log axis shows.
@@ -167,11 +174,7 @@ func plotTimeline(dir string, rounds []Round) error {
 	var rateArgs, p99Args []any
 	for i, iv := range all {
 		var rx, px plotter.XYs
-		full := fullLengthS(iv)
-		for _, pt := range iv {
-			if pt.LengthS < full/2 {
-				continue // a round's last, partial interval: its rate is a few commits over a sliver of time
-			}
+		for _, pt := range fullIntervals(iv) {
 			x := pt.StartS - t0 + pt.LengthS/2
 			rx = append(rx, plotter.XY{X: x, Y: pt.PerS})
 			if !math.IsNaN(pt.P99Ms) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -80,5 +81,28 @@ func TestRecommendStaysBelowPeak(t *testing.T) {
 	}
 	if want := 0.8 * u.X(p.OperatingN); math.Abs(p.OperatingHighX-want) > 1e-9 {
 		t.Errorf("operating high %g, want %g", p.OperatingHighX, want)
+	}
+}
+
+// TestRecommendNoPeakBelowOneUnit: a fit whose σ is pinned at 1 "peaks" at
+// N = 0 by the formula; the plan must say that throughput only falls from
+// N = 1 instead of printing a peak at N ≈ 0.0.
+func TestRecommendNoPeakBelowOneUnit(t *testing.T) {
+	u := USL{Lambda: 53830, Sigma: 1, Kappa: 0.05}
+	p := recommend(u, nil, 8)
+	if p.PeakN != 1 || p.OperatingN != 1 || p.PeakX != u.X(1) {
+		t.Fatalf("peak N %g (X %g), operating N %g; want 1, X(1) = %g, 1", p.PeakN, p.PeakX, p.OperatingN, u.X(1))
+	}
+	if txt := p.Text(); strings.Contains(txt, "N ≈ 0") || !strings.Contains(txt, "no peak above N = 1") {
+		t.Errorf("plan text:\n%s", txt)
+	}
+}
+
+// TestTimelineSkipsPartialIntervals: a round's last interval, a sliver of the
+// usual length, is not drawn (its rate would be a spike).
+func TestTimelineSkipsPartialIntervals(t *testing.T) {
+	iv := []IntervalPoint{{LengthS: 1, PerS: 100}, {LengthS: 1, PerS: 110}, {LengthS: 0.05, PerS: 2000}}
+	if got := fullIntervals(iv); len(got) != 2 || got[1].PerS != 110 {
+		t.Errorf("drawn %+v, want the two full intervals", got)
 	}
 }
