@@ -44,11 +44,7 @@ func writeMarkdown(w io.Writer, r *Result, dir string) {
 	if sc.Description != "" {
 		fmt.Fprintf(w, "%s\n\n", sc.Description)
 	}
-	verdictWord := "PASSED"
-	if !r.Passed {
-		verdictWord = "FAILED"
-	}
-	fmt.Fprintf(w, "**%s.** %s\n\n", verdictWord, headlineSentence(r))
+	fmt.Fprintf(w, "**%s.** %s\n\n", verdictWords(r), headlineSentence(r))
 	writeMachine(w, r)
 	writeChecks(w, r)
 	writeCalibration(w, r)
@@ -257,14 +253,43 @@ func writeNodes(w io.Writer, r *Result) {
 	fmt.Fprintln(w)
 }
 
+// verdictWords is PASSED or FAILED (the run's checks), followed by the
+// performance targets of docs/performance.md it missed, so that a passed run
+// below target never reads as a success.
+func verdictWords(r *Result) string {
+	w := "PASSED"
+	if !r.Passed {
+		w = "FAILED"
+	}
+	if missed := missedTargets(r); len(missed) > 0 {
+		w += "; TARGETS MISSED: " + strings.Join(missed, ", ")
+	}
+	return w
+}
+
+// missedTargets names the efficiency targets (docs/performance.md) the
+// result falls short of; a result without the figure misses nothing.
+func missedTargets(r *Result) []string {
+	var out []string
+	if r.Efficiency > 0 && r.Efficiency < efficiencyTarget {
+		out = append(out, fmt.Sprintf("efficiency %.1f%% (target ≥ %.0f%%)", 100*r.Efficiency, 100*efficiencyTarget))
+	}
+	if r.Validators == 1 && r.CPUEfficiency > 0 && r.CPUEfficiency < cpuEfficiencyTarget {
+		out = append(out, fmt.Sprintf("CPU efficiency %.1f%% (target ≥ %.0f%%)", 100*r.CPUEfficiency, 100*cpuEfficiencyTarget))
+	}
+	return out
+}
+
+// The efficiency targets of docs/performance.md.
+const (
+	efficiencyTarget    = 0.50
+	cpuEfficiencyTarget = 0.70
+)
+
 // TextSummary is the short plain-text summary printed after a run.
 func TextSummary(r *Result, dir string) string {
 	var b strings.Builder
-	verdictWord := "PASSED"
-	if !r.Passed {
-		verdictWord = "FAILED"
-	}
-	fmt.Fprintf(&b, "bench %s %s: %s\n  %s\n", r.Kind, r.Scenario.Name, verdictWord, headlineSentence(r))
+	fmt.Fprintf(&b, "bench %s %s: %s\n  %s\n", r.Kind, r.Scenario.Name, verdictWords(r), headlineSentence(r))
 	for _, rd := range r.Rounds {
 		l := rd.Latency
 		fmt.Fprintf(&b, "  %-28s offered %7.0f/s  committed %7.0f/s  goodput %7.0f/s  rejected %d  timed out %d  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f ms  %s\n",

@@ -106,3 +106,23 @@ func TestPlanWritesPlot(t *testing.T) {
 		t.Errorf("plan text: %s", p.Text())
 	}
 }
+
+// TestVerdictNamesMissedTargets: a run that passed its checks but falls short
+// of the efficiency targets says which, beside PASSED.
+func TestVerdictNamesMissedTargets(t *testing.T) {
+	for _, tc := range []struct {
+		r    Result
+		want string
+	}{
+		{Result{Passed: true, Validators: 1, Efficiency: 0.6, CPUEfficiency: 0.8}, "PASSED"},
+		{Result{Passed: true, Validators: 1, Efficiency: 0.303, CPUEfficiency: 0.35},
+			"PASSED; TARGETS MISSED: efficiency 30.3% (target ≥ 50%), CPU efficiency 35.0% (target ≥ 70%)"},
+		{Result{Passed: false, Validators: 4, Efficiency: 0.235, CPUEfficiency: 0.23},
+			"FAILED; TARGETS MISSED: efficiency 23.5% (target ≥ 50%)"},
+		{Result{Passed: true, Validators: 4}, "PASSED"}, // remote: no efficiency stated
+	} {
+		if got := verdictWords(&tc.r); got != tc.want {
+			t.Errorf("verdict %q, want %q", got, tc.want)
+		}
+	}
+}

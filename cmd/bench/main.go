@@ -304,12 +304,16 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	k := fs.Float64("k", bench.NoiseKDefault, "flag a difference beyond k × the run-to-run noise")
-	floor := fs.Float64("noise-floor", bench.NoiseFloorDefault, "relative noise assumed at least (0.03 = 3%), for sets without repeats")
+	alpha := fs.Float64("alpha", bench.AlphaDefault, "significance level of the Mann–Whitney U test over the rounds")
+	effect := fs.Float64("min-effect", bench.MinEffectDefault, "smallest relative change reported (0.03 = 3%), however significant")
+	force := fs.Bool("force", false, "compare sets of different scenarios, validators, offered loads or machines (with a warning)")
 	if err := parse(fs, args, stderr, 2); err != nil {
 		return err
 	}
-	c, err := bench.Compare(fs.Arg(0), fs.Arg(1), bench.CompareOptions{K: *k, NoiseFloor: *floor})
+	c, err := bench.Compare(fs.Arg(0), fs.Arg(1), bench.CompareOptions{Alpha: *alpha, MinEffect: *effect, Force: *force})
+	if errors.Is(err, bench.ErrNotComparable) {
+		return usageError{err}
+	}
 	if err != nil {
 		return err
 	}
