@@ -39,8 +39,9 @@ func TestNodeURL(t *testing.T) {
 		"http://127.0.0.1:7700/":   "http://127.0.0.1:7700",
 		"https://bank.example:443": "https://bank.example:443",
 	} {
-		if got := nodeURL(in); got != want {
-			t.Errorf("nodeURL(%q) = %q, want %q", in, got, want)
+		nf := nodeFlags{node: in}
+		if c, err := nf.client(); err != nil || c.Base() != want {
+			t.Errorf("-node %q: base %v, %v; want %q", in, c, err, want)
 		}
 	}
 }

@@ -15,19 +15,18 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
+	"settle/engine/client"
 	"settle/engine/tlsfiles"
 	"settle/engine/txn"
 	"settle/internal/cli"
@@ -218,7 +217,13 @@ func payCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	tx, err := c.buildPayment(key, *to, *amount, *asset, *memo, *fee, *validFor)
+	tx, err := buildPayment(c, key, *to, *amount, *asset, *memo, *fee, *validFor)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	st, err := c.Status(ctx)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -228,27 +233,23 @@ func payCmd(args []string) error {
 	if !*wait {
 		return nil
 	}
-	return c.waitCommitted(tx.Hash().String(), 30*time.Second)
+	return waitCommitted(c, tx.Hash(), int64(st.Height), 30*time.Second)
 }
 
 // payWith submits a signed payment in its JSON form and prints the answer.
-func payWith(c client, tx *txn.Tx) error {
-	j := txn.ToJSON(tx)
-	j.Hash = ""
-	body, _ := json.Marshal(j)
-	out, err := c.do("POST", "/v1/tx", body)
+func payWith(c *client.Client, tx *txn.Tx) error {
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	h, err := c.Submit(ctx, tx)
 	if err != nil {
 		return err
 	}
-	fmt.Println(string(out))
+	fmt.Printf("{\"hash\":\"%s\",\"status\":\"accepted\"}\n", h)
 	return nil
 }
 
-// client talks to one validator's API. http nil: http.DefaultClient.
-type client struct {
-	base string
-	http *http.Client
-}
+// requestTimeout bounds one request to the node.
+const requestTimeout = 30 * time.Second
 
 // nodeFlags are the flags of every command that talks to a validator.
 type nodeFlags struct {
@@ -265,81 +266,31 @@ func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
 	return f
 }
 
-// nodeURL is -node as a base URL: a bare host:port, as loadgen's -targets
-// take it, means plain http.
-func nodeURL(node string) string {
-	node = strings.TrimRight(node, "/")
-	if !strings.Contains(node, "://") {
-		return "http://" + node
+// client builds the API client (engine/client) the flags describe.
+func (f *nodeFlags) client() (*client.Client, error) {
+	c, err := client.New(f.node)
+	if err != nil || f.tls == (tlsfiles.Client{}) {
+		return c, err
 	}
-	return node
-}
-
-// client builds the API client the flags describe.
-func (f *nodeFlags) client() (client, error) {
-	c := client{base: nodeURL(f.node)}
-	if f.tls == (tlsfiles.Client{}) {
-		return c, nil
-	}
-	if !strings.HasPrefix(c.base, "https://") {
-		return c, fmt.Errorf("-tls-ca, -tls-cert and -tls-key need an https:// node, not %q", f.node)
+	if !strings.HasPrefix(c.Base(), "https://") {
+		return nil, fmt.Errorf("-tls-ca, -tls-cert and -tls-key need an https:// node, not %q", f.node)
 	}
 	tc, err := f.tls.Config()
 	if err != nil {
-		return c, err
+		return nil, err
 	}
-	c.http = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
-	return c, nil
+	return client.New(f.node, client.WithTLS(tc))
 }
 
-func (c client) do(method, path string, body []byte) ([]byte, error) {
-	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+func buildPayment(c *client.Client, key txn.Key, to, amount, asset, memo string, fee, validFor uint64) (*txn.Tx, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	st, err := c.Status(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	hc := c.http
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	acc, err := c.Account(ctx, key.AccountID())
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		return b, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, strings.TrimSpace(string(b)))
-	}
-	return b, nil
-}
-
-func (c client) getJSON(path string, v any) error {
-	b, err := c.do("GET", path, nil)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}
-
-func (c client) buildPayment(key txn.Key, to, amount, asset, memo string, fee, validFor uint64) (*txn.Tx, error) {
-	var st struct {
-		ChainID string `json:"chain_id"`
-		Height  uint64 `json:"height"`
-		MinFee  uint64 `json:"min_fee"`
-	}
-	if err := c.getJSON("/v1/status", &st); err != nil {
-		return nil, err
-	}
-	var acc struct {
-		Sequence txn.Uint `json:"sequence"`
-	}
-	if err := c.getJSON("/v1/account/"+key.AccountID().String(), &acc); err != nil {
 		return nil, fmt.Errorf("sender account: %w", err)
 	}
 	dest, err := txn.ParseAddress(to)
@@ -365,20 +316,23 @@ func (c client) buildPayment(key txn.Key, to, amount, asset, memo string, fee, v
 	return tx, nil
 }
 
-func (c client) waitCommitted(hash string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		var st struct {
-			Status string `json:"status"`
+// waitCommitted follows the node's event stream until the transaction
+// commits (from height from; negative: the head), then prints its receipt.
+func waitCommitted(c *client.Client, h txn.Hash, from int64, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if _, err := c.WaitCommitted(ctx, h, from); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("transaction %s not committed within %v", h, timeout)
 		}
-		if err := c.getJSON("/v1/tx/"+hash, &st); err == nil && st.Status == "committed" {
-			b, _ := c.do("GET", "/v1/tx/"+hash, nil)
-			fmt.Println(string(b))
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
+		return err
 	}
-	return fmt.Errorf("transaction %s not committed within %v", hash, timeout)
+	b, err := c.Raw(ctx, "/v1/tx/"+h.String())
+	if err != nil {
+		return err
+	}
+	fmt.Println(strings.TrimSpace(string(b)))
+	return nil
 }
 
 func getCmd(name string, args []string, path func(string) string) error {
@@ -394,7 +348,9 @@ func getCmd(name string, args []string, path func(string) string) error {
 	if err != nil {
 		return err
 	}
-	b, err := c.do("GET", path(fs.Arg(0)), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	b, err := c.Raw(ctx, path(fs.Arg(0)))
 	if err != nil {
 		return err
 	}

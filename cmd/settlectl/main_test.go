@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"settle/engine/api"
+	"settle/engine/client"
 	"settle/engine/devnet"
 	"settle/engine/node"
 	"settle/internal/testkit"
@@ -40,7 +41,10 @@ func TestPayAgainstRealNode(t *testing.T) {
 	go srv.Serve(ln)
 	defer srv.Shutdown(context.Background())
 	testkit.WaitFor(t, 10*time.Second, "the node ready", n.Ready)
-	c := client{base: "http://" + ln.Addr().String()}
+	c, err := client.New(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	from := devnet.DemoKey(devnet.ChainID, 0)
 	keyPath := filepath.Join(t.TempDir(), "key.json")
@@ -53,7 +57,7 @@ func TestPayAgainstRealNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	to := devnet.DemoKey(devnet.ChainID, 1).AccountID().String()
-	tx, err := c.buildPayment(key, to, "2500", "STL", "invoice 42", 0, 100)
+	tx, err := buildPayment(c, key, to, "2500", "STL", "invoice 42", 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,20 +67,18 @@ func TestPayAgainstRealNode(t *testing.T) {
 	if err := payWith(c, tx); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.waitCommitted(tx.Hash().String(), 10*time.Second); err != nil {
+	if err := waitCommitted(c, tx.Hash(), 0, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	var acc struct {
-		Balances []struct{ Asset, Amount string } `json:"balances"`
-	}
-	if err := c.getJSON("/v1/account/"+to, &acc); err != nil {
+	acc, err := c.Account(ctx, tx.Dest)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(acc.Balances) == 0 || acc.Balances[0].Amount != "1000000002500" {
+	if len(acc.Balances) == 0 || acc.Balances[0].Amount != 1000000002500 {
 		t.Fatalf("destination balances %+v", acc.Balances)
 	}
 	// A bad amount is refused before anything is sent.
-	if _, err := c.buildPayment(key, to, "-1", "STL", "", 0, 100); err == nil || !strings.Contains(err.Error(), "negative") {
+	if _, err := buildPayment(c, key, to, "-1", "STL", "", 0, 100); err == nil || !strings.Contains(err.Error(), "negative") {
 		t.Fatalf("negative amount: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -37,7 +38,9 @@ func reportCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	b, err := c.do("GET", "/v1/report?"+q.Encode(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	b, err := c.Raw(ctx, "/v1/report?"+q.Encode())
 	if err != nil {
 		return err
 	}

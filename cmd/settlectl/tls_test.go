@@ -56,14 +56,14 @@ func TestPayOverTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	to := devnet.DemoKey(devnet.ChainID, 1).AccountID().String()
-	tx, err := c.buildPayment(devnet.DemoKey(devnet.ChainID, 0), to, "2500", "STL", "", 0, 100)
+	tx, err := buildPayment(c, devnet.DemoKey(devnet.ChainID, 0), to, "2500", "STL", "", 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := payWith(c, tx); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.waitCommitted(tx.Hash().String(), 10*time.Second); err != nil {
+	if err := waitCommitted(c, tx.Hash(), 0, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 
