@@ -33,7 +33,7 @@ func checkDevDir(data string, w devWant) error {
 	}
 	const startOver = "or add -reset to replace it with a new network (deleting its data)"
 	if n := len(g.Validators); n != w.validators {
-		return fmt.Errorf("dev: %s holds a %d-validator network, not the %d that -validators asks for: run `settled dev -validators %d -data %s`, %s",
+		return fmt.Errorf("dev: %s holds a %d-validator network, not the %d that -validators asks for: run `settled dev -validators %d -dir %s`, %s",
 			data, n, w.validators, n, data, startOver)
 	}
 	if w.set["accounts"] && len(g.Accounts) != w.accounts {

@@ -1,6 +1,6 @@
 // Command settled is a Settle validator.
 //
-//	settled dev [-validators N] [-data DIR] [-api ADDR] [-accounts N] [-reset]   run a local dev cluster (4 validators; -validators 1: one)
+//	settled dev [-validators N] [-dir DIR] [-api ADDR] [-accounts N] [-reset]    run a local dev cluster (4 validators; -validators 1: one)
 //	settled testnet -validators N -dir DIR [-accounts M] [-genesis FILE]  write a genesis, configs and keys for a local N-validator cluster
 //	settled init -dir DIR [-accounts N] [-api ADDR] [-genesis FILE]      write a genesis and a config for one validator
 //	settled run -config FILE [-check]                           run a validator from its config file (-check: only check it)
@@ -85,24 +85,25 @@ func signalContext() (context.Context, func()) {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
-  settled dev [-validators N] [-data DIR] [-api ADDR] [-accounts N] [-reset]
+  settled dev [-validators N] [-dir DIR] [-api ADDR] [-accounts N] [-reset] [-log-format text|json] [-log-level L]
   settled testnet -validators N -dir DIR [-accounts M] [-chain-id ID] [-genesis FILE]
   settled init -dir DIR [-accounts N] [-api ADDR] [-chain-id ID] [-genesis FILE]
-  settled run -config FILE [-api ADDR] [-check]
+  settled run -config FILE [-api ADDR] [-check] [-log-format text|json] [-log-level L]
   settled verify -config FILE
   settled version
 
 Every command takes -h for its flags; settled reads no environment variables.`)
 }
 
-// runDev writes (once) a dev genesis and configs under -data and runs a local
+// runDev writes (once) a dev genesis and configs under -dir and runs a local
 // cluster of -validators processes (one validator: in this process). A -data
 // directory holding another network than the flags ask for is refused
 // (checkDevDir), never overwritten.
 func runDev(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	validators := fs.Int("validators", 4, "validators to run (1: a single validator in this process)")
-	data := fs.String("data", ".settle-dev", "data directory (genesis, config, keys, database)")
+	data := fs.String("dir", ".settle-dev", "data directory (genesis, config, keys, database), as -dir of init and testnet")
+	fs.StringVar(data, "data", ".settle-dev", "alias of -dir (earlier name)")
 	apiAddr := fs.String("api", "127.0.0.1:7700", "HTTP API listen address (a cluster: the first validator's; the others take the next ports)")
 	accounts := fs.Int("accounts", devnet.DefaultOptions().Accounts, "demo accounts to fund (a new directory only: an existing one with other accounts is refused)")
 	reset := fs.Bool("reset", false, "delete the data directory first")
