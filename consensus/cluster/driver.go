@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"sync"
@@ -346,7 +347,11 @@ func (d *Driver) drain(ctx context.Context, commit chain.CommitFunc) error {
 		d.core.Advance()
 	}
 	v := d.core.View()
-	d.view.Store(v)
+	if old := d.view.Swap(v); old != v && d.cfg.Log.Enabled(ctx, slog.LevelDebug) {
+		// The leader rotates every view: a line per block, so at debug level.
+		d.cfg.Log.Debug("cluster: new view", "view", v, "leader", d.cfg.Validators[d.core.Leader(v)].Name,
+			"committed", d.core.Committed().Height)
+	}
 	d.leader.Store(int64(d.core.Leader(v)))
 	d.recovering.Store(d.core.Recovering())
 	d.noteSync()
