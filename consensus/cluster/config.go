@@ -137,7 +137,8 @@ type logfHandler struct {
 	attrs string
 }
 
-func (h logfHandler) Enabled(context.Context, slog.Level) bool { return true }
+// Enabled: Info and above (a Logf has no levels to filter debug lines by).
+func (h logfHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
 
 func (h logfHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
