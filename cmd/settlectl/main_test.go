@@ -1,47 +1,25 @@
 package main
 
 import (
-	"context"
 	"encoding/hex"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"settle/engine/api"
 	"settle/engine/client"
 	"settle/engine/devnet"
-	"settle/engine/node"
-	"settle/internal/testkit"
+	"settle/internal/testnode"
 )
 
 // TestPayAgainstRealNode runs settlectl's pay, account and tx paths against a real
 // single validator over real HTTP.
 func TestPayAgainstRealNode(t *testing.T) {
-	o := devnet.DefaultOptions()
-	o.Accounts = 4
-	cfg := node.DefaultConfig(t.TempDir(), devnet.Genesis(o))
-	cfg.BlockDelayMax = 5 * time.Millisecond
-	n, err := node.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	defer func() { cancel(); <-done; n.Close() }()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := api.New(api.Config{}, n)
-	go srv.Serve(ln)
-	defer srv.Shutdown(context.Background())
-	testkit.WaitFor(t, 10*time.Second, "the node ready", n.Ready)
-	c, err := client.New(ln.Addr().String())
+	ctx := t.Context()
+	_, addr := testnode.Start(t, 4, nil)
+	c, err := client.New(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +39,7 @@ func TestPayAgainstRealNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tx.Seq != 1 || tx.Fee != o.BaseFee || string(tx.Memo) != "invoice 42" {
+	if tx.Seq != 1 || tx.Fee != devnet.DefaultOptions().BaseFee || string(tx.Memo) != "invoice 42" {
 		t.Fatalf("built seq %d fee %d memo %q", tx.Seq, tx.Fee, tx.Memo)
 	}
 	if err := payWith(c, tx); err != nil {

@@ -324,6 +324,7 @@ type Status struct {
 	BehindBlocks     uint64   `json:"behind_blocks"`
 	SafetyRecovering bool     `json:"safety_recovering"`
 	TxCount          uint64   `json:"tx_count"`
+	VerifyQueue      int      `json:"verify_queue"` // signature batches waiting for the verifier pool
 	Mempool          struct {
 		Count    int     `json:"count"`
 		Bytes    int     `json:"bytes"`

@@ -1,54 +1,43 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
-	"net"
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
-	"settle/engine/api"
 	"settle/engine/client"
 	"settle/engine/codes"
 	"settle/engine/devnet"
 	"settle/engine/node"
 	"settle/engine/txn"
-	"settle/internal/testkit"
+	"settle/internal/testnode"
 	"settle/internal/testpay"
 )
 
-// startNode runs a real single validator (Pebble in a temp dir) behind the
-// real HTTP API and returns a client of it.
+// startNode runs a real single validator behind the real HTTP API
+// (internal/testnode) and returns a client of it.
 func startNode(t *testing.T) (*client.Client, *node.Node) {
 	t.Helper()
-	o := devnet.DefaultOptions()
-	o.Accounts = 8
-	cfg := node.DefaultConfig(t.TempDir(), devnet.Genesis(o))
-	cfg.BlockDelayMax = 5 * time.Millisecond
-	n, err := node.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := api.New(api.Config{}, n)
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		srv.Shutdown(context.Background())
-		cancel()
-		<-done
-		n.Close()
-	})
-	testkit.WaitFor(t, 10*time.Second, "the node ready", n.Ready)
-	c, err := client.New(ln.Addr().String())
+	n, addr := testnode.Start(t, 8, nil)
+	c, err := client.New(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c, n
+}
+
+// strict decodes a raw answer into v refusing unknown fields: the client's
+// types must carry everything the server answers.
+func strict(t *testing.T, raw []byte, v any) {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		t.Errorf("the client's %T lacks what the server sends: %v\n%s", v, err, raw)
+	}
 }
 
 func TestClientAgainstRealNode(t *testing.T) {
@@ -96,6 +85,17 @@ func TestClientAgainstRealNode(t *testing.T) {
 		t.Fatalf("history %+v, %v", hist, err)
 	}
 	st, _ = c.Status(ctx)
+	for path, v := range map[string]any{
+		"/v1/status": &client.Status{}, "/v1/account/" + tx.Sender.String(): &client.Account{},
+		"/v1/tx/" + h.String(): &client.TxStatus{}, "/v1/account/" + tx.Dest.String() + "/history": &client.History{},
+		fmt.Sprintf("/v1/report?from=1&to=%d", st.Height): &client.Report{},
+	} {
+		raw, err := c.Raw(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		strict(t, raw, v)
+	}
 	rep, err := c.Report(ctx, 1, st.Height, &tx.Dest)
 	if err != nil || len(rep.Positions) != 1 || rep.Positions[0].Net != "100" {
 		t.Fatalf("report %+v, %v", rep, err)
