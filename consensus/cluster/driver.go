@@ -100,7 +100,7 @@ func New(cfg Config) (*Driver, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Driver{
+	d := &Driver{
 		cfg:         cfg,
 		st:          store{db: cfg.DB, payloads: cfg.Payloads},
 		genesisHash: hotstuff.GenesisBlock(cfg.GenesisStateHash).Hash(),
@@ -111,7 +111,11 @@ func New(cfg Config) (*Driver, error) {
 		execC:       make(chan struct{}, 1),
 		slimC:       make(chan []*hotstuff.Block, slimQueueMax),
 		latency:     newLatency(),
-	}, nil
+	}
+	// Not ready until Run has heard from the others (noteSync): set here, not in
+	// Run, so that the node never reads "not syncing" before Run starts.
+	d.syncing.Store(true)
+	return d, nil
 }
 
 func (d *Driver) coreConfig() hotstuff.Config {
