@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// TestMannWhitneyP against values computed independently (R's wilcox.test,
-// exact = TRUE without ties; the normal approximation with correction = TRUE).
+// TestMannWhitneyP against p-values computed independently, by enumerating
+// every ordering of the two samples (the exact two-sided test).
 func TestMannWhitneyP(t *testing.T) {
 	for _, tc := range []struct {
 		name string

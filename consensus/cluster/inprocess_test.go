@@ -343,7 +343,9 @@ func TestFullBlocks(t *testing.T) {
 			}
 			last := txs[len(txs)-1].Hash()
 			for i, in := range c.nodes {
-				waitUntil(t, fmt.Sprintf("validator %d commits all %d payments", i, len(txs)), func() bool {
+				// About 8 MiB of payments in 4 MiB blocks: under -race on a loaded
+				// 2-core machine this takes a minute or more; the bound catches hangs.
+				testkit.WaitFor(t, 4*time.Minute, fmt.Sprintf("validator %d commits all %d payments", i, len(txs)), func() bool {
 					st, err := in.n.Tx(last)
 					return err == nil && st.Committed && in.n.Ledger().Meta().TxCount == uint64(len(txs))
 				})
