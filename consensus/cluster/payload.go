@@ -63,6 +63,19 @@ func (d *Driver) assemble(ctx context.Context, req hotstuff.PayloadRequest, c pa
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		d.cfg.Logf("cluster: assemble block %d: %v", req.Height, err)
 	}
+	if len(entries) == 0 && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && d.cfg.Pool.Stats().ReadyCount > 0 {
+		// The idle deadline came before NextBatch's block deadline (an
+		// EmptyBlockDelay below BlockDelayMax) with transactions ready: wait
+		// out the block deadline and propose them, rather than an empty block.
+		// Otherwise a batch smaller than a block would wait behind empty
+		// blocks for ever once the chain carries nothing.
+		tctx, cancel := context.WithTimeout(ctx, 2*d.cfg.Block.BlockDelayMax)
+		entries, _ = d.cfg.Pool.NextBatch(tctx, d.cfg.Block, req.Height, entries)
+		cancel()
+		if len(entries) == 0 && ctx.Err() == nil {
+			entries = d.cfg.Pool.Reap(d.cfg.Block.BlockTxMax, d.cfg.Block.BlockBytesMax, req.Height, entries)
+		}
+	}
 	sel := c.Select(entries, d.cfg.App.NextSeq)
 	d.requeue(sel.Requeue)
 	res := payloadResult{req: req, txs: sel.Txs, hashes: sel.Hashes}
