@@ -281,15 +281,19 @@ const unreachableGrace = 5 * time.Second
 func (d *Driver) tick() {
 	var b hotstuff.Bitmap
 	grace := time.Since(d.started) < unreachableGrace
+	if d.peerUp == nil {
+		d.peerUp = make([]bool, len(d.cfg.Validators))
+	}
 	for i := range d.cfg.Validators {
 		if i == d.cfg.Self {
 			continue
 		}
-		if up, ever := d.tr.PeerUp(i); !up && (ever || !grace) {
+		up, ever := d.tr.PeerUp(i)
+		if !up && (ever || !grace) {
 			b = b.With(hotstuff.ValidatorIndex(i))
 		}
+		d.logPeer(i, up)
 	}
-	d.logPeers()
 	if string(b) != string(d.unreachable) {
 		d.unreachable = b
 		d.core.SetUnreachable(b)
@@ -297,26 +301,18 @@ func (d *Driver) tick() {
 	d.core.Tick()
 }
 
-// logPeers logs each peer whose connection opened or closed since the last
+// logPeer logs peer i's connection when it opened or closed since the last
 // tick (core goroutine).
-func (d *Driver) logPeers() {
-	if d.peerUp == nil {
-		d.peerUp = make([]bool, len(d.cfg.Validators))
+func (d *Driver) logPeer(i int, up bool) {
+	if up == d.peerUp[i] {
+		return
 	}
-	for i, v := range d.cfg.Validators {
-		if i == d.cfg.Self {
-			continue
-		}
-		up, _ := d.tr.PeerUp(i)
-		if up == d.peerUp[i] {
-			continue
-		}
-		d.peerUp[i] = up
-		if up {
-			d.cfg.Log.Info("cluster: peer up", "peer", v.Name, "addr", v.Addr)
-		} else {
-			d.cfg.Log.Warn("cluster: peer down", "peer", v.Name, "addr", v.Addr)
-		}
+	d.peerUp[i] = up
+	v := d.cfg.Validators[i]
+	if up {
+		d.cfg.Log.Info("cluster: peer up", "peer", v.Name, "addr", v.Addr)
+	} else {
+		d.cfg.Log.Warn("cluster: peer down", "peer", v.Name, "addr", v.Addr)
 	}
 }
 

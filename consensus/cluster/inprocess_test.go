@@ -347,7 +347,9 @@ func TestFullBlocks(t *testing.T) {
 					errs := make([]error, len(txs))
 					in.n.Submit(c.ctx, txs, errs)
 					for i, err := range errs {
-						if err != nil && (v == 0 || codes.Of(err) != codes.Duplicate) {
+						// duplicate: the same payment reached it first by gossip from
+						// another validator; every payment must still commit below.
+						if err != nil && codes.Of(err) != codes.Duplicate {
 							t.Errorf("validator %d: tx %d refused: %v", v, i, err)
 						}
 					}

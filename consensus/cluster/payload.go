@@ -35,7 +35,7 @@ type payloadResult struct {
 // helper goroutine waits for a full block or the block deadline (NextBatch),
 // keeps what continues the parent's chain (payload.Chain.Select) and sends the
 // payload back. With nothing ready it proposes an empty block after
-// EmptyBlockDelay (or after the block deadline when ancestors still carry
+// EmptyBlockDelay, or the block delay if longer (or after the block deadline when ancestors still carry
 // transactions, so that they commit promptly): empty blocks keep views moving and
 // commit the tail of the chain, at a pace an idle cluster can afford.
 func (d *Driver) startAssembly(ctx context.Context, req hotstuff.PayloadRequest) {
@@ -43,7 +43,11 @@ func (d *Driver) startAssembly(ctx context.Context, req hotstuff.PayloadRequest)
 		d.asmCancel()
 	}
 	c := d.tracker.Chain(req.Parent)
-	idle := d.cfg.EmptyBlockDelay
+	// Never shorter than the block delay: NextBatch releases a batch smaller
+	// than a block only that long after its first transaction is ready, and an
+	// assembly that gave up first would propose an empty block, every view, for
+	// ever once the chain carries nothing (TestPartialBatchWithLongBlockDelay).
+	idle := max(d.cfg.EmptyBlockDelay, d.cfg.Block.BlockDelayMax)
 	if c.Carries() {
 		idle = d.cfg.Block.BlockDelayMax
 	}
@@ -62,19 +66,6 @@ func (d *Driver) assemble(ctx context.Context, req hotstuff.PayloadRequest, c pa
 	cancel()
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		d.cfg.Logf("cluster: assemble block %d: %v", req.Height, err)
-	}
-	if len(entries) == 0 && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && d.cfg.Pool.Stats().ReadyCount > 0 {
-		// The idle deadline came before NextBatch's block deadline (an
-		// EmptyBlockDelay below BlockDelayMax) with transactions ready: wait
-		// out the block deadline and propose them, rather than an empty block.
-		// Otherwise a batch smaller than a block would wait behind empty
-		// blocks for ever once the chain carries nothing.
-		tctx, cancel := context.WithTimeout(ctx, 2*d.cfg.Block.BlockDelayMax)
-		entries, _ = d.cfg.Pool.NextBatch(tctx, d.cfg.Block, req.Height, entries)
-		cancel()
-		if len(entries) == 0 && ctx.Err() == nil {
-			entries = d.cfg.Pool.Reap(d.cfg.Block.BlockTxMax, d.cfg.Block.BlockBytesMax, req.Height, entries)
-		}
 	}
 	sel := c.Select(entries, d.cfg.App.NextSeq)
 	d.requeue(sel.Requeue)

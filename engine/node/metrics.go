@@ -30,6 +30,7 @@ type metrics struct {
 	// refresh before each scrape.
 	writtenKeys, writtenBytes              *vm.Counter
 	walBytes, flushedBytes, compactedBytes *vm.Counter
+	drops                                  [mempool.DropFailed + 1]*vm.Counter // by reason
 }
 
 // Prometheus buckets (le) of the block histograms.
@@ -56,6 +57,9 @@ func newMetrics(n *Node) *metrics {
 		walBytes:        s.NewCounter("settle_pebble_wal_bytes_total"),
 		flushedBytes:    s.NewCounter("settle_pebble_flushed_bytes_total"),
 		compactedBytes:  s.NewCounter("settle_pebble_compacted_bytes_total"),
+	}
+	for r := mempool.DropExpired; r <= mempool.DropFailed; r++ {
+		m.drops[r] = s.NewCounter(fmt.Sprintf(`settle_mempool_dropped_total{reason=%q}`, r))
 	}
 	s.NewGauge("settle_height", func() float64 { return float64(n.Height()) })
 	s.NewGauge("settle_mempool_txs", func() float64 { return float64(n.pool.Stats().TxCount) })
@@ -94,8 +98,12 @@ func (m *metrics) block(txs int, exec, commit time.Duration, res *ledger.BlockRe
 }
 
 // dropped counts a transaction the mempool let go without its committing.
+// (One counter per reason, made up front: an overloaded pool evicts many
+// transactions, and each would otherwise format the series name.)
 func (m *metrics) dropped(r mempool.DropReason) {
-	m.set.GetOrCreateCounter(fmt.Sprintf(`settle_mempool_dropped_total{reason=%q}`, r)).Inc()
+	if int(r) < len(m.drops) && m.drops[r] != nil {
+		m.drops[r].Inc()
+	}
 }
 
 // admitted counts the outcome of a Submit call.
