@@ -31,6 +31,9 @@ type App interface {
 	// NextSeq is an account's next sequence in the committed ledger (as of any
 	// executed height at or above the one last reported through Executed).
 	NextSeq(id txn.AccountID) uint64
+	// StateHashAt is this validator's state hash after executing height, from
+	// its store; false if it has no record of that height.
+	StateHashAt(height uint64) ([32]byte, bool)
 }
 
 // PayloadStore gives back the payload of the block executed at a height,

@@ -41,6 +41,7 @@ type Driver struct {
 	tr          *transport.Transport
 	tracker     *payload.Tracker // blocks above the executed height, validated payloads
 	pruneBelow  uint64           // c/u/ entries below this height go in the next batch
+	execLookup  uint64           // a Ready's ExecLookup, answered after Advance
 	unreachable hotstuff.Bitmap  // peers last reported unreachable to the core
 	started     time.Time
 	markerDone  bool
@@ -345,6 +346,12 @@ func (d *Driver) drain(ctx context.Context, commit chain.CommitFunc) error {
 			return err
 		}
 		d.core.Advance()
+		if h := d.execLookup; h != 0 {
+			d.execLookup = 0
+			if hash, ok := d.cfg.App.StateHashAt(h); ok {
+				d.core.ExecutedState(h, hotstuff.Hash(hash))
+			}
+		}
 	}
 	v := d.core.View()
 	if old := d.view.Swap(v); old != v && d.cfg.Log.Enabled(ctx, slog.LevelDebug) {
@@ -491,6 +498,8 @@ func (fx *effects) Commit(blocks []*hotstuff.Block) error {
 }
 
 func (fx *effects) NeedPayload(req hotstuff.PayloadRequest) { fx.d.startAssembly(fx.ctx, req) }
+
+func (fx *effects) LookupExecuted(height uint64) { fx.d.execLookup = height }
 
 func (fx *effects) Evidence(ev hotstuff.Evidence) {
 	fx.d.cfg.Log.Error("cluster: EVIDENCE of a faulty validator", "evidence", fmt.Sprint(ev))

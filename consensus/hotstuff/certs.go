@@ -137,3 +137,15 @@ func (c *certifier) remember(q *QC) {
 	}
 	c.known[keyOf(q)] = struct{}{}
 }
+
+// VerifyQC checks qc as a light client does, against nothing but a validator
+// set: a quorum of distinct validators among keys signed (view, block hash) for
+// chainID under verify. A view-0 QC (the genesis QC) certifies only the genesis
+// block and is refused.
+func VerifyQC(chainID string, keys [][]byte, verify VerifyFunc, qc *QC) error {
+	if qc.View == 0 {
+		return fmt.Errorf("%w: a view-0 QC certifies only the genesis block", ErrBadCertificate)
+	}
+	c := certifier{chainID: chainID, vals: newValidators(keys), verify: verify, known: map[qcKey]struct{}{}, knownMax: 1}
+	return c.verifyQC(qc)
+}

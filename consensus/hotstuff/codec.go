@@ -258,10 +258,87 @@ func (d *decoder) block() *Block {
 	return b
 }
 
-func blockHash(b *Block) Hash {
-	e := encoder{buf: make([]byte, 0, 256+len(b.Payload)+len(b.QC.Sigs)*SignatureSize)}
-	e.blockBody(b)
-	return sha256.Sum256(e.buf)
+// Block header, the preimage of the block hash: the block body with the
+// payload replaced by its SHA-256, so that a light client checks a certified
+// block from a few hundred bytes (docs/consensus.md, "Block header"):
+// version u8 | parent [32] | view u64 | height u64 | proposer u16 | exec height
+// u64 | exec state hash [32] | QC | payload length u32 | payload SHA-256 [32].
+func (e *encoder) blockHeader(b *Block) {
+	e.u8(codecVersion)
+	e.bytes(b.Parent[:])
+	e.u64(b.View)
+	e.u64(b.Height)
+	e.u16(uint16(b.Proposer))
+	e.u64(b.ExecHeight)
+	e.bytes(b.ExecStateHash[:])
+	e.qc(&b.QC)
+	e.u32(uint32(len(b.Payload)))
+	ph := sha256.Sum256(b.Payload)
+	e.bytes(ph[:])
+}
+
+// HeaderBytes returns the block's header: the bytes its hash covers.
+func (b *Block) HeaderBytes() []byte {
+	e := encoder{buf: make([]byte, 0, headerBytesMin+len(b.QC.Sigs)*SignatureSize+len(b.QC.Signers))}
+	e.blockHeader(b)
+	return e.buf
+}
+
+// headerBytesMin is a header's size without its QC's bitmap and signatures.
+const headerBytesMin = 1 + 32 + 8 + 8 + 2 + 8 + 32 + (8 + 32 + 1) + 4 + 32
+
+func blockHash(b *Block) Hash { return sha256.Sum256(b.HeaderBytes()) }
+
+// Header is a decoded block header (HeaderBytes): what a light client reads of
+// a certified block.
+type Header struct {
+	Parent        Hash
+	View          uint64
+	Height        uint64
+	Proposer      ValidatorIndex
+	ExecHeight    uint64
+	ExecStateHash Hash
+	QC            QC
+	PayloadBytes  uint32
+	PayloadHash   Hash
+}
+
+// DecodeHeader strictly decodes HeaderBytes' output; the block hash is the
+// SHA-256 of buf.
+func DecodeHeader(buf []byte) (*Header, error) {
+	d := decoder{buf: buf}
+	if v := d.u8(); v != codecVersion && d.err == nil {
+		d.fail("header version %d", v)
+	}
+	h := &Header{Parent: d.hash(), View: d.u64(), Height: d.u64()}
+	h.Proposer = ValidatorIndex(d.u16())
+	h.ExecHeight = d.u64()
+	h.ExecStateHash = d.hash()
+	h.QC = d.qc()
+	h.PayloadBytes = d.u32()
+	h.PayloadHash = d.hash()
+	if err := d.finish(); err != nil {
+		return nil, fmt.Errorf("decode block header: %w", err)
+	}
+	return h, nil
+}
+
+// EncodeQC returns the canonical encoding of a QC (docs/consensus.md).
+func EncodeQC(qc *QC) []byte {
+	var e encoder
+	e.qc(qc)
+	return e.buf
+}
+
+// DecodeQC strictly decodes EncodeQC's output. It checks the encoding, not the
+// signatures (VerifyQC does).
+func DecodeQC(buf []byte) (QC, error) {
+	d := decoder{buf: buf}
+	qc := d.qc()
+	if err := d.finish(); err != nil {
+		return QC{}, fmt.Errorf("decode QC: %w", err)
+	}
+	return qc, nil
 }
 
 // EncodeBlock returns the canonical encoding of b, signature included (storage form).

@@ -2,7 +2,9 @@ package hotstuff
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -106,4 +108,38 @@ func FuzzDecodeBlock(f *testing.F) {
 			t.Fatalf("decode→encode differs")
 		}
 	})
+}
+
+// TestHeaderBytes: the block hash is the SHA-256 of the header, which carries
+// the payload's digest instead of the payload, and DecodeHeader reads back
+// every field a light client checks.
+func TestHeaderBytes(t *testing.T) {
+	qc := QC{View: 6, BlockHash: Hash{3}, Signers: Bitmap(nil).With(0).With(2).With(3), Sigs: []Signature{{1}, {2}, {3}}}
+	b := &Block{Parent: Hash{1}, View: 7, Height: 5, QC: qc, Proposer: 3,
+		Payload: []byte("payload"), ExecHeight: 2, ExecStateHash: Hash{9}, Signature: Signature{4}}
+	hb := b.HeaderBytes()
+	if sha256.Sum256(hb) != b.Hash() {
+		t.Fatal("block hash is not the SHA-256 of its header")
+	}
+	h, err := DecodeHeader(hb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Header{Parent: b.Parent, View: 7, Height: 5, Proposer: 3, ExecHeight: 2, ExecStateHash: Hash{9},
+		QC: qc, PayloadBytes: 7, PayloadHash: sha256.Sum256([]byte("payload"))}
+	if !reflect.DeepEqual(*h, want) {
+		t.Fatalf("decoded header %+v, want %+v", *h, want)
+	}
+	if _, err := DecodeHeader(append(hb, 0)); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("trailing byte: %v", err)
+	}
+	other := *b
+	other.hashSet = false
+	other.Payload = []byte("payloaD")
+	if other.Hash() == b.Hash() {
+		t.Fatal("the header does not bind the payload")
+	}
+	if q, err := DecodeQC(EncodeQC(&qc)); err != nil || !reflect.DeepEqual(q, qc) {
+		t.Fatalf("QC round trip: %v %+v", err, q)
+	}
 }

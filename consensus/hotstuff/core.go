@@ -33,6 +33,9 @@ type Core struct {
 	payloadView   uint64 // view of the outstanding NeedPayload, 0 if none
 	payloadParent Hash   // the parent that NeedPayload named
 	unreachable   Bitmap // validators the driver cannot reach now (SetUnreachable)
+	// awaitingExec is a block of the current view this validator will vote for
+	// once it has executed the block's ExecHeight itself (see tryVote).
+	awaitingExec *pendingVote
 
 	ready    Ready
 	readyOut bool // Ready() was called and Advance() not yet

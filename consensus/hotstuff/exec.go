@@ -39,10 +39,23 @@ func (e *execTracker) recordLocal(height uint64, h Hash) {
 }
 
 // forProposal picks the (height, hash) a new block on parent carries: this
-// validator's latest, unless execution lags behind what the parent already says.
+// validator's latest, but no higher than parent.Height-2, unless execution
+// lags behind what the parent already says. The cap is what the voters have
+// had a whole view to execute: a block at parent.Height+1 commits parent.Height-1
+// on arrival, while parent.Height-2 committed a view earlier, when the parent
+// arrived. A voter waits to execute the claimed height before it votes (see
+// tryVote), so a claim any higher would cost it a second synced write per block.
 func (e *execTracker) forProposal(parent *Block) (uint64, Hash) {
-	if e.lastHeight > parent.ExecHeight && e.lastHeight <= parent.Height {
-		return e.lastHeight, e.lastHash
+	h := e.lastHeight
+	if parent.Height < 2 {
+		h = 0
+	} else {
+		h = min(h, parent.Height-2)
+	}
+	if h > parent.ExecHeight {
+		if hash, ok := e.localHash[h]; ok {
+			return h, hash
+		}
 	}
 	return parent.ExecHeight, parent.ExecStateHash
 }
@@ -54,6 +67,14 @@ func (c *Core) ExecutedState(height uint64, stateHash Hash) {
 	c.exec.recordLocal(height, stateHash)
 	if cl, ok := c.exec.claims[height]; ok && cl.hash != stateHash {
 		c.ready.Evidence = append(c.ready.Evidence, Evidence{Kind: StateDivergence, Validator: cl.proposer, View: cl.view, Height: height})
+	}
+	if p := c.awaitingExec; p != nil && p.block.ExecHeight <= c.exec.lastHeight {
+		c.awaitingExec = nil
+		if p.block.ExecHeight == height && stateHash != p.block.ExecStateHash {
+			c.ready.Evidence = append(c.ready.Evidence, Evidence{Kind: StateDivergence, Validator: p.block.Proposer, View: p.block.View, Height: height})
+			return
+		}
+		c.tryVote(p.block, p.tc)
 	}
 }
 

@@ -16,6 +16,10 @@ type Effects interface {
 	NeedPayload(req PayloadRequest)
 	// Evidence reports misbehaviour (logged).
 	Evidence(ev Evidence)
+	// LookupExecuted asks for the state hash this validator recorded after
+	// executing height; the driver answers with Core.ExecutedState after
+	// Advance, or ignores the request if it has no such record.
+	LookupExecuted(height uint64)
 }
 
 // Perform carries out rd in the core's order: persist the safety state and the
@@ -45,6 +49,9 @@ func Perform(rd *Ready, fx Effects) error {
 	}
 	for _, ev := range rd.Evidence {
 		fx.Evidence(ev)
+	}
+	if rd.ExecLookup != 0 {
+		fx.LookupExecuted(rd.ExecLookup)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ func (r *recorder) Send(env Envelope) {
 	r.calls = append(r.calls, "send")
 }
 func (r *recorder) Commit([]*Block) error      { r.calls = append(r.calls, "commit"); return nil }
+func (r *recorder) LookupExecuted(uint64)      { r.calls = append(r.calls, "lookup") }
 func (r *recorder) NeedPayload(PayloadRequest) { r.calls = append(r.calls, "need-payload") }
 func (r *recorder) Evidence(Evidence)          { r.calls = append(r.calls, "evidence") }
 

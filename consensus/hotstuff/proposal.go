@@ -204,12 +204,36 @@ func (c *Core) validateBlock(b, parent *Block, certified bool) error {
 	return nil
 }
 
+// pendingVote is a vote held back until this validator's execution catches up.
+type pendingVote struct {
+	block *Block
+	tc    *TC
+}
+
 // tryVote votes for b if it is in the current view and the safety rules allow.
 // INVARIANT: LastVotedView is raised (and so persisted in this Ready) before the
 // vote is queued.
+//
+// A validator votes only for a block whose state claim it has checked against
+// its own execution: a QC then proves the claim to a light client, because at
+// least f+1 of its signers are honest and executed that height to that hash
+// (docs/consensus.md, "Execution state hashes"). A block whose ExecHeight this
+// validator has not executed yet waits in awaitingExec until ExecutedState
+// reaches it or the view moves on.
 func (c *Core) tryVote(b *Block, tc *TC) {
 	if b.View != c.pm.view || c.recovery != nil || !c.safety.safeToVote(b, tc) {
 		return
+	}
+	local, ok := c.exec.local(b.ExecHeight)
+	if !ok {
+		c.awaitingExec = &pendingVote{block: b, tc: tc}
+		if b.ExecHeight <= c.exec.lastHeight {
+			c.ready.ExecLookup = b.ExecHeight // executed, but forgotten
+		}
+		return
+	}
+	if local != b.ExecStateHash { // INVARIANT: validateBlock refused such a block
+		panic("hotstuff: voting for a block whose state claim differs from ours")
 	}
 	c.safety.LastVotedView = b.View
 	c.markSafetyDirty()

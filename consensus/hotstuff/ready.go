@@ -20,6 +20,12 @@ type Ready struct {
 	NeedPayload *PayloadRequest
 	// Evidence of misbehaviour, for the log.
 	Evidence []Evidence
+	// ExecLookup, when non-zero, asks the driver for this validator's own state
+	// hash at that executed height, which the core no longer remembers (a
+	// restart, or a claim over execKeptMax heights old): the driver answers
+	// with ExecutedState(height, hash) after Advance, from its record of
+	// executed blocks, or not at all if it has none. A vote waits for it.
+	ExecLookup uint64
 }
 
 // Envelope addresses a message to one validator, or to every other one.
@@ -50,7 +56,7 @@ type PayloadRequest struct {
 // IsEmpty reports whether r asks for nothing.
 func (r *Ready) IsEmpty() bool {
 	return r.Safety == nil && len(r.Blocks) == 0 && len(r.Messages) == 0 && len(r.Committed) == 0 &&
-		len(r.Fetches) == 0 && r.NeedPayload == nil && len(r.Evidence) == 0
+		len(r.Fetches) == 0 && r.NeedPayload == nil && len(r.Evidence) == 0 && r.ExecLookup == 0
 }
 
 // checkCovered panics if a message would leave before the safety state allowing

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"strings"
 
 	"settle/consensus/hotstuff"
@@ -20,9 +22,10 @@ const (
 	WithholdVotes                      // never sends its votes
 	Twin                               // shares its key with another node
 	Replay                             // proposes transactions that cannot apply (replays, gaps)
+	LieState                           // claims a false state hash for the newest height it may name
 )
 
-var behaviorNames = []string{"equivocate", "double-vote", "bad-payload", "bad-signature", "forged-qc", "withhold-votes", "twin", "replay"}
+var behaviorNames = []string{"equivocate", "double-vote", "bad-payload", "bad-signature", "forged-qc", "withhold-votes", "twin", "replay", "lie-state"}
 
 func (b Behavior) String() string {
 	var names []string
@@ -91,6 +94,15 @@ func (c *Cluster) mutateProposal(n, to *Node, p *hotstuff.Proposal) []hotstuff.M
 		b := *p.Block
 		b.QC.Sigs = append([]hotstuff.Signature(nil), b.QC.Sigs...)
 		b.QC.Sigs[0][0] ^= 1
+		return []hotstuff.Message{&hotstuff.Proposal{Block: c.resign(n, &b), TC: p.TC}}
+	case n.Byz&LieState != 0 && p.Block.Height > 1 && p.Block.View%4 < 3:
+		// The newest height a block may name is the one least likely to be
+		// executed by its voters: the claim a light client must never see
+		// certified. Every peer gets the same lie, so that votes could add up.
+		b := *p.Block
+		b.ExecHeight = b.Height - 1
+		b.ExecStateHash = sha256.Sum256(binary.BigEndian.AppendUint64([]byte("lie"), b.View))
+		c.Lies++
 		return []hotstuff.Message{&hotstuff.Proposal{Block: c.resign(n, &b), TC: p.TC}}
 	case n.Byz&BadSignature != 0 && c.rng.Intn(2) == 0:
 		b := *p.Block

@@ -52,6 +52,10 @@ type Cluster struct {
 
 	commits   map[uint64]hotstuff.Hash // height → block committed by honest nodes
 	states    map[uint64]hotstuff.Hash // height → state hash of honest nodes
+	// Lies counts the false state claims LieState validators proposed.
+	Lies int
+	// claims are certified state claims not yet checked against states.
+	claims map[uint64][]hotstuff.Hash
 	Evidence  []string
 	Violation error // first safety or invariant violation
 	wipes     int   // wiped restarts so far
@@ -62,7 +66,8 @@ func NewCluster(opts Options, rng *rand.Rand) (*Cluster, error) {
 	if opts.NewExecutor == nil {
 		opts.NewExecutor = NewHashChain
 	}
-	c := &Cluster{opts: opts, rng: rng, commits: map[uint64]hotstuff.Hash{}, states: map[uint64]hotstuff.Hash{}}
+	c := &Cluster{opts: opts, rng: rng, commits: map[uint64]hotstuff.Hash{}, states: map[uint64]hotstuff.Hash{},
+		claims: map[uint64][]hotstuff.Hash{}}
 	c.Net = Network{c: c, groups: map[int]int{}}
 	var signers []FakeSigner
 	for i := 0; i < opts.Validators; i++ {

@@ -19,6 +19,11 @@ func (c *Cluster) drive(n *Node) {
 			return
 		}
 		n.core.Advance()
+		if fx.lookup != 0 {
+			if hash, ok := n.disk.execHashes[fx.lookup]; ok {
+				n.core.ExecutedState(fx.lookup, hash)
+			}
+		}
 		if c.opts.ExecDelayMax == 0 {
 			c.execute(n, true)
 		}
@@ -41,13 +46,21 @@ func (c *Cluster) drive(n *Node) {
 type simEffects struct {
 	c    *Cluster
 	n    *Node
-	need *hotstuff.PayloadRequest
+	need   *hotstuff.PayloadRequest
+	lookup uint64
 }
 
 var _ hotstuff.Effects = (*simEffects)(nil)
 
 func (fx *simEffects) Persist(safety *hotstuff.SafetyState, blocks []*hotstuff.Block) error {
 	fx.n.disk.persist(safety, blocks)
+	if fx.n.Honest() {
+		for _, b := range blocks {
+			if certified, ok := fx.n.disk.blocks[b.QC.BlockHash]; ok && b.QC.View > 0 {
+				fx.c.checkClaim(certified.ExecHeight, certified.ExecStateHash)
+			}
+		}
+	}
 	if f, ok := fx.n.exec.(Follower); ok {
 		f.Accepted(blocks)
 	}
@@ -86,6 +99,8 @@ func (fx *simEffects) Commit(blocks []*hotstuff.Block) error {
 
 func (fx *simEffects) NeedPayload(req hotstuff.PayloadRequest) { fx.need = &req }
 
+func (fx *simEffects) LookupExecuted(height uint64) { fx.lookup = height }
+
 func (fx *simEffects) Evidence(ev hotstuff.Evidence) {
 	fx.c.Evidence = append(fx.c.Evidence, fmt.Sprintf("%s: %s", fx.n.Name, ev))
 }
@@ -108,6 +123,7 @@ func (c *Cluster) execute(n *Node, all bool) {
 		n.executedHeight = b.Height
 		n.disk.root = b
 		n.disk.execHeight, n.disk.execHash = b.Height, state
+		n.disk.execHashes[b.Height] = state
 		if n.Honest() {
 			c.checkState(n, b, state)
 		}
@@ -120,8 +136,27 @@ func (c *Cluster) checkState(n *Node, b *hotstuff.Block, state hotstuff.Hash) {
 		c.violate(fmt.Errorf("state: %s has state %s at height %d, another honest node has %s", n.Name, state, b.Height, prev))
 	}
 	c.states[b.Height] = state
+	for _, claim := range c.claims[b.Height] {
+		c.checkClaim(b.Height, claim)
+	}
+	delete(c.claims, b.Height)
 	if err := n.exec.CheckInvariants(); err != nil {
 		c.violate(fmt.Errorf("executor invariant on %s at height %d: %w", n.Name, b.Height, err))
+	}
+}
+
+// checkClaim holds the property light clients rely on (docs/consensus.md,
+// "Execution state hashes"): a block that a QC certifies claims the state hash
+// that honest validators computed. A claim for a height no honest node has
+// executed yet waits in c.claims until one does.
+func (c *Cluster) checkClaim(height uint64, claim hotstuff.Hash) {
+	state, ok := c.states[height]
+	if !ok {
+		c.claims[height] = append(c.claims[height], claim)
+		return
+	}
+	if state != claim {
+		c.violate(fmt.Errorf("soundness: a QC certifies state %s at height %d, honest nodes have %s", claim, height, state))
 	}
 }
 

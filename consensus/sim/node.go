@@ -52,10 +52,12 @@ type disk struct {
 	committed  map[uint64]*hotstuff.Block // committed blocks by height (range sync)
 	execHeight uint64
 	execHash   hotstuff.Hash
+	execHashes map[uint64]hotstuff.Hash // every executed height's state hash (the node's block records)
 }
 
 func newDisk() *disk {
-	return &disk{blocks: map[hotstuff.Hash]*hotstuff.Block{}, committed: map[uint64]*hotstuff.Block{}}
+	return &disk{blocks: map[hotstuff.Hash]*hotstuff.Block{}, committed: map[uint64]*hotstuff.Block{},
+		execHashes: map[uint64]hotstuff.Hash{}}
 }
 
 // Block serves sync requests for stored blocks (hotstuff.BlockReader).

@@ -25,7 +25,7 @@ type Scenario struct {
 	Configure func(*Options)
 }
 
-var byzantineChoices = []Behavior{Equivocate, DoubleVote, BadPayload, BadSignature, ForgedQC, WithholdVotes, Twin, Equivocate | DoubleVote, Replay}
+var byzantineChoices = []Behavior{Equivocate, DoubleVote, BadPayload, BadSignature, ForgedQC, WithholdVotes, Twin, Equivocate | DoubleVote, Replay, LieState}
 
 // NewScenario derives a scenario from a seed.
 func NewScenario(seed int64) Scenario {

@@ -85,3 +85,16 @@ func (n *Node) NextSeq(id txn.AccountID) uint64 {
 	}
 	return 1
 }
+
+// StateHashAt implements cluster.App: the state hash stored with block height
+// (none for 0: the consensus core always knows the genesis state hash).
+func (n *Node) StateHashAt(height uint64) ([32]byte, bool) {
+	if height == 0 {
+		return [32]byte{}, false
+	}
+	rec, _, err := n.store.BlockHeader(height)
+	if err != nil {
+		return [32]byte{}, false
+	}
+	return rec.StateHash, true
+}

@@ -252,6 +252,16 @@ func (s *Store) Block(h uint64) (*BlockRecord, error) {
 	return rec, err
 }
 
+// BlockHeader returns the committed block at height h without its
+// transactions (Receipts nil) and its transaction count: one small read.
+func (s *Store) BlockHeader(h uint64) (*BlockRecord, uint32, error) {
+	v, err := s.get(blockKey(h))
+	if err != nil {
+		return nil, 0, fmt.Errorf("load block %d: %w", h, err)
+	}
+	return decodeBlockHeader(v)
+}
+
 // block reads block h's header and transaction records; fn, when non-nil, also
 // receives each transaction's bytes, valid only during the call, with the
 // block's transaction count n.
