@@ -50,12 +50,12 @@ type Cluster struct {
 	Nodes []*Node
 	Net   Network
 
-	commits   map[uint64]hotstuff.Hash // height → block committed by honest nodes
-	states    map[uint64]hotstuff.Hash // height → state hash of honest nodes
+	commits map[uint64]hotstuff.Hash // height → block committed by honest nodes
+	states  map[uint64]hotstuff.Hash // height → state hash of honest nodes
 	// Lies counts the false state claims LieState validators proposed.
 	Lies int
 	// claims are certified state claims not yet checked against states.
-	claims map[uint64][]hotstuff.Hash
+	claims    map[uint64][]hotstuff.Hash
 	Evidence  []string
 	Violation error // first safety or invariant violation
 	wipes     int   // wiped restarts so far

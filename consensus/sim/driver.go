@@ -44,8 +44,8 @@ func (c *Cluster) drive(n *Node) {
 
 // simEffects are a simulated replica's actions for one Ready.
 type simEffects struct {
-	c    *Cluster
-	n    *Node
+	c      *Cluster
+	n      *Node
 	need   *hotstuff.PayloadRequest
 	lookup uint64
 }
