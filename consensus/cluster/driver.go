@@ -519,12 +519,12 @@ func (d *Driver) toChain(b *hotstuff.Block) *chain.Block {
 	h := b.Hash()
 	info := d.tracker.Commit(b)
 	cb := &chain.Block{Height: b.Height, View: b.View, Hash: txn.Hash(h), Parent: txn.Hash(b.Parent),
-		TimeMs: time.Now().UnixMilli(), Txs: info.Txs}
+		TimeMs: time.Now().UnixMilli(), Txs: info.Txs, Header: b.HeaderBytes(), ClaimHeight: b.ExecHeight}
 	if b.Parent == d.genesisHash && b.Height == 1 {
 		cb.Parent = txn.Hash{}
 	}
 	if qc, ok := d.tracker.Certificate(h); ok {
-		cb.Cert = hotstuff.EncodeMessage(&hotstuff.SyncResponse{HighQC: &qc})
+		cb.Cert = hotstuff.EncodeQC(&qc)
 	}
 	return cb
 }

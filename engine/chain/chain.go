@@ -27,6 +27,11 @@ type Block struct {
 	TimeMs int64 // the local clock when this validator learnt of the commit; informational, never used by execution
 	Txs    []*txn.Tx
 	Cert   []byte // encoded certificate proving the commit; empty for Solo
+	// Header is the consensus header the certificate signs (the bytes whose
+	// SHA-256 is Hash); empty for Solo. Proofs carry it (docs/protocol.md).
+	// ClaimHeight is the executed height whose state hash the header claims.
+	Header      []byte
+	ClaimHeight uint64
 }
 
 // Head is the last committed block an orderer resumes after.

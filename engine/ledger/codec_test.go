@@ -96,16 +96,17 @@ func TestAssetInfoRoundTrip(t *testing.T) {
 }
 
 func TestMetaRoundTrip(t *testing.T) {
-	m := ledger.Meta{Height: 9, StateHash: txn.Hash{1, 2, 3}, NativeSupply: 1 << 60, FeesBurned: 77, TxCount: 1234}
+	m := ledger.Meta{Height: 9, StateHash: txn.Hash{1, 2, 3}, NativeSupply: 1 << 60, FeesBurned: 77, TxCount: 1234,
+		StateRoot: txn.Hash{4}, TxRoot: txn.Hash{5}}
 	b := m.AppendBinary(nil)
-	if len(b) != 64 {
-		t.Fatalf("meta encodes to %d bytes, want 64", len(b))
+	if len(b) != 128 {
+		t.Fatalf("meta encodes to %d bytes, want 128", len(b))
 	}
 	got, err := ledger.DecodeMeta(b)
 	if err != nil || got != m {
 		t.Fatalf("round trip %+v, %v; want %+v", got, err, m)
 	}
-	if _, err := ledger.DecodeMeta(append(b, 0)); err == nil || !strings.Contains(err.Error(), "65 bytes, want 64") {
+	if _, err := ledger.DecodeMeta(append(b, 0)); err == nil || !strings.Contains(err.Error(), "129 bytes, want 128") {
 		t.Errorf("long meta: %v", err)
 	}
 }

@@ -2,12 +2,11 @@ package ledger
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"sort"
 
 	"settle/engine/codes"
+	"settle/engine/merkle"
 	"settle/engine/sigverify"
 	"settle/engine/txn"
 )
@@ -67,8 +66,9 @@ type BlockResult struct {
 	// returned: by (expiry height, owner, sequence). They are also in Escrows
 	// (removed) and their owners in Accounts; no transaction stands for them.
 	Expired   []*Escrow
-	Meta      Meta   // totals after the block, including the new state hash
-	nativeIn  uint64 // INVARIANT: sum of native balance decreases == increases + fees
+	Meta      Meta        // totals after the block, including the new state hash
+	tree      merkle.Tree // the state tree after the block
+	nativeIn  uint64      // INVARIANT: sum of native balance decreases == increases + fees
 	nativeOut uint64
 }
 
@@ -168,7 +168,9 @@ func (o *overlay) escrow(id EscrowID) *Escrow {
 // execution only checks which keys signed. Cost: O(len(txs)), each transaction
 // bounded (at most txn.LegCountMax legs, txn.SigCountMax signatures).
 func (l *Ledger) Execute(height uint64, txs []*txn.Tx) *BlockResult {
-	meta := l.Meta()
+	l.mu.RLock()
+	meta, tree := l.mu.meta, l.mu.tree
+	l.mu.RUnlock()
 	if height != meta.Height+1 {
 		panic(fmt.Sprintf("ledger: execute height %d after %d", height, meta.Height))
 	}
@@ -208,7 +210,7 @@ func (l *Ledger) Execute(height uint64, txs []*txn.Tx) *BlockResult {
 	}
 	sort.Slice(res.Escrows, func(i, j int) bool { return escrowLess(res.Escrows[i].ID, res.Escrows[j].ID) })
 	res.Meta.Height = height
-	res.Meta.StateHash = stateHash(meta.StateHash, res)
+	l.commit(res, meta, tree)
 	return res
 }
 
@@ -341,56 +343,6 @@ func authorized(a *Account, sigs []txn.Sig) (code codes.Code, bind int) {
 	return codes.NotAuthorized, -1
 }
 
-// stateHash chains the previous state hash with this block's effects: the new
-// encodings of every touched account, asset and escrow (sorted) and every
-// receipt. Two replicas that start from one genesis and execute the same blocks
-// get the same chain; any divergence in any write changes every later hash.
-func stateHash(prev txn.Hash, res *BlockResult) txn.Hash {
-	h := sha256.New()
-	buf := make([]byte, 0, 1024)
-	b := append(buf[:0], "settle/state/v1"...)
-	b = append(b, prev[:]...)
-	b = binary.BigEndian.AppendUint64(b, res.Height)
-	h.Write(b)
-	for _, a := range res.Accounts {
-		b = append(buf[:0], a.ID[:]...)
-		b = a.AppendBinary(b)
-		h.Write(b)
-	}
-	for _, a := range res.Assets {
-		k := AssetKey(a.Asset)
-		b = append(buf[:0], k[:]...)
-		h.Write(a.AppendBinary(b))
-	}
-	for _, w := range res.Escrows {
-		k := w.ID.Key()
-		b = append(append(buf[:0], 'e'), k[:]...)
-		if w.Deleted {
-			b = append(b, 0)
-		} else {
-			b = w.Escrow.AppendBinary(append(b, 1))
-		}
-		h.Write(b)
-	}
-	for i := range res.Receipts {
-		r := &res.Receipts[i]
-		b = append(buf[:0], r.Hash[:]...)
-		b = append(b, r.Result...)
-		b = binary.BigEndian.AppendUint64(b, r.Fee)
-		if r.Leg != 0 {
-			b = append(b, 'L', r.Leg)
-		}
-		h.Write(b)
-	}
-	for _, e := range res.Expired {
-		k := e.ID.Key()
-		h.Write(append(append(buf[:0], 'X'), k[:]...))
-	}
-	var out txn.Hash
-	h.Sum(out[:0])
-	return out
-}
-
 // Apply installs an executed block's result. The caller must have made it durable
 // first. INVARIANT: results are applied in height order, each exactly once.
 func (l *Ledger) Apply(res *BlockResult) {
@@ -415,11 +367,16 @@ func (l *Ledger) Apply(res *BlockResult) {
 	}
 	l.mu.expiry.prune(res.Height)
 	l.mu.meta = res.Meta
-	l.mu.Unlock()
-	for _, a := range res.Accounts {
+	// The accounts go in under l.mu too, with the tree, so that a state proof
+	// sees a tree and accounts of one height.
+	replaced := make([]*Account, len(res.Accounts))
+	for i, a := range res.Accounts {
 		s := &l.shards[shardOf(a.ID)]
 		s.mu.Lock()
+		replaced[i] = s.accounts[a.ID]
 		s.accounts[a.ID] = a
 		s.mu.Unlock()
 	}
+	l.installTreeLocked(treeVersion{height: res.Height, tree: res.tree, written: res.Accounts, replaced: replaced})
+	l.mu.Unlock()
 }

@@ -8,11 +8,11 @@
 package ledger
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"sync"
 
+	"settle/engine/merkle"
 	"settle/engine/txn"
 )
 
@@ -25,21 +25,29 @@ type Meta struct {
 	NativeSupply uint64   // native minor units created at genesis
 	FeesBurned   uint64   // fees destroyed so far; INVARIANT: sum(native) + FeesBurned == NativeSupply
 	TxCount      uint64   // transactions applied (success or a failure that charged the fee)
+	StateRoot    txn.Hash // root of the state tree after Height (stateroot.go)
+	TxRoot       txn.Hash // root of block Height's receipts; zero at genesis
 }
 
-// AppendBinary encodes Meta: height u64 | state hash [32] | supply u64 | burned u64 | txs u64.
+// metaLen is the size of a Meta encoding.
+const metaLen = 8 + 32 + 24 + 32 + 32
+
+// AppendBinary encodes Meta: height u64 | state hash [32] | supply u64 | burned
+// u64 | txs u64 | state root [32] | tx root [32].
 func (m *Meta) AppendBinary(dst []byte) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, m.Height)
 	dst = append(dst, m.StateHash[:]...)
 	dst = binary.BigEndian.AppendUint64(dst, m.NativeSupply)
 	dst = binary.BigEndian.AppendUint64(dst, m.FeesBurned)
-	return binary.BigEndian.AppendUint64(dst, m.TxCount)
+	dst = binary.BigEndian.AppendUint64(dst, m.TxCount)
+	dst = append(dst, m.StateRoot[:]...)
+	return append(dst, m.TxRoot[:]...)
 }
 
 // DecodeMeta parses a Meta encoding.
 func DecodeMeta(b []byte) (Meta, error) {
-	if len(b) != 8+32+24 {
-		return Meta{}, fmt.Errorf("ledger meta is %d bytes, want %d", len(b), 8+32+24)
+	if len(b) != metaLen {
+		return Meta{}, fmt.Errorf("ledger meta is %d bytes, want %d", len(b), metaLen)
 	}
 	var m Meta
 	m.Height = binary.BigEndian.Uint64(b)
@@ -47,6 +55,8 @@ func DecodeMeta(b []byte) (Meta, error) {
 	m.NativeSupply = binary.BigEndian.Uint64(b[40:])
 	m.FeesBurned = binary.BigEndian.Uint64(b[48:])
 	m.TxCount = binary.BigEndian.Uint64(b[56:])
+	copy(m.StateRoot[:], b[64:96])
+	copy(m.TxRoot[:], b[96:128])
 	return m, nil
 }
 
@@ -66,7 +76,13 @@ type Ledger struct {
 		escrows map[EscrowID]*Escrow // open escrows; values are never mutated once installed
 		expiry  expiryIndex          // the open escrows by expiry height
 		meta    Meta
+		tree    merkle.Tree // the state tree after meta.Height
+		// versions are the recent heights' state trees, oldest first, for
+		// state proofs; the last is tree. At most keptMax.
+		versions []treeVersion
+		keptMax  int
 	}
+	stateRootOff bool // DisableStateRoot: benchmarks only
 }
 
 func newLedger(g *Genesis) *Ledger {
@@ -79,7 +95,15 @@ func newLedger(g *Genesis) *Ledger {
 	}
 	l.mu.assets = map[txn.Asset]*AssetInfo{}
 	l.mu.escrows = map[EscrowID]*Escrow{}
+	l.mu.keptMax = ProofHeightsKeptDefault
 	return l
+}
+
+// installTreeLocked makes v's tree the current state tree.
+func (l *Ledger) installTreeLocked(v treeVersion) {
+	l.mu.tree = v.tree
+	l.mu.versions = append(l.mu.versions, v)
+	l.trimVersionsLocked()
 }
 
 // FromGenesis builds the height-0 ledger.
@@ -96,12 +120,26 @@ func FromGenesis(g *Genesis) (*Ledger, error) {
 		l.shards[shardOf(id)].accounts[id] = a
 	}
 	l.mu.assets = st.assets
-	l.mu.meta = Meta{NativeSupply: st.native, StateHash: genesisStateHash(g)}
+	meta := Meta{NativeSupply: st.native}
+	accounts := make([]*Account, 0, len(st.accounts))
+	for _, a := range st.accounts {
+		accounts = append(accounts, a)
+	}
+	assets := make([]*AssetInfo, 0, len(st.assets))
+	for _, a := range st.assets {
+		assets = append(assets, a)
+	}
+	tree := buildTree(accounts, assets, nil, meta)
+	meta.StateRoot = tree.Root()
+	meta.StateHash = GenesisCommitment(g.Hash(), meta.StateRoot)
+	l.mu.meta = meta
+	l.installTreeLocked(treeVersion{height: 0, tree: tree})
 	return l, nil
 }
 
 // Restore builds a ledger from stored state (see package store): accounts, assets
-// and the open escrows.
+// and the open escrows. It rebuilds the state tree (CheckStateRoot compares it
+// with the stored root).
 func Restore(g *Genesis, meta Meta, accounts []*Account, assets []*AssetInfo, escrows ...*Escrow) *Ledger {
 	l := newLedger(g)
 	for _, a := range accounts {
@@ -115,12 +153,8 @@ func Restore(g *Genesis, meta Meta, accounts []*Account, assets []*AssetInfo, es
 		l.mu.expiry.add(e)
 	}
 	l.mu.meta = meta
+	l.installTreeLocked(treeVersion{height: meta.Height, tree: buildTree(accounts, assets, escrows, meta)})
 	return l
-}
-
-func genesisStateHash(g *Genesis) txn.Hash {
-	h := g.Hash()
-	return sha256.Sum256(append([]byte("settle/state/genesis/v1"), h[:]...))
 }
 
 func shardOf(id txn.AccountID) int { return int(id[0]) & (shardCount - 1) }

@@ -1,21 +1,22 @@
 package ledger_test
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"sort"
 	"testing"
 
 	"settle/engine/codes"
+	"settle/engine/ledger"
 	"settle/engine/txn"
 )
 
-// TestStateHashAsDocumented rebuilds a block's state hash from docs/ledger.md
-// alone: the account encoding written out from docs/storage.md's basic layout,
-// not through the ledger's encoder. The block holds a success, an applied
-// failure (amount above the balance: fee charged) and a not-applied one (the
-// fee above the balance: fee 0), so receipts of every kind are covered.
+// TestStateHashAsDocumented rebuilds a block's state hash from docs/protocol.md
+// ("Proofs") alone: the account encoding written out from docs/storage.md's
+// basic layout, the sparse Merkle tree and the RFC 6962 list from their
+// definitions, none of it through the ledger's or engine/merkle's code. The
+// block holds a success, an applied failure (amount above the balance: fee
+// charged) and a not-applied one (the fee above the balance: fee 0), so
+// receipts of every kind are covered.
 func TestStateHashAsDocumented(t *testing.T) {
 	const native = 1000
 	l := newLedger(t, plainGenesis(4, native))
@@ -25,6 +26,15 @@ func TestStateHashAsDocumented(t *testing.T) {
 		payment{from: 3, to: 2, seq: 1, amount: 5000}.sign(t),         // applied, insufficient_funds
 		payment{from: 1, to: 3, seq: 2, fee: 5000, amount: 1}.sign(t), // not applied: the fee
 	}
+	before := map[int]ledger.Account{}
+	for i := 0; i < 4; i++ {
+		a, ok := l.Account(id(i))
+		if !ok || a.Ext != nil || len(a.Issued) != 0 || a.Flags != 1 {
+			t.Fatalf("account %d is not a plain account with its master key set", i)
+		}
+		before[i] = a
+	}
+	assets := l.Assets() // untouched by the block
 	res := l.Execute(1, txs)
 	want := []struct {
 		code codes.Code
@@ -36,19 +46,11 @@ func TestStateHashAsDocumented(t *testing.T) {
 		}
 	}
 
-	// The touched accounts after the block, by id, in the basic layout:
-	// seq u64 | flags u32 | master key [32] | native u64 | issued count u16.
-	type acct struct {
-		id  [20]byte
-		enc []byte
-	}
-	var accts []acct
-	for _, i := range []int{1, 2, 3} {
-		a, ok := l.Account(id(i)) // the committed state before the block
-		if !ok {
-			t.Fatal("missing account")
-		}
-		seq, bal := a.Seq, a.Native
+	// Every account after the block, in the basic layout: seq u64 | flags u32 |
+	// master key [32] | native u64 | issued count u16. Account 0 is untouched.
+	leaves := map[[32]byte][32]byte{}
+	for i := 0; i < 4; i++ {
+		seq, bal := before[i].Seq, before[i].Native
 		switch i {
 		case 1:
 			seq, bal = seq+1, bal-100-testBaseFee
@@ -57,33 +59,94 @@ func TestStateHashAsDocumented(t *testing.T) {
 		case 3:
 			seq, bal = seq+1, bal-testBaseFee
 		}
+		a, _ := l.Account(id(i))
 		pub := key(i).PublicKey()
 		enc := binary.BigEndian.AppendUint64(nil, seq)
-		enc = binary.BigEndian.AppendUint32(enc, 1) // master key set (docs/api.md flags bit 0)
+		enc = binary.BigEndian.AppendUint32(enc, a.Flags|1) // master key set once it signed (docs/api.md flags bit 0)
+		if i == 2 || i == 4 {
+			enc = binary.BigEndian.AppendUint32(enc[:8], a.Flags) // never signed: as it was
+			pub = a.MasterKey
+		}
 		enc = append(enc, pub[:]...)
 		enc = binary.BigEndian.AppendUint64(enc, bal)
 		enc = binary.BigEndian.AppendUint16(enc, 0)
-		accts = append(accts, acct{id(i), enc})
+		aid := id(i)
+		leaves[sha256.Sum256(append([]byte{'a'}, aid[:]...))] = sha256.Sum256(enc)
 	}
-	sort.Slice(accts, func(i, j int) bool { return bytes.Compare(accts[i].id[:], accts[j].id[:]) < 0 })
+	// Each issued asset: key 's' | code [3] | issuer [20]; value outstanding
+	// u64 | flags u32.
+	for _, a := range assets {
+		k := append(append([]byte{'s'}, a.Asset.Code[:]...), a.Asset.Issuer[:]...)
+		v := binary.BigEndian.AppendUint64(nil, a.Outstanding)
+		leaves[sha256.Sum256(k)] = sha256.Sum256(binary.BigEndian.AppendUint32(v, a.Flags))
+	}
+	// The totals leaf: native supply u64 | fees burned u64 | tx count u64.
+	totals := binary.BigEndian.AppendUint64(nil, 4*native)
+	totals = binary.BigEndian.AppendUint64(totals, 2*testBaseFee)
+	totals = binary.BigEndian.AppendUint64(totals, 2)
+	leaves[sha256.Sum256([]byte{'m'})] = sha256.Sum256(totals)
+	stateRoot := docStateRoot(leaves, 0)
 
-	h := sha256.New()
-	h.Write([]byte("settle/state/v1"))
-	h.Write(prev[:])
-	h.Write(binary.BigEndian.AppendUint64(nil, 1))
-	for _, a := range accts {
-		h.Write(a.id[:])
-		h.Write(a.enc)
-	}
+	// The transaction root over the receipts' leaves: index u32 | tx hash |
+	// fee u64 | result length u8 | result | failed leg u8.
+	var txLeaves [][32]byte
 	for i, tx := range txs {
-		hash := tx.Hash()
-		h.Write(hash[:])
-		h.Write([]byte(want[i].code))
-		h.Write(binary.BigEndian.AppendUint64(nil, want[i].fee))
+		h := tx.Hash()
+		leaf := append([]byte{0}, binary.BigEndian.AppendUint32(nil, uint32(i))...)
+		leaf = append(leaf, h[:]...)
+		leaf = binary.BigEndian.AppendUint64(leaf, want[i].fee)
+		leaf = append(leaf, byte(len(want[i].code)))
+		leaf = append(append(leaf, want[i].code...), 0)
+		txLeaves = append(txLeaves, sha256.Sum256(leaf))
 	}
-	var got [32]byte
-	h.Sum(got[:0])
-	if got != [32]byte(res.Meta.StateHash) {
-		t.Fatalf("state hash %x, the documented rule gives %x", res.Meta.StateHash, got)
+	txRoot := docListRoot(txLeaves)
+
+	pre := append([]byte("settle/state/v2"), prev[:]...)
+	pre = binary.BigEndian.AppendUint64(pre, 1)
+	pre = append(append(pre, stateRoot[:]...), txRoot[:]...)
+	if got := sha256.Sum256(pre); got != [32]byte(res.Meta.StateHash) {
+		t.Fatalf("state hash %x, the documented rule gives %x (state root %x, ours %x; tx root %x, ours %x)",
+			res.Meta.StateHash, got, res.Meta.StateRoot, stateRoot, res.Meta.TxRoot, txRoot)
 	}
+}
+
+// docStateRoot is the sparse Merkle tree's root by its definition: an empty
+// set hashes to 32 zero bytes, a set of one leaf to SHA-256(0x00 | key |
+// value hash), any other to SHA-256(0x01 | left | right) split on the key's
+// bit at depth, most significant bit first.
+func docStateRoot(set map[[32]byte][32]byte, depth int) [32]byte {
+	switch len(set) {
+	case 0:
+		return [32]byte{}
+	case 1:
+		for k, v := range set {
+			return sha256.Sum256(append(append([]byte{0}, k[:]...), v[:]...))
+		}
+	}
+	left, right := map[[32]byte][32]byte{}, map[[32]byte][32]byte{}
+	for k, v := range set {
+		if k[depth/8]>>(7-depth%8)&1 == 0 {
+			left[k] = v
+		} else {
+			right[k] = v
+		}
+	}
+	l, r := docStateRoot(left, depth+1), docStateRoot(right, depth+1)
+	return sha256.Sum256(append(append([]byte{1}, l[:]...), r[:]...))
+}
+
+// docListRoot is RFC 6962's Merkle tree hash over leaf hashes.
+func docListRoot(leaves [][32]byte) [32]byte {
+	switch len(leaves) {
+	case 0:
+		return sha256.Sum256(nil)
+	case 1:
+		return leaves[0]
+	}
+	k := 1
+	for k*2 < len(leaves) {
+		k *= 2
+	}
+	l, r := docListRoot(leaves[:k]), docListRoot(leaves[k:])
+	return sha256.Sum256(append(append([]byte{1}, l[:]...), r[:]...))
 }

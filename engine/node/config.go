@@ -26,6 +26,14 @@ type Config struct {
 
 	// SkipInvariantCheck skips the O(accounts) supply check at start-up.
 	SkipInvariantCheck bool
+
+	// ProofHeightsKept is how many recent heights' state trees the ledger
+	// keeps for state proofs (0: ledger.ProofHeightsKeptDefault).
+	ProofHeightsKept int
+	// BenchStateRootOff stops maintaining the state tree, to measure what it
+	// costs (ledger.DisableStateRoot). Never for a network: a validator with
+	// it diverges from one without at its first block.
+	BenchStateRootOff bool
 }
 
 // DefaultConfig returns production defaults for genesis g in dataDir.

@@ -44,6 +44,7 @@ const (
 	emptyBlockDelayMsLimit = 60_000
 	gossipIntervalMsLimit  = 1000
 	gossipBufferTxMaxLimit = 1_000_000
+	proofHeightsKeptLimit  = 100_000
 )
 
 // intRange is one integer setting and its range; 0 (absent) takes the default.
@@ -61,6 +62,7 @@ func (fc *FileConfig) intRanges() []intRange {
 		{"block_delay_ms", fc.BlockDelayMs, 1, blockDelayMsLimit},
 		{"mempool_tx_max", fc.MempoolTxMax, mempool.DefaultConfig().AccountTxMax, mempoolTxMaxLimit},
 		{"verify_workers", fc.VerifyWorkers, 1, verifyWorkersLimit},
+		{"proof_heights_kept", fc.ProofHeightsKept, 1, proofHeightsKeptLimit},
 	}
 	if c := fc.Cluster; c != nil {
 		r = append(r,

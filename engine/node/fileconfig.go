@@ -24,6 +24,11 @@ type FileConfig struct {
 	BlockDelayMs  int    `json:"block_delay_ms,omitempty"`
 	MempoolTxMax  int    `json:"mempool_tx_max,omitempty"`
 	VerifyWorkers int    `json:"verify_workers,omitempty"`
+	// ProofHeightsKept: how many recent heights an account's state can be
+	// proven at (docs/api.md, "Proofs").
+	ProofHeightsKept int `json:"proof_heights_kept,omitempty"`
+	// BenchStateRootOff: benchmarks only (Config.BenchStateRootOff).
+	BenchStateRootOff bool `json:"bench_state_root_off,omitempty"`
 
 	// API TLS (docs/operations.md, "TLS"): with a certificate and key (PEM, the
 	// key 0600) the API speaks HTTPS only; with a client CA too, every client must
@@ -92,6 +97,10 @@ func (fc *FileConfig) Apply(cfg Config) Config {
 		cfg.Mempool.TxCountMax = fc.MempoolTxMax
 	}
 	cfg.VerifyWorkers = fc.VerifyWorkers
+	if fc.ProofHeightsKept > 0 {
+		cfg.ProofHeightsKept = fc.ProofHeightsKept
+	}
+	cfg.BenchStateRootOff = fc.BenchStateRootOff
 	return cfg
 }
 

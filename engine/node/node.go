@@ -94,6 +94,12 @@ func (n *Node) recover() error {
 		return fmt.Errorf("recover ledger: %w", err)
 	}
 	n.ledger = l
+	if n.cfg.ProofHeightsKept > 0 {
+		l.SetProofHeightsKept(n.cfg.ProofHeightsKept)
+	}
+	if n.cfg.BenchStateRootOff {
+		l.DisableStateRoot()
+	}
 	meta := l.Meta()
 	head := chain.Head{Height: meta.Height}
 	if meta.Height > 0 {
@@ -184,7 +190,8 @@ func (n *Node) executeBlock(b *chain.Block, committed []mempool.Committed) ([]me
 	res := n.ledger.Execute(b.Height, b.Txs)
 	t1 := time.Now()
 	rec := &store.BlockRecord{Height: b.Height, TimeMs: b.TimeMs, Hash: b.Hash, Parent: b.Parent,
-		StateHash: res.Meta.StateHash, Receipts: res.Receipts, Cert: b.Cert}
+		StateHash: res.Meta.StateHash, StateRoot: res.Meta.StateRoot, TxRoot: res.Meta.TxRoot,
+		Receipts: res.Receipts, Header: b.Header, ClaimHeight: b.ClaimHeight, Cert: b.Cert}
 	if err := n.store.CommitBlock(rec, b.Txs, res); err != nil {
 		return committed, fmt.Errorf("execute: %w", err)
 	}

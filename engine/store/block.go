@@ -26,8 +26,16 @@ type BlockRecord struct {
 	Hash      txn.Hash
 	Parent    txn.Hash
 	StateHash txn.Hash // after executing this block
+	StateRoot txn.Hash // the state tree's root after this block
+	TxRoot    txn.Hash // the root of this block's receipts
 	Receipts  []ledger.Receipt
-	Cert      []byte
+	// Header is the consensus header the block's hash covers (hotstuff's
+	// HeaderBytes; empty for a single validator) and Cert the QC that
+	// certifies it: together what a proof carries of a certified block.
+	// ClaimHeight is the executed height whose state hash the header claims.
+	Header      []byte
+	ClaimHeight uint64
+	Cert        []byte
 }
 
 func blockKey(h uint64) []byte {
@@ -89,20 +97,28 @@ func decodeReceipt(b []byte) (ledger.Receipt, []byte, error) {
 	return r, b[receiptLenMin+n:], nil
 }
 
-// blockHeaderLen is the header record's size without its certificate.
-const blockHeaderLen = 8 + 8 + 32*3 + 4 + 4
+// blockHeaderLen is the header record's size without its consensus header
+// and certificate.
+const blockHeaderLen = 8 + 8 + 32*5 + 8 + 4 + 4 + 4
 
 // appendBlockHeader encodes the header record of r, a block of txCount
-// transactions: height u64 | time i64 | hash | parent | state | transaction
-// count u32 | cert length u32 | cert. (r.Receipts is not read: the receipts are
-// the transaction records'.)
+// transactions: height u64 | time i64 | hash | parent | state hash | state
+// root | tx root | claim height u64 | transaction count u32 | consensus
+// header length u32 |
+// consensus header | cert length u32 | cert. (r.Receipts is not read: the
+// receipts are the transaction records'.)
 func appendBlockHeader(dst []byte, r *BlockRecord, txCount int) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, r.Height)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(r.TimeMs))
 	dst = append(dst, r.Hash[:]...)
 	dst = append(dst, r.Parent[:]...)
 	dst = append(dst, r.StateHash[:]...)
+	dst = append(dst, r.StateRoot[:]...)
+	dst = append(dst, r.TxRoot[:]...)
+	dst = binary.BigEndian.AppendUint64(dst, r.ClaimHeight)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(txCount))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(r.Header)))
+	dst = append(dst, r.Header...)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(r.Cert)))
 	return append(dst, r.Cert...)
 }
@@ -117,11 +133,20 @@ func decodeBlockHeader(b []byte) (*BlockRecord, uint32, error) {
 	copy(r.Hash[:], b[16:])
 	copy(r.Parent[:], b[48:])
 	copy(r.StateHash[:], b[80:])
-	n := binary.BigEndian.Uint32(b[112:])
-	if len(b)-blockHeaderLen != int(binary.BigEndian.Uint32(b[116:])) {
+	copy(r.StateRoot[:], b[112:])
+	copy(r.TxRoot[:], b[144:])
+	r.ClaimHeight = binary.BigEndian.Uint64(b[176:])
+	n := binary.BigEndian.Uint32(b[184:])
+	hl := int(binary.BigEndian.Uint32(b[188:]))
+	if hl > len(b)-blockHeaderLen {
+		return nil, 0, fmt.Errorf("block %d: bad consensus header length", r.Height)
+	}
+	r.Header = append([]byte(nil), b[192:192+hl]...)
+	rest := b[192+hl:]
+	if len(rest)-4 != int(binary.BigEndian.Uint32(rest)) {
 		return nil, 0, fmt.Errorf("block %d: bad certificate length", r.Height)
 	}
-	r.Cert = append([]byte(nil), b[blockHeaderLen:]...)
+	r.Cert = append([]byte(nil), rest[4:]...)
 	return r, n, nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 func sampleBlock() *BlockRecord {
 	return &BlockRecord{Height: 7, TimeMs: -3, Hash: txn.Hash{1}, Parent: txn.Hash{2}, StateHash: txn.Hash{3},
+		StateRoot: txn.Hash{8}, TxRoot: txn.Hash{9}, Header: []byte("consensus header"), ClaimHeight: 5,
 		Receipts: []ledger.Receipt{
 			{Hash: txn.Hash{4}, Result: codes.Success, Fee: 10},
 			{Hash: txn.Hash{5}, Result: codes.SeqTooFar},
@@ -55,7 +56,9 @@ func TestDecodeBlockHeaderCorrupt(t *testing.T) {
 		b    []byte
 		want string
 	}{
-		{"cert length too large", mutate(func(b []byte) []byte { b[119]++; return b }), "bad certificate length"},
+		{"cert length too large", mutate(func(b []byte) []byte { b[192+len("consensus header")+3]++; return b }), "bad certificate length"},
+		{"header length too large", mutate(func(b []byte) []byte { b[188] = 0xff; return b }), "bad consensus header length"},
+		{"header length one too many", mutate(func(b []byte) []byte { b[191]++; return b }), "bad certificate length"},
 		{"trailing byte", append(append([]byte(nil), good...), 0), "bad certificate length"},
 	}
 	for _, tc := range tests {

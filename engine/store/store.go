@@ -47,11 +47,14 @@ var (
 	keyFormat  = []byte("m/format")
 )
 
-// formatVersion is the storage layout this build reads and writes. Version 2
-// stores a block's transactions once, in r/ records in key order, with a
-// 13-byte index by hash; version 1 (no m/format key) kept each transaction
-// in its t/ record.
-const formatVersion = 2
+// formatVersion is the storage layout this build reads and writes. Version 3
+// adds the state and transaction roots to the totals and the block records,
+// and each block's consensus header (the state hash became a commitment to
+// the roots, so a version-2 chain does not verify under it). Version 2 stores
+// a block's transactions once, in r/ records in key order, with a 13-byte
+// index by hash; version 1 (no m/format key) kept each transaction in its t/
+// record.
+const formatVersion = 3
 
 const (
 	prefixAccount = 'a'
@@ -326,7 +329,11 @@ func (s *Store) Load(g *ledger.Genesis) (*ledger.Ledger, error) {
 	if err := s.checkExpiryIndex(escrows); err != nil {
 		return nil, err
 	}
-	return ledger.Restore(g, meta, accounts, assets, escrows...), nil
+	l := ledger.Restore(g, meta, accounts, assets, escrows...)
+	if err := l.CheckStateRoot(); err != nil {
+		return nil, fmt.Errorf("load ledger: %w", err)
+	}
+	return l, nil
 }
 
 // checkExpiryIndex checks that the stored expiry index lists exactly the open

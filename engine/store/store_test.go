@@ -213,7 +213,7 @@ func TestOldFormatRefused(t *testing.T) {
 	}
 	s.Close()
 	_, err := Open(dir, g, Options{})
-	if err == nil || !strings.Contains(err.Error(), "storage format 1, this build reads format 2") {
+	if err == nil || !strings.Contains(err.Error(), "storage format 1, this build reads format 3") {
 		t.Fatalf("open of a format-1 directory: %v", err)
 	}
 }
