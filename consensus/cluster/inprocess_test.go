@@ -155,6 +155,7 @@ func TestInProcessCluster(t *testing.T) {
 
 // inprocess is a running in-process cluster.
 type inprocess struct {
+	g     *ledger.Genesis
 	nodes []*inprocessNode
 	ctx   context.Context
 	stop  func() // stops every validator (idempotent); Cleanup also closes them
@@ -258,7 +259,7 @@ func startInProcess(t *testing.T, validators, accounts int, edit func(*node.Conf
 	for i, in := range nodes {
 		waitUntil(t, fmt.Sprintf("validator %d ready", i), func() bool { return in.n.Ready() })
 	}
-	return &inprocess{nodes: nodes, ctx: ctx, stop: stop}
+	return &inprocess{g: g, nodes: nodes, ctx: ctx, stop: stop}
 }
 
 // partitionAndHeal cuts the last validator off while the others commit a few

@@ -45,6 +45,7 @@ type Backend interface {
 	// found by a type assertion at run time.
 	Reporter
 	Partitioner
+	Prover
 }
 
 // TxStatus is a transaction's place in the pipeline.

@@ -16,6 +16,7 @@ import (
 	"settle/engine/codes"
 	"settle/engine/events"
 	"settle/engine/ledger"
+	"settle/engine/proof"
 	"settle/engine/store"
 	"settle/engine/txn"
 )
@@ -168,6 +169,14 @@ func (f *fakeBackend) Ready() bool { return f.ready.Load() }
 func (f *fakeBackend) WriteMetrics(w io.Writer) { io.WriteString(w, "fake_backend_up 1\n") }
 
 // The fake is a single validator without reports, as far as these two go.
+func (f *fakeBackend) TxProof(txn.Hash) (*proof.Tx, error) {
+	return nil, codes.Errorf(codes.NotFound, "the fake backend proves nothing")
+}
+
+func (f *fakeBackend) AccountProof(txn.AccountID, uint64) (*proof.Account, error) {
+	return nil, codes.Errorf(codes.NotFound, "the fake backend proves nothing")
+}
+
 func (f *fakeBackend) Partition([]int) error {
 	return codes.Errorf(codes.NotFound, "this validator runs no replica transport")
 }

@@ -39,12 +39,14 @@ var (
 	routeHealthz     = &route{"healthz", fasthttp.MethodGet, bodyNone, (*Server).getHealthz}
 	routeReadyz      = &route{"readyz", fasthttp.MethodGet, bodyNone, (*Server).getReadyz}
 	routeReport      = &route{"report", fasthttp.MethodGet, bodyNone, (*Server).getReport}
+	routeTxProof     = &route{"tx_proof", fasthttp.MethodGet, bodyNone, (*Server).getTxProof}
+	routeAcctProof   = &route{"account_proof", fasthttp.MethodGet, bodyNone, (*Server).getAccountProof}
 	routeNotFound    = &route{"not_found", "", bodyNone, nil}
 )
 
 // allRoutes lists every route, for metrics registration.
 var allRoutes = []*route{routeSubmitTx, routeSubmitBatch, routeTx, routeAccount, routeHistory,
-	routeBlock, routeStatus, routeEvents, routeReport, routeAdminConfig, routePartition, routeMetrics, routePprof,
+	routeBlock, routeStatus, routeEvents, routeReport, routeTxProof, routeAcctProof, routeAdminConfig, routePartition, routeMetrics, routePprof,
 	routeHealthz, routeReadyz,
 	routeNotFound}
 
@@ -75,6 +77,12 @@ func match(path string) (*route, string) {
 	}
 	if strings.HasPrefix(path, "/debug/pprof/") {
 		return routePprof, ""
+	}
+	if p, ok := strings.CutPrefix(path, "/v1/proof/tx/"); ok {
+		return param(routeTxProof, p)
+	}
+	if p, ok := strings.CutPrefix(path, "/v1/proof/account/"); ok {
+		return param(routeAcctProof, p)
 	}
 	if p, ok := strings.CutPrefix(path, "/v1/tx/"); ok {
 		return param(routeTx, p)

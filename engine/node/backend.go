@@ -8,6 +8,7 @@ import (
 	"settle/engine/api"
 	"settle/engine/events"
 	"settle/engine/ledger"
+	"settle/engine/proof"
 	"settle/engine/store"
 	"settle/engine/txn"
 )
@@ -109,4 +110,12 @@ func (n *Node) Report(from, to uint64, account *txn.AccountID) (*store.Report, e
 		return nil, fmt.Errorf("report to height %d beyond the committed head %d: %w", to, n.Height(), store.ErrReportRange)
 	}
 	return n.store.Report(from, to, account)
+}
+
+// TxProof implements api.Prover.
+func (n *Node) TxProof(h txn.Hash) (*proof.Tx, error) { return n.proofs.Tx(h) }
+
+// AccountProof implements api.Prover.
+func (n *Node) AccountProof(id txn.AccountID, height uint64) (*proof.Account, error) {
+	return n.proofs.Account(id, height)
 }

@@ -21,6 +21,7 @@ import (
 	"settle/engine/chain"
 	"settle/engine/events"
 	"settle/engine/ledger"
+	"settle/engine/proof"
 	"settle/engine/sigverify"
 	"settle/engine/store"
 	"settle/engine/txn"
@@ -39,6 +40,7 @@ type Node struct {
 	events   *events.Broadcaster
 	metrics  *metrics
 	dropped  *dropLog
+	proofs   proof.Builder
 
 	head      atomic.Pointer[chain.Head]
 	ready     atomic.Bool
@@ -101,6 +103,14 @@ func (n *Node) recover() error {
 		l.DisableStateRoot()
 	}
 	meta := l.Meta()
+	n.proofs = proof.Builder{ChainID: n.cfg.Genesis.ChainID, Store: n.store, Ledger: l, GenesisStateHash: meta.StateHash}
+	if meta.Height > 0 {
+		gl, err := ledger.FromGenesis(n.cfg.Genesis)
+		if err != nil {
+			return fmt.Errorf("recover: %w", err)
+		}
+		n.proofs.GenesisStateHash = gl.Meta().StateHash
+	}
 	head := chain.Head{Height: meta.Height}
 	if meta.Height > 0 {
 		rec, err := n.store.Block(meta.Height)
