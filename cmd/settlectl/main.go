@@ -5,6 +5,8 @@
 //	settlectl account ADDRESS
 //	settlectl tx HASH
 //	settlectl status
+//	settlectl verify tx -genesis FILE HASH
+//	settlectl verify account -genesis FILE [-height H] ADDRESS
 //
 // -node (default http://127.0.0.1:7700 or $SETTLE_NODE) selects the validator; an
 // https:// node is verified against -tls-ca (or $SETTLE_TLS_CA; default: the
@@ -52,6 +54,8 @@ func main() {
 		err = getCmd("status", append(args, "-"), func(string) string { return "/v1/status" })
 	case "report":
 		err = reportCmd(args)
+	case "verify":
+		err = verifyCmd(args, os.Stdout)
 	case "version":
 		fmt.Println(cli.Version("settlectl"))
 		return
@@ -81,6 +85,8 @@ func usage() {
   settlectl tx [-node URL] HASH
   settlectl status [-node URL]
   settlectl report [-node URL] [-account ADDRESS] [-json] FROM TO
+  settlectl verify tx [-node URL] -genesis FILE HASH
+  settlectl verify account [-node URL] -genesis FILE [-height H] ADDRESS
 
   settlectl version
 
@@ -95,7 +101,13 @@ environment:
   SETTLE_KEY       pay's signing seed (hex) when -key-file is not given
   SETTLE_TLS_CA    the default -tls-ca
   SETTLE_TLS_CERT  the default -tls-cert
-  SETTLE_TLS_KEY   the default -tls-key`)
+  SETTLE_TLS_KEY   the default -tls-key
+  SETTLE_GENESIS   verify's default -genesis
+
+verify fetches a proof from the node and checks it against the genesis alone
+(a quorum of its validators' signatures, the header, the Merkle path), so the
+node asked need not be trusted; it exits 1 with REFUSED and the reason if the
+proof does not hold.`)
 }
 
 func defaultNode() string {

@@ -72,10 +72,14 @@ func TestReadmeQuickstart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the quickstart's client lines failed: %v\n%s\n--- script:\n%s", err, out, client)
 	}
-	for _, want := range []string{`"status":"committed"`, `"amount": "1000000002500"`} {
+	for _, want := range []string{`"status":"committed"`, `"amount": "1000000002500"`,
+		"VERIFIED transaction", "executed at height", ": success", "VERIFIED account", "sequence"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the quickstart's output lacks %s:\n%s", want, out)
 		}
+	}
+	if testing.Verbose() {
+		t.Logf("the quickstart's output:\n%s", out)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "mykey.json")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("keygen -out mykey.json: %v, mode %v", err, fi)

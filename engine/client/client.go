@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"settle/engine/codes"
+	"settle/engine/proof"
 	"settle/engine/txn"
 )
 
@@ -362,4 +363,28 @@ func (c *Client) Report(ctx context.Context, from, to uint64, account *txn.Accou
 	}
 	var r Report
 	return &r, c.getJSON(ctx, "/v1/report?"+q.Encode(), &r)
+}
+
+// TxProof fetches a committed transaction's proof (GET /v1/proof/tx/HASH).
+// Check it with consensus/lightclient before believing it.
+func (c *Client) TxProof(ctx context.Context, h txn.Hash) (*proof.Tx, error) {
+	var p proof.Tx
+	if err := c.getJSON(ctx, "/v1/proof/tx/"+h.String(), &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// AccountProof fetches an account's state proof at height (0: the newest
+// certified one; GET /v1/proof/account/ADDR[?height=H]).
+func (c *Client) AccountProof(ctx context.Context, id txn.AccountID, height uint64) (*proof.Account, error) {
+	path := "/v1/proof/account/" + id.String()
+	if height > 0 {
+		path += "?height=" + strconv.FormatUint(height, 10)
+	}
+	var p proof.Account
+	if err := c.getJSON(ctx, path, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
