@@ -240,7 +240,9 @@ func resultName(s string) bool {
 	return true
 }
 
-func verifyZIP215(pub, msg []byte, sig hotstuff.Signature) bool { return sigverify.Verify(pub, msg, sig[:]) }
+func verifyZIP215(pub, msg []byte, sig hotstuff.Signature) bool {
+	return sigverify.Verify(pub, msg, sig[:])
+}
 
 func hash32(b []byte, what string) (merkle.Hash, error) {
 	var h merkle.Hash
