@@ -54,6 +54,7 @@ type LocalOptions struct {
 	Accounts   int
 	Block      BlockLimits
 	ReplicaTLS *bool // every validator's cluster "replica_tls"; nil: the validators' default
+	StateRoot  *bool // false: every validator's "bench_state_root_off"
 	GoMaxProcs int   // GOMAXPROCS for every validator; 0: the Go default
 	ChainID    string
 	Genesis    string // a genesis file for `settled init/testnet -genesis` ("" : the dev genesis of Accounts)
@@ -97,7 +98,7 @@ func StartLocal(ctx context.Context, o LocalOptions) (c *Cluster, err error) {
 		return c, err
 	}
 	for i, cfg := range configs {
-		if err := patchConfig(cfg, o.Block, o.ReplicaTLS); err != nil {
+		if err := patchConfig(cfg, o.Block, o.ReplicaTLS, o.StateRoot); err != nil {
 			return c, err
 		}
 		addr, err := configAPIAddr(cfg)
@@ -178,10 +179,10 @@ func runSettled(ctx context.Context, binary string, args ...string) error {
 	return nil
 }
 
-// patchConfig writes the scenario's block limits and replica TLS setting into a
+// patchConfig writes the scenario's block limits, state-root and replica TLS settings into a
 // validator config, keeping every other field as settled wrote it. replicaTLS
 // applies only to a config with a "cluster" section (several validators).
-func patchConfig(path string, b BlockLimits, replicaTLS *bool) error {
+func patchConfig(path string, b BlockLimits, replicaTLS, stateRoot *bool) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read validator config: %w", err)
@@ -199,6 +200,9 @@ func patchConfig(path string, b BlockLimits, replicaTLS *bool) error {
 	set("block_bytes_max", b.BytesMax)
 	set("block_delay_ms", b.DelayMs)
 	set("mempool_tx_max", b.MempoolTxMax)
+	if stateRoot != nil && !*stateRoot {
+		m["bench_state_root_off"] = true
+	}
 	if cl, ok := m["cluster"].(map[string]any); ok && replicaTLS != nil {
 		cl["replica_tls"] = *replicaTLS
 	}

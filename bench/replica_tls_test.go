@@ -26,7 +26,7 @@ func TestPatchConfigReplicaTLS(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.config), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if err := patchConfig(path, BlockLimits{TxMax: 7}, tc.replicaTLS); err != nil {
+			if err := patchConfig(path, BlockLimits{TxMax: 7}, tc.replicaTLS, nil); err != nil {
 				t.Fatal(err)
 			}
 			raw, _ := os.ReadFile(path)

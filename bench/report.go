@@ -112,6 +112,9 @@ func writeMachine(w io.Writer, r *Result) {
 	if r.Local && r.Validators > 1 {
 		fmt.Fprintf(w, "| replica links | %s |\n", sc(r).ReplicaLinks())
 	}
+	if st := sc(r).StateRoot; st != nil && !*st {
+		fmt.Fprintf(w, "| state root | **off** (bench_state_root_off: what maintaining it costs) |\n")
+	}
 	if r.GoMaxProcs > 0 {
 		fmt.Fprintf(w, "| GOMAXPROCS per validator | %d |\n", r.GoMaxProcs)
 	}

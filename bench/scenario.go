@@ -35,6 +35,10 @@ type Scenario struct {
 	// default, TLS on); false runs the replica links in plaintext, to measure what
 	// encryption costs. Ignored with one validator and against a cluster file.
 	ReplicaTLS *bool `json:"replica_tls,omitempty"`
+	// StateRoot false runs every local validator without the state tree
+	// ("bench_state_root_off"), to measure what maintaining it costs; nil or
+	// true: the product's behaviour.
+	StateRoot *bool `json:"state_root,omitempty"`
 
 	Schedule   string `json:"schedule,omitempty"`       // loadgen syntax: constant:R@D, step:R1,R2@S, ramp:A..B@D
 	ClosedK    int    `json:"closed_k,omitempty"`       // closed loop with K in flight instead of a schedule

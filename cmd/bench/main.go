@@ -115,6 +115,7 @@ built-in scenarios: %s
 type runFlags struct {
 	scenario, settled, clusterFile, out, results string
 	replicaTLS                                   string
+	stateRoot                                    string
 	rate                                         float64
 	duration                                     time.Duration
 	repeats, gomaxprocs                          int
@@ -135,6 +136,7 @@ func (f *runFlags) register(fs *flag.FlagSet, defaultScenario string) {
 	fs.DurationVar(&f.duration, "duration", 0, "with -rate: the length of each round (default: the scenario's)")
 	fs.IntVar(&f.repeats, "repeats", 0, "override the scenario's repeat count")
 	fs.IntVar(&f.gomaxprocs, "gomaxprocs", 0, "GOMAXPROCS for every local validator (0: the scenario's or Go's default)")
+	fs.StringVar(&f.stateRoot, "state-root", "", `"off": run the validators without the state tree, to measure what it costs (benchmarks only)`)
 	fs.StringVar(&f.replicaTLS, "replica-tls", "", `"on" or "off": override the scenario's replica link encryption (local clusters of several validators)`)
 	fs.BoolVar(&f.keep, "keep", false, "keep the local cluster's work dir (configs, data, logs)")
 	fs.BoolVar(&f.noCalibrate, "no-calibrate", false, "skip calibration (no efficiency figure)")
@@ -174,6 +176,14 @@ func (f *runFlags) options(stderr io.Writer) (bench.Options, error) {
 		sc.ReplicaTLS = &on
 	default:
 		return bench.Options{}, usageError{fmt.Errorf(`-replica-tls must be "on" or "off", not %q`, f.replicaTLS)}
+	}
+	switch f.stateRoot {
+	case "", "on":
+	case "off":
+		off := false
+		sc.StateRoot = &off
+	default:
+		return bench.Options{}, usageError{fmt.Errorf(`-state-root must be "on" or "off", not %q`, f.stateRoot)}
 	}
 	if f.sweepStart > 0 || f.sweepFactor > 0 || f.sweepSteps > 0 || f.stepDuration > 0 {
 		sw := sc.SweepOrDefault()

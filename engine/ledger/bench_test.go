@@ -27,9 +27,10 @@ func benchBlock(b *testing.B, k int) []*txn.Tx {
 }
 
 // BenchmarkExecute measures ledger.Execute + Apply of native payments over 10,000
-// accounts in blocks of 2000 transactions (signatures are not verified here).
+// accounts in blocks of 2000 transactions (signatures are not verified here),
+// with the state tree maintained (the product) and without (what it costs).
 //
-//	go test ./engine/ledger -run '^$' -bench BenchmarkExecute -benchtime 200x
+//	go test ./engine/ledger -run '^$' -bench BenchmarkExecute -benchtime 200x -count 6
 func BenchmarkExecute(b *testing.B) {
 	g := plainGenesis(benchAccounts, 1_000_000_000) // native payments only: no trust lines to copy
 	l0 := newLedger(b, g)
@@ -45,28 +46,42 @@ func BenchmarkExecute(b *testing.B) {
 	for k := range blocks {
 		blocks[k] = benchBlock(b, k)
 	}
-	// Installed accounts are never mutated in place, so every cycle can restart
-	// from the same genesis records.
-	restart := func() *ledger.Ledger { return ledger.Restore(g, meta0, accounts, assetPtrs) }
-	l := restart()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		k := i % benchBlocks
-		if k == 0 && i > 0 {
+	for _, root := range []bool{true, false} {
+		name := "state-root=on"
+		if !root {
+			name = "state-root=off"
+		}
+		b.Run(name, func(b *testing.B) {
+			// Installed accounts are never mutated in place, so every cycle can
+			// restart from the same genesis records.
+			restart := func() *ledger.Ledger {
+				l := ledger.Restore(g, meta0, accounts, assetPtrs)
+				if !root {
+					l.DisableStateRoot()
+				}
+				return l
+			}
+			l := restart()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				k := i % benchBlocks
+				if k == 0 && i > 0 {
+					b.StopTimer()
+					l = restart()
+					b.StartTimer()
+				}
+				res := l.Execute(uint64(k+1), blocks[k])
+				l.Apply(res)
+				if i < benchBlocks && res.Receipts[benchBlockTxs-1].Result != codes.Success {
+					b.Fatalf("block %d: %s", k+1, res.Receipts[benchBlockTxs-1].Result)
+				}
+			}
 			b.StopTimer()
-			l = restart()
-			b.StartTimer()
-		}
-		res := l.Execute(uint64(k+1), blocks[k])
-		l.Apply(res)
-		if i < benchBlocks && res.Receipts[benchBlockTxs-1].Result != codes.Success {
-			b.Fatalf("block %d: %s", k+1, res.Receipts[benchBlockTxs-1].Result)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N*benchBlockTxs)/b.Elapsed().Seconds(), "tx/s")
-	if err := l.CheckInvariants(); err != nil {
-		b.Fatal(err)
+			b.ReportMetric(float64(b.N*benchBlockTxs)/b.Elapsed().Seconds(), "tx/s")
+			if err := l.CheckInvariants(); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 }
