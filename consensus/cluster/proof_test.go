@@ -6,14 +6,26 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
 	"settle/consensus/hotstuff"
 	"settle/consensus/lightclient"
+	"settle/engine/api"
+	"settle/engine/client"
 	"settle/engine/codes"
+	"settle/engine/node"
 	"settle/engine/proof"
 	"settle/engine/store"
 	"settle/engine/txn"
@@ -95,6 +107,7 @@ func TestProofsFromLiveCluster(t *testing.T) {
 	if txp.Count < 2 {
 		t.Logf("the payment committed alone in its block: the vectors have no audit-path cases")
 	}
+	checkProofsOverHTTP(t, srv, pay.Hash(), to, txp.Height)
 	vectors := buildVectors(t, trust, txp, ap, before, absent, from, to, nobody)
 	for _, v := range vectors.Cases {
 		if err := v.Check(trust); err != nil {
@@ -226,4 +239,67 @@ func dropSigners(t *testing.T, enc proof.Hex) proof.Hex {
 func hashHex(b []byte) proof.Hex {
 	h := sha256.Sum256(b)
 	return h[:]
+}
+
+// checkProofsOverHTTP serves the validator's API on real HTTP and checks that
+// the proofs come back through engine/client the same, and that the answers
+// match docs/openapi.yaml.
+func checkProofsOverHTTP(t *testing.T, n *node.Node, h txn.Hash, id txn.AccountID, height uint64) {
+	t.Helper()
+	ctx := t.Context()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := api.New(api.Config{}, n)
+	go srv.Serve(ln)
+	defer srv.Shutdown(ctx)
+	base := "http://" + ln.Addr().String()
+	c, err := client.New(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, err := c.TxProof(ctx, h)
+	if err != nil {
+		t.Fatalf("GET tx proof: %v", err)
+	}
+	if direct, _ := n.TxProof(h); !reflect.DeepEqual(roundTrip(t, direct), tp) {
+		t.Fatalf("the tx proof over HTTP differs from the node's")
+	}
+	if _, err := c.AccountProof(ctx, id, height); err != nil {
+		t.Fatalf("GET account proof: %v", err)
+	}
+
+	doc, err := openapi3.NewLoader().LoadFromFile("../../docs/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Servers = nil
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/v1/proof/tx/" + h.String(), fmt.Sprintf("/v1/proof/account/%s?height=%d", id, height),
+		"/v1/proof/account/" + id.String()} {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			t.Fatalf("%s: not in docs/openapi.yaml: %v", path, err)
+		}
+		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route}
+		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode,
+			Header: resp.Header, Body: io.NopCloser(bytes.NewReader(body)), Options: &openapi3filter.Options{IncludeResponseStatus: true}}
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
+		if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+			t.Errorf("%s: the answer does not match docs/openapi.yaml: %v", path, err)
+		}
+	}
 }

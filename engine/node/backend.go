@@ -27,7 +27,11 @@ func (n *Node) Tx(h txn.Hash) (api.TxStatus, error) {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return api.TxStatus{}, err
 	}
-	if err == nil && rec.Applied() {
+	// A record above the head is durable but not yet installed (executeBlock
+	// stores, then applies and moves the head): until the head reaches it the
+	// transaction is still pending, so that "committed at height H" never
+	// comes before GET /v1/block/H answers.
+	if err == nil && rec.Applied() && rec.Height <= n.Height() {
 		tx, err := txn.Decode(rec.Raw)
 		if err != nil {
 			return api.TxStatus{}, fmt.Errorf("stored tx %s: %w", h, err)

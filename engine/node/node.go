@@ -103,7 +103,8 @@ func (n *Node) recover() error {
 		l.DisableStateRoot()
 	}
 	meta := l.Meta()
-	n.proofs = proof.Builder{ChainID: n.cfg.Genesis.ChainID, Store: n.store, Ledger: l, GenesisStateHash: meta.StateHash}
+	n.proofs = proof.Builder{ChainID: n.cfg.Genesis.ChainID, Store: n.store, Ledger: l, GenesisStateHash: meta.StateHash,
+		Solo: len(n.cfg.Genesis.Validators) == 1}
 	if meta.Height > 0 {
 		gl, err := ledger.FromGenesis(n.cfg.Genesis)
 		if err != nil {

@@ -131,6 +131,12 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	call("GET", fmt.Sprintf("/v1/report?from=1&to=%d", n.Height()), "", nil, 200)
 	call("GET", fmt.Sprintf("/v1/report?from=1&to=%d&account=%s", n.Height(), addr), "", nil, 200)
 	call("GET", "/v1/report?from=1", "", nil, 400)
+	// A single validator signs no certificates: its proofs are refused (the
+	// answers of a cluster's are checked by consensus/cluster's
+	// TestProofsFromLiveCluster against this document).
+	call("GET", "/v1/proof/tx/"+pay1.Hash().String(), "", nil, 404)
+	call("GET", "/v1/proof/account/"+addr+"?height=1", "", nil, 404)
+	call("GET", "/v1/proof/account/"+addr+"?height=x", "", nil, 400)
 	call("GET", "/healthz", "", nil, 200)
 	call("GET", "/readyz", "", nil, 200)
 	call("GET", "/metrics", "", nil, 200)

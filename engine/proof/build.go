@@ -19,6 +19,8 @@ type Builder struct {
 	// GenesisStateHash is the state hash before block 1 (the anchor of
 	// height 1's proofs).
 	GenesisStateHash txn.Hash
+	// Solo is set for a network of one validator, which has no certificates.
+	Solo bool
 }
 
 // claimScanMax bounds how many blocks after a height an anchor is looked for.
@@ -30,6 +32,9 @@ const claimScanMax = 64
 
 // Tx proves the committed transaction with hash h.
 func (b *Builder) Tx(h txn.Hash) (*Tx, error) {
+	if b.Solo {
+		return nil, errSolo
+	}
 	rec, err := b.Store.Tx(h)
 	if err != nil {
 		return nil, err
@@ -58,6 +63,9 @@ func (b *Builder) Tx(h txn.Hash) (*Tx, error) {
 // Account proves account id's state at height (0: the newest height that is
 // both kept and certified).
 func (b *Builder) Account(id txn.AccountID, height uint64) (*Account, error) {
+	if b.Solo {
+		return nil, errSolo
+	}
 	if height == 0 {
 		h, err := b.newestCertified()
 		if err != nil {
