@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"settle/engine/client"
 	"settle/engine/tlsfiles"
 	"settle/engine/tlsfiles/tlstest"
+	"settle/internal/testpay"
 )
 
 // patchJSON sets top-level fields of a config file (and, with section, fields of
@@ -128,6 +130,14 @@ func TestReplicaTLSSwitch(t *testing.T) {
 			}
 			for _, v := range vs {
 				waitReady(t, v.api, v.p)
+			}
+			// A quiet cluster commits nothing until there is something to commit.
+			c, err := client.New(vs[0].api)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Submit(t.Context(), testpay.Payment(t, 0, 1, 1, 5)); err != nil {
+				t.Fatalf("submit: %v", err)
 			}
 			for _, v := range vs {
 				waitFor(t, 30*time.Second, fmt.Sprintf("v%d commits", v.index), func() bool { return v.status(t).Height >= 3 })

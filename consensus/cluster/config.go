@@ -81,6 +81,10 @@ type Config struct {
 
 	Block           mempool.AssemblerConfig // block limits: count, bytes, delay
 	EmptyBlockDelay time.Duration           // an idle leader proposes an empty block after this
+	// IdleBlocks keeps proposing empty blocks every EmptyBlockDelay when there is
+	// nothing to commit (the behaviour before quiet clusters; tests that count
+	// blocks without load). By default an idle cluster goes quiet (quiet()).
+	IdleBlocks bool
 
 	TickPeriod          time.Duration
 	ViewTimeoutTicks    int

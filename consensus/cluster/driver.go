@@ -74,6 +74,11 @@ type Driver struct {
 	counters        counters
 	latency         *latency
 	lastTimeoutView uint64 // core goroutine: the last view this validator sent a timeout for
+	startView       uint64 // core goroutine: the view the core started in
+	// lastTxHeight is the highest committed height whose block carried
+	// transactions (core goroutine): a quiet cluster stops proposing once a
+	// committed block claims the state after it (see startAssembly).
+	lastTxHeight uint64
 }
 
 type counters struct {
@@ -81,6 +86,7 @@ type counters struct {
 	badMessages, proposals, commits, abandoned             atomic.Uint64
 	slimmed, keptWhole                                     atomic.Uint64
 	timeouts                                               atomic.Uint64 // views this validator timed out in
+	syncedWrites                                           atomic.Uint64 // synced Pebble batches of the consensus store
 }
 
 type inbound struct {
@@ -165,6 +171,7 @@ func (d *Driver) Run(ctx context.Context, head chain.Head, commit chain.CommitFu
 	if d.core, err = hotstuff.New(d.coreConfig(), start); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
+	d.startView = d.core.View()
 	if d.tr, err = transport.New(d.transportConfig()); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
@@ -393,7 +400,11 @@ func (d *Driver) noteSync() {
 	}
 	d.behind.Store(behind)
 	cl := &d.catchup
-	if !cl.heard && st.Known > st.Committed {
+	// Heard from the others: a block above the local root, or a view entered
+	// on their certificates. A quiet cluster (startAssembly) proposes nothing
+	// while idle, but its views still time out, so a restarted validator
+	// learns it is up to date from the first TC.
+	if !cl.heard && (st.Known > st.Committed || d.core.View() > d.startView) {
 		cl.heard = true
 	}
 	syncing := !cl.heard || behind > readyLagBlocksMax
@@ -440,6 +451,9 @@ func (fx *effects) Persist(safety *hotstuff.SafetyState, blocks []*hotstuff.Bloc
 	if err := d.st.persist(safety, blocks, prune); err != nil {
 		return err
 	}
+	if safety != nil || len(blocks) > 0 {
+		d.counters.syncedWrites.Add(1)
+	}
 	if safety != nil && !d.markerDone && d.cfg.MarkerPath != "" {
 		if err := writeMarker(d.cfg.MarkerPath); err != nil {
 			return err
@@ -482,6 +496,9 @@ func (fx *effects) Commit(blocks []*hotstuff.Block) error {
 			return fmt.Errorf("cluster: commit block %d: %w", b.Height, err)
 		}
 		d.counters.commits.Add(1)
+		if len(cb.Txs) > 0 {
+			d.lastTxHeight = b.Height
+		}
 		if d.cfg.Payloads != nil && len(b.Payload) > 0 {
 			if batchLen(cb.Txs) == len(b.Payload) {
 				d.toSlim = append(d.toSlim, b)

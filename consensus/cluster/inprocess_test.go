@@ -95,7 +95,9 @@ func TestInProcessCluster(t *testing.T) {
 			})
 		}
 		if wave == 0 {
-			partitionAndHeal(t, nodes)
+			// Account 31 has not sent yet: its payment gives the cut-off
+			// majority something to commit (a quiet cluster commits nothing).
+			partitionAndHeal(t, nodes, payment(t, accounts-1, accounts-2, 1, 1))
 		}
 	}
 	stop()
@@ -165,6 +167,13 @@ type inprocess struct {
 // on 127.0.0.1, from a devnet genesis of accounts, and waits until all are
 // ready. edit, when set, adjusts each node's config before it starts.
 func startInProcess(t *testing.T, validators, accounts int, edit func(*node.Config)) *inprocess {
+	t.Helper()
+	return startInProcessCluster(t, validators, accounts, edit, nil)
+}
+
+// startInProcessCluster is startInProcess with editCluster, when set,
+// adjusting each driver's config too.
+func startInProcessCluster(t *testing.T, validators, accounts int, edit func(*node.Config), editCluster func(*cluster.Config)) *inprocess {
 	t.Helper()
 	logs := &syncLog{}
 	t.Cleanup(func() {
@@ -237,13 +246,17 @@ func startInProcess(t *testing.T, validators, accounts int, edit func(*node.Conf
 		}
 		in := &inprocessNode{}
 		in.n, err = node.New(cfg, func(n *node.Node) (chain.Orderer, error) {
-			d, err := cluster.New(cluster.Config{
+			cc := cluster.Config{
 				ChainID: g.ChainID, Self: i, Key: keys[i], Validators: vals, Listener: lns[i],
 				DB: n.Store().DB(), Pool: n.Pool(), App: n, Payloads: n.Store(), GenesisStateHash: gl.Meta().StateHash,
 				Block:           cfg.Assembler(),
 				EmptyBlockDelay: 50 * time.Millisecond,
 				Logf:            logs.logf(cfg.NodeID),
-			})
+			}
+			if editCluster != nil {
+				editCluster(&cc)
+			}
+			d, err := cluster.New(cc)
 			in.drv = d
 			return d, err
 		})
@@ -264,7 +277,7 @@ func startInProcess(t *testing.T, validators, accounts int, edit func(*node.Conf
 
 // partitionAndHeal cuts the last validator off while the others commit a few
 // blocks without it, then heals: it must catch up by block sync.
-func partitionAndHeal(t *testing.T, nodes []*inprocessNode) {
+func partitionAndHeal(t *testing.T, nodes []*inprocessNode, tx *txn.Tx) {
 	t.Helper()
 	last := len(nodes) - 1
 	var others []int
@@ -275,6 +288,11 @@ func partitionAndHeal(t *testing.T, nodes []*inprocessNode) {
 		t.Fatal(err)
 	}
 	target := nodes[0].n.Height() + 3
+	errs := make([]error, 1)
+	nodes[0].n.Submit(context.Background(), []*txn.Tx{tx}, errs)
+	if errs[0] != nil {
+		t.Fatalf("payment during the partition: %v", errs[0])
+	}
 	for i, in := range nodes[:last] {
 		waitUntil(t, fmt.Sprintf("validator %d reaches height %d without validator %d", i, target, last), func() bool {
 			return in.n.Height() >= target
@@ -402,10 +420,24 @@ func TestFullBlocks(t *testing.T) {
 // mempool's block deadline released them (found as a rare stall of
 // TestFullBlocks, whose tail is such a batch).
 func TestPartialBatchWithLongBlockDelay(t *testing.T) {
-	c := startInProcess(t, 4, 8, func(nc *node.Config) { nc.BlockDelayMax = 300 * time.Millisecond })
+	for _, idleBlocks := range []bool{true, false} {
+		t.Run(fmt.Sprintf("idle blocks %v", idleBlocks), func(t *testing.T) { partialBatchWithLongBlockDelay(t, idleBlocks) })
+	}
+}
+
+func partialBatchWithLongBlockDelay(t *testing.T, idleBlocks bool) {
+	c := startInProcessCluster(t, 4, 8, func(nc *node.Config) { nc.BlockDelayMax = 300 * time.Millisecond },
+		func(cc *cluster.Config) { cc.IdleBlocks = idleBlocks })
 	n := c.nodes[0].n
-	h := n.Height()
-	testkit.WaitFor(t, 20*time.Second, "the idle cluster to commit empty blocks", func() bool { return n.Height() >= h+5 })
+	if idleBlocks {
+		h := n.Height()
+		testkit.WaitFor(t, 20*time.Second, "the idle cluster to commit empty blocks", func() bool { return n.Height() >= h+5 })
+	} else {
+		// Quiet: the views time out instead; wait for a few.
+		testkit.WaitFor(t, 20*time.Second, "the quiet cluster's views to time out", func() bool {
+			return c.nodes[0].drv.Status().View >= 4
+		})
+	}
 	txs := []*txn.Tx{payment(t, 1, 5, 1, 7), payment(t, 2, 6, 1, 7), payment(t, 1, 5, 2, 7)}
 	errs := make([]error, len(txs))
 	n.Submit(c.ctx, txs, errs)

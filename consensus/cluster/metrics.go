@@ -78,6 +78,7 @@ func (d *Driver) WriteMetrics(w io.Writer) {
 	counter("settle_consensus_proposals_total", st.Proposals)
 	counter("settle_consensus_commits_total", st.Commits)
 	counter("settle_consensus_timeouts_total", d.counters.timeouts.Load())
+	counter("settle_consensus_synced_writes_total", d.counters.syncedWrites.Load())
 	counter("settle_consensus_abandoned_blocks_total", st.Abandoned)
 	counter("settle_consensus_bad_messages_total", st.BadMessages)
 	counter("settle_consensus_slimmed_blocks_total", st.Slimmed)

@@ -48,8 +48,11 @@ func (d *Driver) startAssembly(ctx context.Context, req hotstuff.PayloadRequest)
 	// assembly that gave up first would propose an empty block, every view, for
 	// ever once the chain carries nothing (TestPartialBatchWithLongBlockDelay).
 	idle := max(d.cfg.EmptyBlockDelay, d.cfg.Block.BlockDelayMax)
-	if c.Carries() {
+	switch {
+	case c.Carries():
 		idle = d.cfg.Block.BlockDelayMax
+	case d.quiet():
+		idle = 0 // wait for a transaction, however long: see quiet
 	}
 	if !c.Complete {
 		d.cfg.Logf("cluster: block %d: an ancestor between the parent and the executed height %d is unknown; proposing no transactions",
@@ -60,8 +63,24 @@ func (d *Driver) startAssembly(ctx context.Context, req hotstuff.PayloadRequest)
 	go d.assemble(actx, req, c, idle)
 }
 
+// quiet reports that an idle cluster has nothing left to finish (core
+// goroutine): no block above the committed root carries transactions (the
+// caller checks the chain it builds on) and the committed root claims the
+// state after the last block that did, so that every committed transaction
+// has its certified state claim (a proof's anchor). Then a leader proposes
+// nothing until a transaction comes: empty blocks would cost every
+// validator a synced write each for nothing. Its view times out instead,
+// with the pacemaker's growing timeouts (up to ViewTimeoutTicksMax), and
+// that is all an idle cluster writes (docs/consensus.md, "Quiet when idle").
+func (d *Driver) quiet() bool {
+	return !d.cfg.IdleBlocks && d.core.Committed().ExecHeight >= d.lastTxHeight
+}
+
 func (d *Driver) assemble(ctx context.Context, req hotstuff.PayloadRequest, c payload.Chain, idle time.Duration) {
-	tctx, cancel := context.WithTimeout(ctx, idle)
+	tctx, cancel := ctx, context.CancelFunc(func() {})
+	if idle > 0 {
+		tctx, cancel = context.WithTimeout(ctx, idle)
+	}
 	entries, err := d.cfg.Pool.NextBatch(tctx, d.cfg.Block, req.Height, nil)
 	cancel()
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {

@@ -41,10 +41,16 @@ var flagUpdateVectors = flag.Bool("update-vectors", false, "rewrite consensus/li
 // consensus/lightclient checks (valid and invalid proofs).
 func TestProofsFromLiveCluster(t *testing.T) {
 	c := startInProcess(t, 4, 6, nil)
+	// A first payment, so that the proven one is above height 1 and the
+	// payee's balance before it can be proven too (a quiet cluster commits
+	// nothing before the first transaction).
+	first := []*txn.Tx{payment(t, 0, 1, 1, 5)}
+	c.nodes[0].n.Submit(c.ctx, first, make([]error, 1))
+	waitUntil(t, "the first payment commits", func() bool { return c.nodes[2].n.Ledger().Meta().TxCount == 1 })
 	// Several payments in one submission, so that they share a block and
 	// the proven one has a real audit path.
 	pay := payment(t, 1, 2, 1, 250)
-	txs := []*txn.Tx{payment(t, 3, 4, 1, 1), payment(t, 4, 5, 1, 1), pay, payment(t, 5, 0, 1, 1), payment(t, 0, 3, 1, 1)}
+	txs := []*txn.Tx{payment(t, 3, 4, 1, 1), payment(t, 4, 5, 1, 1), pay, payment(t, 5, 0, 1, 1), payment(t, 0, 3, 2, 1)}
 	errs := make([]error, len(txs))
 	c.nodes[0].n.Submit(c.ctx, txs, errs)
 	for _, err := range errs {

@@ -161,7 +161,9 @@ func (b *Builder) anchor(height uint64) (Anchor, error) {
 		return a, nil
 	}
 	if height > head {
-		return a, codes.Errorf(codes.NotFound, "height %d is beyond the executed height %d", height, head)
+		// Stored but not yet installed (the node stores a block, then applies
+		// it), or not committed at all: either way, ask again.
+		return a, codes.Errorf(codes.NotReady, "height %d is not executed here yet (executed up to %d); retry in a moment", height, head)
 	}
 	return a, codes.Errorf(codes.NotReady,
 		"no committed block certifies the state of height %d yet (executed up to %d); retry in a moment", height, head)

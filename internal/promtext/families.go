@@ -47,6 +47,7 @@ var Families = []Family{
 	{"settle_consensus_proposals_total", "counter", "Blocks this validator proposed as leader.", ""},
 	{"settle_consensus_commits_total", "counter", "Blocks the consensus committed and handed to execution.", ""},
 	{"settle_consensus_timeouts_total", "counter", "Views this validator timed out in (each a view change it voted for).", ""},
+	{"settle_consensus_synced_writes_total", "counter", "Synced writes of the consensus store (safety state and blocks); each committed block adds one more, the ledger's.", ""},
 	{"settle_consensus_abandoned_blocks_total", "counter", "Stored blocks of forks that lost (their transactions go back to the mempool).", ""},
 	{"settle_consensus_bad_messages_total", "counter", "Replica frames that did not decode.", ""},
 	{"settle_consensus_slimmed_blocks_total", "counter", "Executed blocks kept without their payload (the ledger holds it).", ""},
