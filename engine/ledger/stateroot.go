@@ -188,7 +188,7 @@ func (l *Ledger) CheckStateRoot() error {
 
 // ProofHeightsKeptDefault is how many recent heights' state trees a ledger
 // keeps for state proofs unless SetProofHeightsKept says otherwise.
-const ProofHeightsKeptDefault = 128
+const ProofHeightsKeptDefault = 32
 
 // SetProofHeightsKept sets how many recent heights' state trees the ledger
 // keeps for state proofs (at least 1: the current one). Older versions share
