@@ -215,10 +215,16 @@ func (d *decoder) optTC() *TC {
 	return nil
 }
 
-// Block header and payload, the part the block hash covers:
-// version u8 | parent [32] | view u64 | height u64 | proposer u16 | exec height u64 |
-// exec state hash [32] | QC | payload length u32 | payload.
+// Block body, the stored and sent form without the signature: the common
+// fields (blockFields) | payload.
 func (e *encoder) blockBody(b *Block) {
+	e.blockFields(b)
+	e.bytes(b.Payload)
+}
+
+// blockFields: version u8 | parent [32] | view u64 | height u64 | proposer u16
+// | exec height u64 | exec state hash [32] | QC | payload length u32.
+func (e *encoder) blockFields(b *Block) {
 	e.u8(codecVersion)
 	e.bytes(b.Parent[:])
 	e.u64(b.View)
@@ -228,7 +234,6 @@ func (e *encoder) blockBody(b *Block) {
 	e.bytes(b.ExecStateHash[:])
 	e.qc(&b.QC)
 	e.u32(uint32(len(b.Payload)))
-	e.bytes(b.Payload)
 }
 
 // block: body | signature [64].
@@ -237,16 +242,26 @@ func (e *encoder) block(b *Block) {
 	e.bytes(b.Signature[:])
 }
 
-func (d *decoder) block() *Block {
+// blockFields reads what encoder.blockFields writes (PayloadHash is left
+// zero).
+func (d *decoder) blockFields() (h Header) {
 	if v := d.u8(); v != codecVersion && d.err == nil {
 		d.fail("block version %d", v)
 	}
-	b := &Block{Parent: d.hash(), View: d.u64(), Height: d.u64()}
-	b.Proposer = ValidatorIndex(d.u16())
-	b.ExecHeight = d.u64()
-	b.ExecStateHash = d.hash()
-	b.QC = d.qc()
-	n := d.u32()
+	h.Parent, h.View, h.Height = d.hash(), d.u64(), d.u64()
+	h.Proposer = ValidatorIndex(d.u16())
+	h.ExecHeight = d.u64()
+	h.ExecStateHash = d.hash()
+	h.QC = d.qc()
+	h.PayloadBytes = d.u32()
+	return h
+}
+
+func (d *decoder) block() *Block {
+	h := d.blockFields()
+	b := &Block{Parent: h.Parent, View: h.View, Height: h.Height, Proposer: h.Proposer,
+		ExecHeight: h.ExecHeight, ExecStateHash: h.ExecStateHash, QC: h.QC}
+	n := h.PayloadBytes
 	if n > PayloadBytesMax {
 		d.fail("payload of %d bytes exceeds %d", n, PayloadBytesMax)
 		return b
@@ -258,21 +273,12 @@ func (d *decoder) block() *Block {
 	return b
 }
 
-// Block header, the preimage of the block hash: the block body with the
+// Block header, the preimage of the block hash: the block's fields with the
 // payload replaced by its SHA-256, so that a light client checks a certified
-// block from a few hundred bytes (docs/consensus.md, "Block header"):
-// version u8 | parent [32] | view u64 | height u64 | proposer u16 | exec height
-// u64 | exec state hash [32] | QC | payload length u32 | payload SHA-256 [32].
+// block from a few hundred bytes (docs/consensus.md, "Wire formats"):
+// blockFields | payload SHA-256 [32].
 func (e *encoder) blockHeader(b *Block) {
-	e.u8(codecVersion)
-	e.bytes(b.Parent[:])
-	e.u64(b.View)
-	e.u64(b.Height)
-	e.u16(uint16(b.Proposer))
-	e.u64(b.ExecHeight)
-	e.bytes(b.ExecStateHash[:])
-	e.qc(&b.QC)
-	e.u32(uint32(len(b.Payload)))
+	e.blockFields(b)
 	ph := sha256.Sum256(b.Payload)
 	e.bytes(ph[:])
 }
@@ -307,20 +313,12 @@ type Header struct {
 // SHA-256 of buf.
 func DecodeHeader(buf []byte) (*Header, error) {
 	d := decoder{buf: buf}
-	if v := d.u8(); v != codecVersion && d.err == nil {
-		d.fail("header version %d", v)
-	}
-	h := &Header{Parent: d.hash(), View: d.u64(), Height: d.u64()}
-	h.Proposer = ValidatorIndex(d.u16())
-	h.ExecHeight = d.u64()
-	h.ExecStateHash = d.hash()
-	h.QC = d.qc()
-	h.PayloadBytes = d.u32()
+	h := d.blockFields()
 	h.PayloadHash = d.hash()
 	if err := d.finish(); err != nil {
 		return nil, fmt.Errorf("decode block header: %w", err)
 	}
-	return h, nil
+	return &h, nil
 }
 
 // EncodeQC returns the canonical encoding of a QC (docs/consensus.md).

@@ -67,3 +67,36 @@ func mustAccount(t *testing.T, l *ledger.Ledger, i int) ledger.Account {
 	}
 	return a
 }
+
+// TestProveAccountWhileApplying: the API proves accounts on its goroutines
+// while the executor applies blocks; every proof is of one height, tree and
+// account together (run with -race).
+func TestProveAccountWhileApplying(t *testing.T) {
+	l := newLedger(t, plainGenesis(4, 1_000_000))
+	done := make(chan struct{})
+	var proofs int
+	go func() {
+		defer close(done)
+		for proofs < 2000 {
+			h := l.Meta().Height
+			p, err := l.ProveAccount(h, id(2))
+			if errors.Is(err, ledger.ErrHeightNotKept) {
+				continue // the head moved past the window's end between the two reads
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			vh, present, err := merkle.VerifyState(p.Root, ledger.AccountStateKey(id(2)), p.Proof)
+			if err != nil || !present || vh != sha256.Sum256(p.Account.AppendBinary(nil)) {
+				t.Errorf("proof at %d: %v present=%v", h, err, present)
+				return
+			}
+			proofs++
+		}
+	}()
+	for h := uint64(1); h <= 300; h++ {
+		l.Apply(l.Execute(h, []*txn.Tx{payment{from: 1, to: 2, seq: h, amount: 1}.sign(t)}))
+	}
+	<-done
+}
