@@ -60,7 +60,11 @@ func FromFile(fc *node.FileConfig, cfg node.Config, cfgPath string, log *slog.Lo
 		if err != nil {
 			return nil, fmt.Errorf("genesis validator %d: %w", i, err)
 		}
-		ccfg.Validators = append(ccfg.Validators, Validator{Name: v.Name, PublicKey: pub, Addr: v.Address})
+		addr := v.Address
+		if a, ok := cc.Peers[v.Name]; ok {
+			addr = a
+		}
+		ccfg.Validators = append(ccfg.Validators, Validator{Name: v.Name, PublicKey: pub, Addr: addr})
 	}
 	return func(n *node.Node) (chain.Orderer, error) {
 		c := ccfg
@@ -91,12 +95,22 @@ func checkFileConfig(cc *node.ClusterFileConfig, key ed25519.PrivateKey, g *ledg
 	if hex.EncodeToString(key.Public().(ed25519.PublicKey)) != v.PublicKey {
 		return fmt.Errorf("cluster.key_file %s is not the key of validator %d (%s) in the genesis", cc.KeyFile, cc.Index, v.Name)
 	}
+	names := map[string]bool{}
 	for i, v := range g.Validators {
+		names[v.Name] = true
 		if v.Address == "" {
 			continue // Validate decides whether this one must have one
 		}
 		if _, port, err := net.SplitHostPort(v.Address); err != nil || port == "" {
 			return fmt.Errorf("genesis validator %d (%s): address %q is not host:port", i, v.Name, v.Address)
+		}
+	}
+	for name, addr := range cc.Peers {
+		if !names[name] {
+			return fmt.Errorf("cluster.peers names %q, which is no validator of the genesis", name)
+		}
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			return fmt.Errorf("cluster.peers[%q]: address %q is not host:port", name, addr)
 		}
 	}
 	return nil

@@ -116,6 +116,7 @@ func (d *Driver) WriteMetrics(w io.Writer) {
 		counter(fmt.Sprintf(`settle_transport_dropped_frames_total{peer=%q,lane="consensus"}`, name), p.Drops)
 		counter(fmt.Sprintf(`settle_transport_dropped_frames_total{peer=%q,lane="gossip"}`, name), p.LowDrops)
 		counter(fmt.Sprintf(`settle_transport_connects_total{peer=%q}`, name), p.Connects)
+		counter(fmt.Sprintf(`settle_transport_reverse_dials_total{peer=%q}`, name), p.ReverseDials)
 	}
 	fmt.Fprintf(w, "settle_transport_peers_connected %d\n", up)
 	counter("settle_transport_receive_queue_drops_total", ts.RecvDrops)

@@ -23,7 +23,11 @@ const (
 	DialBackoffMinDefault    = 50 * time.Millisecond
 	DialBackoffMaxDefault    = 2 * time.Second
 	HandshakeTimeoutDefault  = 5 * time.Second
-	WriteTimeoutDefault      = 5 * time.Second
+	// ReverseDialAfterDefault is how long a validator waits for a lower-index
+	// peer to dial it before it dials that peer itself: longer than the lower
+	// one's longest backoff, so that the canonical direction normally wins.
+	ReverseDialAfterDefault = 3 * time.Second
+	WriteTimeoutDefault     = 5 * time.Second
 	// CompressMinBytesDefault: frames at or below it are never compressed. Votes,
 	// timeouts and QCs are a few hundred bytes; proposals are tens to hundreds of
 	// kilobytes (see docs/consensus.md, "Transport", for the measurement).
@@ -36,7 +40,10 @@ const (
 type Peer struct {
 	Index     int
 	PublicKey []byte // 32-byte Ed25519 public key
-	Addr      string // host:port; needed only for peers with a higher index than Self
+	// Addr is host:port. It is needed for peers with a higher index than Self
+	// (this side dials them); for a lower one it lets this side dial back when
+	// that peer cannot reach us (it has a stale address for us).
+	Addr string
 }
 
 // SignFunc signs a handshake message with this validator's key (pure Ed25519, no
@@ -72,6 +79,7 @@ type Config struct {
 	DialBackoffMin    time.Duration
 	DialBackoffMax    time.Duration
 	HandshakeTimeout  time.Duration
+	ReverseDialAfter  time.Duration // see ReverseDialAfterDefault
 	WriteTimeout      time.Duration
 
 	// DisableTLS turns replica encryption off: connections then run the
@@ -136,6 +144,7 @@ func (c Config) withDefaults() (Config, error) {
 	defaults.Set(&c.DialBackoffMin, DialBackoffMinDefault)
 	defaults.Set(&c.DialBackoffMax, DialBackoffMaxDefault)
 	defaults.Set(&c.HandshakeTimeout, HandshakeTimeoutDefault)
+	defaults.Set(&c.ReverseDialAfter, ReverseDialAfterDefault)
 	defaults.Set(&c.WriteTimeout, WriteTimeoutDefault)
 	switch {
 	case c.SendQueueMax < 0 || c.RecvQueueMax < 0 || c.SendQueueBytesMax < 0 ||

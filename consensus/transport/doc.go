@@ -3,7 +3,8 @@
 // chain.
 //
 // Each pair of validators shares one TCP connection, dialled by the validator with
-// the lower index and accepted by the higher one. By default the connection runs
+// the lower index and accepted by the higher one, or dialled back by the higher
+// one when the lower cannot reach it (it moved: runPeer). By default the connection runs
 // TLS 1.3 (crypto/tls, see tls.go): each validator presents a self-signed
 // certificate whose public key is its Ed25519 validator key from the genesis,
 // made in memory from that key, and each end checks the other's certificate key

@@ -52,8 +52,8 @@ func transcriptDigest(chainID string, dialerNonce, acceptorNonce, dialerKey, acc
 
 // handshake authenticates conn (from secure) under Config.HandshakeTimeout. When
 // dialing, wantPeer is the index we dialled and the peer must hold its key; when
-// accepting (wantPeer < 0) the peer must be a validator with a lower index than
-// ours. It returns the peer's index.
+// accepting (wantPeer < 0) the peer may be any other validator (a higher one
+// dials back when we could not reach it, runPeer). It returns the peer's index.
 func (t *Transport) handshake(conn net.Conn, wantPeer int) (int, error) {
 	if err := conn.SetDeadline(time.Now().Add(t.cfg.HandshakeTimeout)); err != nil {
 		return -1, fmt.Errorf("%w: %v", ErrHandshake, err)
@@ -125,8 +125,8 @@ func (t *Transport) plainHandshake(conn net.Conn, wantPeer int) (int, error) {
 	return peer, nil
 }
 
-// checkPeerKey maps a presented key to a validator index and applies the
-// connection rule (lower index dials higher).
+// checkPeerKey maps a presented key to a validator index; a dialler also
+// checks it is the validator it dialled.
 func (t *Transport) checkPeerKey(key []byte, wantPeer int) (int, error) {
 	if sigverify.WeakKey(key) {
 		return -1, fmt.Errorf("%w: weak or malformed key", ErrUnknownKey)
@@ -135,11 +135,10 @@ func (t *Transport) checkPeerKey(key []byte, wantPeer int) (int, error) {
 	if !ok {
 		return -1, fmt.Errorf("%w: %x", ErrUnknownKey, key)
 	}
-	switch {
-	case wantPeer >= 0 && p.index != wantPeer:
+	// Either index may dial (runPeer: the higher one dials back a peer that
+	// cannot reach it); what is checked is the key.
+	if wantPeer >= 0 && p.index != wantPeer {
 		return -1, fmt.Errorf("%w: dialled validator %d, key belongs to %d", ErrUnknownKey, wantPeer, p.index)
-	case wantPeer < 0 && p.index > t.cfg.Self:
-		return -1, fmt.Errorf("%w: validator %d must be dialled by us, not dial us", ErrHandshake, p.index)
 	}
 	return p.index, nil
 }

@@ -242,23 +242,41 @@ func TestHandshakeAccepts(t *testing.T) {
 	}
 }
 
-func TestHandshakeRejectsWrongDirection(t *testing.T) {
+// TestMovedValidatorDialsBack: a validator is its key, not its address. Node
+// 0 holds a stale address for node 2 (it moved); node 2, the higher index,
+// dials 0 back once 0 has not reached it, and the two exchange frames both
+// ways. Between nodes whose addresses are right, nobody dials back: the
+// canonical direction (lower dials higher) wins.
+func TestMovedValidatorDialsBack(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
-			// Validator 1 must be dialled by 0, never dial 0: node 0 refuses it.
-			c := newClusterOnly(t, 2, func(_ int, cfg *Config) { cfg.DisableTLS = m.disableTLS }, map[int]bool{1: true})
-			client := rawNode(t, m.disableTLS, testChainID, 1, pub(c.keys[1]), signer(c.keys[1]), nil, c.peers)
-			raw, err := net.Dial("tcp", c.addrs[0])
-			if err != nil {
-				t.Fatal(err)
+			c := newCluster(t, 3, func(i int, cfg *Config) {
+				cfg.DisableTLS = m.disableTLS
+				cfg.ReverseDialAfter = 300 * time.Millisecond
+				if i == 0 {
+					peers := append([]Peer(nil), cfg.Peers...)
+					peers[2].Addr = "127.0.0.1:1" // where node 2 used to be
+					cfg.Peers = peers
+				}
+			})
+			c.waitConnected()
+			for !c.nodes[0].Send(2, []byte("to the moved one")) {
 			}
-			conn := client.secure(raw, 0)
-			defer conn.Close()
-			client.handshake(conn, 0)
-			waitFor(t, "handshake failure counted", func() bool { return c.nodes[0].Stats().HandshakeFailures == 1 })
-			raw.SetReadDeadline(time.Now().Add(5 * time.Second))
-			if _, err := io.ReadAll(raw); err != nil {
-				t.Fatalf("connection not closed by the server: %v", err)
+			if in := recvOne(t, c.nodes[2]); string(in.Frame) != "to the moved one" || in.From != 0 {
+				t.Fatalf("got %+v", in)
+			}
+			for !c.nodes[2].Send(0, []byte("back")) {
+			}
+			if in := recvOne(t, c.nodes[0]); string(in.Frame) != "back" || in.From != 2 {
+				t.Fatalf("got %+v", in)
+			}
+			if ps := peerStats(c.nodes[2], 0); ps.ReverseDials < 1 {
+				t.Fatalf("node 2 never dialled node 0 back: %+v", ps)
+			}
+			for _, pair := range [][2]int{{1, 0}, {2, 1}} {
+				if ps := peerStats(c.nodes[pair[0]], pair[1]); ps.ReverseDials != 0 || ps.Connects != 1 {
+					t.Errorf("node %d to %d, addresses right: %+v", pair[0], pair[1], ps)
+				}
 			}
 		})
 	}

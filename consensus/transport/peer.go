@@ -93,6 +93,7 @@ type peer struct {
 	blockedDrops                atomic.Uint64
 	connects                    atomic.Uint64
 	protocolErrors              atomic.Uint64
+	reverseDials                atomic.Uint64 // connections this side dialled against the index rule
 }
 
 func newPeer(pc Peer, cfg *Config) *peer {
@@ -153,40 +154,58 @@ func (p *peer) stats() PeerStats {
 		Connects:       c,
 		Reconnects:     max(c, 1) - 1,
 		ProtocolErrors: p.protocolErrors.Load(),
+		ReverseDials:   p.reverseDials.Load(),
 	}
 }
 
-// runPeer keeps one connection to p alive until the transport stops: it dials
-// (when p has the higher index) with exponential backoff and jitter, or waits for
-// p to dial us, then serves the connection until it fails.
+// runPeer keeps one connection to p alive until the transport stops. The
+// canonical connection is dialled by the lower index; this side dials it when
+// p has the higher index, with exponential backoff and jitter. A validator is
+// its key and may move: so while no connection is up the other direction
+// serves too. The higher index dials a lower one that has not reached it
+// within ReverseDialAfter (its address for us may be stale: it moved, or our
+// config names its old host), and either side takes a connection the other
+// dialled whenever none is up. A canonical connection is never replaced by a
+// reverse one (serve), so both sides settle on the same connection.
 func (t *Transport) runPeer(p *peer) {
 	defer t.wg.Done()
 	dialer := p.index > t.cfg.Self
 	backoff := t.cfg.DialBackoffMin
 	var conn net.Conn
+	canonical := false
 	for t.ctx.Err() == nil {
-		if conn == nil && dialer {
-			var err error
-			if conn, err = t.dial(p); err != nil {
-				if !t.sleep(jitter(backoff)) {
-					return
-				}
-				backoff = min(2*backoff, t.cfg.DialBackoffMax)
-				continue
+		if conn == nil && (dialer || p.addr != "") {
+			wait := jitter(backoff)
+			if !dialer {
+				wait = t.cfg.ReverseDialAfter + jitter(backoff)
 			}
-			backoff = t.cfg.DialBackoffMin
+			select {
+			case conn = <-p.incoming:
+				canonical = !dialer
+			case <-t.ctx.Done():
+				return
+			case <-time.After(wait):
+				var err error
+				if conn, err = t.dial(p); err != nil {
+					conn = nil
+					backoff = min(2*backoff, t.cfg.DialBackoffMax)
+					continue
+				}
+				backoff, canonical = t.cfg.DialBackoffMin, dialer
+				if !dialer {
+					p.reverseDials.Add(1)
+				}
+			}
 		}
 		if conn == nil {
 			select {
 			case conn = <-p.incoming:
+				canonical = !dialer
 			case <-t.ctx.Done():
 				return
 			}
 		}
-		conn = t.serve(p, conn)
-		if conn == nil && dialer && !t.sleep(jitter(backoff)) {
-			return // pause before redialling, so a flapping peer costs little
-		}
+		conn, canonical = t.serve(p, conn, canonical)
 	}
 	if conn != nil {
 		t.untrack(conn)
@@ -287,7 +306,7 @@ func (t *Transport) acceptOne(conn net.Conn) {
 // Recv, and this goroutine writes p's queue. It returns when the connection fails
 // or the transport stops (nil), or when a newer inbound connection from p arrives
 // (that connection, to be served next).
-func (t *Transport) serve(p *peer, conn net.Conn) (next net.Conn) {
+func (t *Transport) serve(p *peer, conn net.Conn, canonical bool) (next net.Conn, nextCanonical bool) {
 	p.connects.Add(1)
 	p.connected.Store(true)
 	readerDone := make(chan struct{})
@@ -295,21 +314,23 @@ func (t *Transport) serve(p *peer, conn net.Conn) (next net.Conn) {
 		defer close(readerDone)
 		t.readLoop(p, conn)
 	}()
-	incoming := p.incoming
-	if p.index > t.cfg.Self {
-		incoming = nil // we dial p; p never dials us
-	}
+	// What p dials to us is canonical when p has the lower index.
+	inboundCanonical := p.index < t.cfg.Self
 	bw := bufio.NewWriterSize(conn, ioBufferBytes)
 	for {
 		// Control first, so that a busy queue cannot keep a dead or replaced
 		// connection alive.
 		select {
 		case <-readerDone:
-			return t.endServe(p, conn, readerDone, nil)
-		case next = <-incoming:
-			return t.endServe(p, conn, readerDone, next)
+			return t.endServe(p, conn, readerDone, nil), false
+		case next = <-p.incoming:
+			if canonical && !inboundCanonical {
+				t.untrack(next) // keep the canonical connection: p will settle on it too
+				continue
+			}
+			return t.endServe(p, conn, readerDone, next), inboundCanonical
 		case <-t.ctx.Done():
-			return t.endServe(p, conn, readerDone, nil)
+			return t.endServe(p, conn, readerDone, nil), false
 		default:
 		}
 		wire, low := p.next(true) // consensus first
@@ -323,15 +344,19 @@ func (t *Transport) serve(p *peer, conn net.Conn) (next net.Conn) {
 				p.low.queuedBytes.Add(-int64(len(wire)))
 				low = true
 			case <-readerDone:
-				return t.endServe(p, conn, readerDone, nil)
-			case next = <-incoming:
-				return t.endServe(p, conn, readerDone, next)
+				return t.endServe(p, conn, readerDone, nil), false
+			case next = <-p.incoming:
+				if canonical && !inboundCanonical {
+					t.untrack(next)
+					continue
+				}
+				return t.endServe(p, conn, readerDone, next), inboundCanonical
 			case <-t.ctx.Done():
-				return t.endServe(p, conn, readerDone, nil)
+				return t.endServe(p, conn, readerDone, nil), false
 			}
 		}
 		if err := t.writeBatch(p, conn, bw, wire, low); err != nil {
-			return t.endServe(p, conn, readerDone, nil)
+			return t.endServe(p, conn, readerDone, nil), false
 		}
 	}
 }

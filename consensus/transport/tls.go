@@ -22,7 +22,7 @@ import (
 )
 
 // TLS 1.3 handshake (the default; Config.DisableTLS selects the plaintext one in
-// handshake.go). The lower index dials and is the TLS client, the higher one
+// handshake.go). The dialer (normally the lower index, runPeer) is the TLS client, the other
 // accepts and is the server; both present a certificate and both verify:
 //
 //   - Each validator's certificate is self-signed and its public key IS the
@@ -33,7 +33,7 @@ import (
 //     (a signature over the handshake transcript with that key).
 //   - verifyPeer (tls.Config.VerifyConnection, on both ends) maps the
 //     certificate's key to a validator with checkPeerKey: not weak, in the set,
-//     not our own, the dialled validator's (dialer), a lower index (acceptor).
+//     not our own, and the dialled validator's (dialer).
 //   - The chain id is bound through ALPN: both ends offer only
 //     alpnFor(chainID), the server refuses any other (ErrWrongChain; the dialer
 //     sees a no_application_protocol alert), and both check the negotiated

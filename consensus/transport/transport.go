@@ -255,6 +255,7 @@ type PeerStats struct {
 	BlockedDrops   uint64 // frames dropped by SetBlocked, both directions
 	Connects       uint64 // authenticated connections established
 	Reconnects     uint64 // Connects after the first
+	ReverseDials   uint64 // connections this side dialled to a lower index that had not reached it
 	ProtocolErrors uint64 // connections closed for an oversized or malformed frame
 }
 

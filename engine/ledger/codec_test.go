@@ -177,3 +177,26 @@ func TestGenesisValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestGenesisHashIgnoresAddresses: a validator is its key; moving it (a new
+// replica or API address) leaves the network's identity alone, while a new
+// key does not.
+func TestGenesisHashIgnoresAddresses(t *testing.T) {
+	g := plainGenesis(2, 1000)
+	g.Validators = []ledger.GenesisValidator{{Name: "v0", PublicKey: g.Validators[0].PublicKey, Address: "10.0.0.1:7800", APIAddr: "10.0.0.1:7700"}}
+	h := g.Hash()
+	moved := *g
+	moved.Validators = []ledger.GenesisValidator{{Name: "v0", PublicKey: g.Validators[0].PublicKey, Address: "10.9.9.9:9999"}}
+	if moved.Hash() != h {
+		t.Fatal("moving a validator changed the genesis hash")
+	}
+	if g.Validators[0].Address != "10.0.0.1:7800" {
+		t.Fatal("Hash changed the genesis it hashed")
+	}
+	rekeyed := *g
+	pub := key(1).PublicKey()
+	rekeyed.Validators = []ledger.GenesisValidator{{Name: "v0", PublicKey: hex.EncodeToString(pub[:]), Address: "10.0.0.1:7800"}}
+	if rekeyed.Hash() == h {
+		t.Fatal("another validator key left the genesis hash unchanged")
+	}
+}

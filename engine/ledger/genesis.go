@@ -88,10 +88,20 @@ func ParseGenesis(b []byte, name string) (*Genesis, error) {
 	return &g, nil
 }
 
-// Hash is SHA-256 of the genesis's canonical JSON encoding; a validator refuses to
-// open a data directory created from another genesis.
+// Hash is SHA-256 of the genesis's canonical JSON encoding without the
+// validators' addresses; a validator refuses to open a data directory created
+// from another genesis.
 func (g *Genesis) Hash() txn.Hash {
-	b, _ := json.Marshal(g)
+	// A validator is its key; where it listens is location, not identity, so
+	// the hash leaves the addresses out: moving a validator changes no
+	// network's identity and no state hash (docs/genesis.md).
+	c := *g
+	c.Validators = make([]GenesisValidator, len(g.Validators))
+	for i, v := range g.Validators {
+		v.Address, v.APIAddr = "", ""
+		c.Validators[i] = v
+	}
+	b, _ := json.Marshal(&c)
 	return sha256.Sum256(b)
 }
 

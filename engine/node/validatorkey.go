@@ -13,16 +13,20 @@ import (
 // when the genesis names more than one validator. Zero values take the cluster
 // package's defaults.
 type ClusterFileConfig struct {
-	Index               int    `json:"index"`                 // this validator's position in the genesis list
-	KeyFile             string `json:"key_file"`              // validator key (0600; never logged)
-	ListenAddr          string `json:"listen_addr,omitempty"` // replica listen address; default: the genesis address
-	TickMs              int    `json:"tick_ms,omitempty"`
-	ViewTimeoutTicks    int    `json:"view_timeout_ticks,omitempty"`
-	ViewTimeoutTicksMax int    `json:"view_timeout_ticks_max,omitempty"`
-	EmptyBlockDelayMs   int    `json:"empty_block_delay_ms,omitempty"`
-	GossipIntervalMs    int    `json:"gossip_interval_ms,omitempty"`
-	GossipFrameTxMax    int    `json:"gossip_frame_tx_max,omitempty"`
-	GossipBufferTxMax   int    `json:"gossip_buffer_tx_max,omitempty"`
+	Index      int    `json:"index"`                 // this validator's position in the genesis list
+	KeyFile    string `json:"key_file"`              // validator key (0600; never logged)
+	ListenAddr string `json:"listen_addr,omitempty"` // replica listen address; default: the genesis address
+	// Peers maps validator names to their replica addresses (host:port),
+	// overriding the genesis: a validator is its key, and where it is found
+	// is configuration (docs/operations.md, "Moving a validator").
+	Peers               map[string]string `json:"peers,omitempty"`
+	TickMs              int               `json:"tick_ms,omitempty"`
+	ViewTimeoutTicks    int               `json:"view_timeout_ticks,omitempty"`
+	ViewTimeoutTicksMax int               `json:"view_timeout_ticks_max,omitempty"`
+	EmptyBlockDelayMs   int               `json:"empty_block_delay_ms,omitempty"`
+	GossipIntervalMs    int               `json:"gossip_interval_ms,omitempty"`
+	GossipFrameTxMax    int               `json:"gossip_frame_tx_max,omitempty"`
+	GossipBufferTxMax   int               `json:"gossip_buffer_tx_max,omitempty"`
 	// ReplicaTLS: replica links run TLS 1.3 bound to the validator keys unless
 	// this is false (plaintext, for measured comparisons; all validators must agree).
 	ReplicaTLS *bool `json:"replica_tls,omitempty"`

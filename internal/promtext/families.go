@@ -68,6 +68,7 @@ var Families = []Family{
 	{"settle_transport_received_bytes_total", "counter", "Replica wire bytes received, by peer.", "peer"},
 	{"settle_transport_dropped_frames_total", "counter", "Frames dropped before sending (queue full), by peer and lane.", "peer, lane"},
 	{"settle_transport_connects_total", "counter", "Authenticated connections established, by peer.", "peer"},
+	{"settle_transport_reverse_dials_total", "counter", "Connections this validator dialled to a lower-indexed peer that had not reached it (it may hold a stale address for us), by peer.", "peer"},
 	{"settle_transport_receive_queue_drops_total", "counter", "Received frames dropped because the receive queue was full.", ""},
 	{"settle_transport_handshake_failures_total", "counter", "Replica connections refused in the TLS or identity handshake.", ""},
 }
