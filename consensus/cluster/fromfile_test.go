@@ -50,9 +50,15 @@ func TestFromFileChecksTheClusterSection(t *testing.T) {
 			"is not the key of validator 2 (v2) in the genesis"},
 		{"bad address", node.ClusterFileConfig{KeyFile: v0}, func(g *ledger.Genesis) { g.Validators[3].Address = "7753" },
 			`genesis validator 3 (v3): address "7753" is not host:port`},
+		{"peers", node.ClusterFileConfig{KeyFile: v0, Peers: map[string]string{"v3": "10.0.0.3:7800"}}, nil, ""},
+		{"peers: unknown validator", node.ClusterFileConfig{KeyFile: v0, Peers: map[string]string{"v9": "10.0.0.9:7800"}}, nil,
+			`cluster.peers names "v9", which is no validator of the genesis`},
+		{"peers: bad address", node.ClusterFileConfig{KeyFile: v0, Peers: map[string]string{"v3": "10.0.0.3"}}, nil,
+			`cluster.peers["v3"]: address "10.0.0.3" is not host:port`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := devnet.Genesis(o)
+			g.Validators = append([]ledger.GenesisValidator(nil), g.Validators...) // edits stay in this case
 			if tc.edit != nil {
 				tc.edit(g)
 			}
