@@ -172,6 +172,11 @@ func (d *Driver) Run(ctx context.Context, head chain.Head, commit chain.CommitFu
 		return fmt.Errorf("cluster: %w", err)
 	}
 	d.startView = d.core.View()
+	// Not knowing which recovered blocks carried transactions, count the
+	// executed head as one: a restarted cluster then proposes until the
+	// committed root claims it, so that a transaction committed just before
+	// the restart still gets its certified claim (quiet).
+	d.lastTxHeight = start.ExecHeight
 	if d.tr, err = transport.New(d.transportConfig()); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
