@@ -32,32 +32,39 @@ func (e *execTracker) recordLocal(height uint64, h Hash) {
 		e.lastHeight, e.lastHash = height, h
 	}
 	e.localHash[height] = h
-	if height >= execKeptMax {
+	if height > execKeptMax { // the genesis (0) stays: a claim of it is always checkable
 		delete(e.localHash, height-execKeptMax)
 		delete(e.claims, height-execKeptMax)
 	}
 }
 
 // forProposal picks the (height, hash) a new block on parent carries: this
-// validator's latest, but no higher than parent.Height-2, unless execution
-// lags behind what the parent already says. The cap is what the voters have
-// had a whole view to execute: a block at parent.Height+1 commits parent.Height-1
-// on arrival, while parent.Height-2 committed a view earlier, when the parent
-// arrived. A voter waits to execute the claimed height before it votes (see
-// tryVote), so a claim any higher would cost it a second synced write per block.
-func (e *execTracker) forProposal(parent *Block) (uint64, Hash) {
-	h := e.lastHeight
+// validator's latest executed height, capped twice. proven is the highest
+// height the new block's own chain proves committed (forks.provenCommitted):
+// a voter validating that chain commits it too, so it can execute and check
+// the claim. A height committed only through a fork that lost (a crash, a
+// partition) would be a claim some honest voters can never check, and with
+// f faulty ones that stalls the chain. And parent.Height-2: the height that
+// committed a whole view before the voters see the block, so they have
+// normally executed it already; a claim any higher would make them wait
+// for their execution and cost a second synced write per block.
+//
+// Claims need not grow along a chain: a lower claim a voter can check is
+// worth more than a higher one it cannot.
+func (e *execTracker) forProposal(parent *Block, proven uint64) (uint64, Hash) {
+	h := min(e.lastHeight, proven)
 	if parent.Height < 2 {
 		h = 0
 	} else {
 		h = min(h, parent.Height-2)
 	}
-	if h > parent.ExecHeight {
-		if hash, ok := e.localHash[h]; ok {
-			return h, hash
-		}
+	if h == parent.ExecHeight {
+		return parent.ExecHeight, parent.ExecStateHash
 	}
-	return parent.ExecHeight, parent.ExecStateHash
+	if hash, ok := e.localHash[h]; ok {
+		return h, hash
+	}
+	return 0, e.localHash[0] // the genesis, which every validator knows
 }
 
 // ExecutedState tells the core the state hash after executing committed block

@@ -109,6 +109,26 @@ func (f *forks) toCommit(b1 *Block) []*Block {
 	return chain
 }
 
+// provenCommitted is the highest height that the chain up to a new child of
+// parent proves committed by the 2-chain rule: the parent of the highest
+// ancestor (from parent down) certified in the view after its own parent's.
+// Every validator that validates the child has processed those certificates
+// and committed that height. 0 when no such pair lies above the root: the
+// root may have been committed through another fork.
+func (f *forks) provenCommitted(parent *Block) uint64 {
+	for x := parent; x != f.root; {
+		g, ok := f.blocks[x.Parent]
+		if !ok {
+			return 0
+		}
+		if x.View == g.View+1 {
+			return g.Height
+		}
+		x = g
+	}
+	return 0
+}
+
 // commit makes b the new root and prunes every block that does not descend from it.
 func (f *forks) commit(b *Block) {
 	if b.Height <= f.root.Height {

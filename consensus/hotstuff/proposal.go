@@ -35,7 +35,7 @@ func (c *Core) Propose(req PayloadRequest, payload []byte) error {
 	if !ok {
 		panic("hotstuff: NeedPayload was emitted without the parent block")
 	}
-	execHeight, execHash := c.exec.forProposal(parent)
+	execHeight, execHash := c.exec.forProposal(parent, c.forks.provenCommitted(parent))
 	b := &Block{
 		Parent: parent.Hash(), View: view, Height: parent.Height + 1, QC: hq,
 		Proposer: c.self, Payload: payload, ExecHeight: execHeight, ExecStateHash: execHash,
@@ -187,8 +187,8 @@ func (c *Core) validateBlock(b, parent *Block, certified bool) error {
 		return fmt.Errorf("%w: height %d on parent height %d", ErrInvalidBlock, b.Height, parent.Height)
 	case b.View <= parent.View:
 		return fmt.Errorf("%w: view %d on parent view %d", ErrInvalidBlock, b.View, parent.View)
-	case b.ExecHeight < parent.ExecHeight || b.ExecHeight > parent.Height:
-		return fmt.Errorf("%w: exec height %d outside [%d, %d]", ErrInvalidBlock, b.ExecHeight, parent.ExecHeight, parent.Height)
+	case b.ExecHeight > parent.Height:
+		return fmt.Errorf("%w: exec height %d above the parent's height %d", ErrInvalidBlock, b.ExecHeight, parent.Height)
 	case b.ExecHeight == parent.ExecHeight && b.ExecStateHash != parent.ExecStateHash:
 		return fmt.Errorf("%w: exec state hash changed without a new exec height", ErrInvalidBlock)
 	}
