@@ -27,7 +27,9 @@ func TestCommandConventions(t *testing.T) {
 		{Args: []string{"fly"}, Exit: 2, Contains: `unknown command "fly"`},
 		{Args: []string{"version"}, Exit: 0, Contains: "settlectl "},
 	}
-	for _, sub := range []string{"keygen", "pay", "account", "tx", "status", "report"} {
+	cases = append(cases, testkit.CLICase{Args: []string{"verify", "tx", "-h"}, Exit: 0, Contains: "Usage of verify tx"},
+		testkit.CLICase{Args: []string{"verify", "-h"}, Exit: 0, Contains: "settlectl verify account"})
+	for _, sub := range []string{"keygen", "pay", "account", "tx", "status", "report", "verify"} {
 		cases = append(cases, testkit.CLICase{Args: []string{sub, "-h"}, Exit: 0, Contains: "Usage of " + sub})
 	}
 	testkit.CheckCLI(t, testkit.Build(t, "./cmd/settlectl"), cases)

@@ -16,12 +16,17 @@ import (
 	"settle/engine/ledger"
 	"settle/engine/proof"
 	"settle/engine/txn"
+	"settle/internal/cli"
 )
 
 // verifyCmd is `settlectl verify tx HASH` and `settlectl verify account ADDR
 // [-height H]`: fetch a proof from any validator and check it against the
 // genesis alone, so the validator asked need not be trusted.
 func verifyCmd(args []string, out io.Writer) error {
+	if len(args) > 0 && cli.IsHelp(args[0]) {
+		fmt.Fprintln(os.Stderr, "Usage of verify:\n  settlectl verify tx [-node URL] -genesis FILE HASH\n  settlectl verify account [-node URL] -genesis FILE [-height H] ADDRESS")
+		return flag.ErrHelp
+	}
 	if len(args) == 0 || (args[0] != "tx" && args[0] != "account") {
 		return errors.New("verify takes tx HASH or account ADDRESS")
 	}
