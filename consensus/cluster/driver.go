@@ -16,7 +16,6 @@ import (
 	"settle/consensus/payload"
 	"settle/consensus/transport"
 	"settle/engine/chain"
-	"settle/engine/sigverify"
 	"settle/engine/txn"
 	"settle/internal/invariants"
 )
@@ -132,7 +131,7 @@ func (d *Driver) coreConfig() hotstuff.Config {
 		hc.Validators = append(hc.Validators, v.PublicKey)
 	}
 	hc.Signer = hotstuff.Ed25519Signer{Key: d.cfg.Key}
-	hc.Verify = verifyZIP215
+	hc.Verify = hotstuff.VerifyZIP215
 	hc.ValidatePayload = d.validatePayload
 	hc.Storage = d.st
 	hc.GenesisStateHash = d.cfg.GenesisStateHash
@@ -142,12 +141,6 @@ func (d *Driver) coreConfig() hotstuff.Config {
 	hc.ViewTimeoutTicks = d.cfg.ViewTimeoutTicks
 	hc.ViewTimeoutTicksMax = d.cfg.ViewTimeoutTicksMax
 	return hc
-}
-
-// verifyZIP215 is the product's one signature rule (engine/sigverify), for the
-// core's certificates and proposals.
-func verifyZIP215(pub, msg []byte, sig hotstuff.Signature) bool {
-	return sigverify.Verify(pub, msg, sig[:])
 }
 
 func (d *Driver) transportConfig() transport.Config {

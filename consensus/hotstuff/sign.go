@@ -2,6 +2,8 @@ package hotstuff
 
 import (
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+
+	"settle/engine/sigverify"
 )
 
 // Signer signs consensus messages with this validator's key. The message passed is
@@ -15,6 +17,10 @@ type Signer interface {
 // use the same rule: the product's one rule, ZIP-215 through engine/sigverify,
 // which the cluster driver passes in. The simulator passes a fast fake.
 type VerifyFunc func(pub, msg []byte, sig Signature) bool
+
+// VerifyZIP215 is the product's one signature rule (engine/sigverify) as a
+// VerifyFunc: the cluster driver's and every light client's.
+func VerifyZIP215(pub, msg []byte, sig Signature) bool { return sigverify.Verify(pub, msg, sig[:]) }
 
 // signContext prefixes every signed consensus message.
 const signContext = "settle/hotstuff/v1"

@@ -19,7 +19,6 @@ import (
 	"settle/engine/ledger"
 	"settle/engine/merkle"
 	"settle/engine/proof"
-	"settle/engine/sigverify"
 	"settle/engine/txn"
 )
 
@@ -189,7 +188,7 @@ func (t Trust) verifyAnchor(a *proof.Anchor, height uint64) (*Certified, error) 
 	case qc.View != h.View:
 		return nil, fmt.Errorf("%w: it is for view %d, the header is of view %d", ErrCertificate, qc.View, h.View)
 	}
-	if err := hotstuff.VerifyQC(t.ChainID, t.Validators, verifyZIP215, &qc); err != nil {
+	if err := hotstuff.VerifyQC(t.ChainID, t.Validators, hotstuff.VerifyZIP215, &qc); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCertificate, err)
 	}
 	if len(a.Steps) == 0 || a.Steps[0].Height != height || height == 0 {
@@ -238,10 +237,6 @@ func resultName(s string) bool {
 		}
 	}
 	return true
-}
-
-func verifyZIP215(pub, msg []byte, sig hotstuff.Signature) bool {
-	return sigverify.Verify(pub, msg, sig[:])
 }
 
 func hash32(b []byte, what string) (merkle.Hash, error) {

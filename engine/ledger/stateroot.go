@@ -68,15 +68,6 @@ func (m *Meta) AppendMetaLeaf(dst []byte) []byte {
 	return binary.BigEndian.AppendUint64(dst, m.TxCount)
 }
 
-// DecodeMetaLeaf parses AppendMetaLeaf's output into the totals of a Meta.
-func DecodeMetaLeaf(b []byte) (Meta, error) {
-	if len(b) != 24 {
-		return Meta{}, fmt.Errorf("totals leaf is %d bytes, want 24", len(b))
-	}
-	return Meta{NativeSupply: binary.BigEndian.Uint64(b), FeesBurned: binary.BigEndian.Uint64(b[8:]),
-		TxCount: binary.BigEndian.Uint64(b[16:])}, nil
-}
-
 // AppendReceiptLeaf appends a transaction-root leaf: index u32 | tx hash [32] |
 // fee u64 | result length u8 | result (ASCII) | failed leg u8.
 func AppendReceiptLeaf(dst []byte, index uint32, r *Receipt) []byte {
