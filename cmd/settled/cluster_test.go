@@ -58,18 +58,7 @@ func TestClusterFaults(t *testing.T) {
 	}()
 	dir := t.TempDir()
 	const n, accounts = 4, 64
-	if out, err := exec.Command(bin, "testnet", "-validators", fmt.Sprint(n), "-dir", dir, "-accounts", fmt.Sprint(accounts)).CombinedOutput(); err != nil {
-		t.Fatalf("testnet: %v\n%s", err, out)
-	}
-	vs := make([]*validator, n)
-	for i := range vs {
-		vs[i] = loadValidator(t, dir, i)
-		vs[i].start(t, bin)
-		defer vs[i].stop()
-	}
-	for _, v := range vs {
-		waitReady(t, v.api, v.p)
-	}
+	vs := startTestnet(t, bin, dir, n, accounts, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	chain := newChainLog()
@@ -172,6 +161,29 @@ func checkFaultLog(t *testing.T, vs []*validator, killed ...int) {
 	if t.Failed() {
 		t.Logf("v%d's log:\n%s", survivor, out)
 	}
+}
+
+// startTestnet writes a local testnet of n validators into dir, sets patch
+// (when non-nil) in each config's cluster section, starts every validator
+// (stopped at the end of the test) and waits until all are ready.
+func startTestnet(t *testing.T, bin, dir string, n, accounts int, patch map[string]any) []*validator {
+	t.Helper()
+	if out, err := exec.Command(bin, "testnet", "-validators", fmt.Sprint(n), "-dir", dir, "-accounts", fmt.Sprint(accounts)).CombinedOutput(); err != nil {
+		t.Fatalf("testnet: %v\n%s", err, out)
+	}
+	vs := make([]*validator, n)
+	for i := range vs {
+		vs[i] = loadValidator(t, dir, i)
+		if patch != nil {
+			patchJSON(t, vs[i].cfg, "cluster", patch)
+		}
+		vs[i].start(t, bin)
+		t.Cleanup(vs[i].stop)
+	}
+	for _, v := range vs {
+		waitReady(t, v.api, v.p)
+	}
+	return vs
 }
 
 // validator is one settled process of the test cluster.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -25,19 +24,7 @@ func TestValidatorMoves(t *testing.T) {
 		t.Skip("builds and runs four real validators")
 	}
 	bin := buildSettled(t)
-	dir := t.TempDir()
-	if out, err := exec.Command(bin, "testnet", "-validators", "4", "-dir", dir, "-accounts", "8").CombinedOutput(); err != nil {
-		t.Fatalf("testnet: %v\n%s", err, out)
-	}
-	vs := make([]*validator, 4)
-	for i := range vs {
-		vs[i] = loadValidator(t, dir, i)
-		vs[i].start(t, bin)
-		defer vs[i].stop()
-	}
-	for _, v := range vs {
-		waitReady(t, v.api, v.p)
-	}
+	vs := startTestnet(t, bin, t.TempDir(), 4, 8, nil)
 	c, err := client.New(vs[0].api)
 	if err != nil {
 		t.Fatal(err)

@@ -115,22 +115,7 @@ func TestReplicaTLSSwitch(t *testing.T) {
 		{"off", map[string]any{"replica_tls": false}, "links plaintext"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if out, err := exec.Command(bin, "testnet", "-validators", "4", "-dir", dir, "-accounts", "8").CombinedOutput(); err != nil {
-				t.Fatalf("testnet: %v\n%s", err, out)
-			}
-			vs := make([]*validator, 4)
-			for i := range vs {
-				vs[i] = loadValidator(t, dir, i)
-				if tc.patch != nil {
-					patchJSON(t, vs[i].cfg, "cluster", tc.patch)
-				}
-				vs[i].start(t, bin)
-				defer vs[i].stop()
-			}
-			for _, v := range vs {
-				waitReady(t, v.api, v.p)
-			}
+			vs := startTestnet(t, bin, t.TempDir(), 4, 8, tc.patch)
 			// A quiet cluster commits nothing until there is something to commit.
 			c, err := client.New(vs[0].api)
 			if err != nil {
