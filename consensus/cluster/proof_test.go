@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -15,10 +14,6 @@ import (
 	"reflect"
 	"testing"
 	"time"
-
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"settle/consensus/hotstuff"
 	"settle/consensus/lightclient"
@@ -276,36 +271,15 @@ func checkProofsOverHTTP(t *testing.T, n *node.Node, h txn.Hash, id txn.AccountI
 		t.Fatalf("GET account proof: %v", err)
 	}
 
-	doc, err := openapi3.NewLoader().LoadFromFile("../../docs/openapi.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc.Servers = nil
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	oa := testkit.LoadOpenAPI(t, "../../docs/openapi.yaml")
 	for _, path := range []string{"/v1/proof/tx/" + h.String(), fmt.Sprintf("/v1/proof/account/%s?height=%d", id, height),
 		"/v1/proof/account/" + id.String()} {
-		req, _ := http.NewRequestWithContext(ctx, "GET", base+path, nil)
-		resp, err := http.DefaultClient.Do(req)
+		req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		route, params, err := router.FindRoute(req)
-		if err != nil {
-			t.Fatalf("%s: not in docs/openapi.yaml: %v", path, err)
-		}
-		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route}
-		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode,
-			Header: resp.Header, Body: io.NopCloser(bytes.NewReader(body)), Options: &openapi3filter.Options{IncludeResponseStatus: true}}
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
-		}
-		if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
-			t.Errorf("%s: the answer does not match docs/openapi.yaml: %v", path, err)
+		if status, body := oa.Call(t, req, nil, true); status != 200 {
+			t.Fatalf("%s: %d %s", path, status, body)
 		}
 	}
 }

@@ -1,19 +1,13 @@
 package node
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"settle/engine/api"
 	"settle/engine/devnet"
@@ -27,20 +21,7 @@ import (
 // (additionalProperties is false throughout) and wrongly typed values fail.
 func TestOpenAPIMatchesServer(t *testing.T) {
 	ctx := t.Context()
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromFile("../../docs/openapi.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := doc.Validate(ctx); err != nil {
-		t.Fatalf("docs/openapi.yaml is not a valid OpenAPI 3 document: %v", err)
-	}
-	doc.Servers = nil // match paths on whatever address the test server has
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	oa := testkit.LoadOpenAPI(t, "../../docs/openapi.yaml")
 	n, _, _ := testNode(t, 8)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,49 +31,21 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	go srv.Serve(ln)
 	defer srv.Shutdown(ctx)
 	base := "http://" + ln.Addr().String()
-	seen := map[string]bool{}
 
 	call := func(method, path, contentType string, body []byte, wantStatus int) []byte {
 		t.Helper()
-		req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, method, base+path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)
 		}
-		route, params, err := router.FindRoute(req)
-		if err != nil {
-			t.Fatalf("%s %s: not in docs/openapi.yaml: %v", method, path, err)
-		}
-		seen[route.Method+" "+route.Path] = true
-		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
 		// Requests meant to be refused are not valid by design; the batch is
 		// binary, with nothing to validate.
-		if contentType != "application/octet-stream" && wantStatus < 400 {
-			if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
-				t.Fatalf("%s %s: the request does not match the document: %v", method, path, err)
-			}
-			req.Body = io.NopCloser(bytes.NewReader(body))
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != wantStatus {
-			t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, wantStatus, got)
-		}
-		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode,
-			Header: resp.Header, Body: io.NopCloser(bytes.NewReader(got)),
-			Options: &openapi3filter.Options{IncludeResponseStatus: true}}
-		if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
-			t.Errorf("%s %s: the answer (%d) does not match docs/openapi.yaml: %v\n%s", method, path, resp.StatusCode, err, got)
+		status, got := oa.Call(t, req, body, contentType != "application/octet-stream" && wantStatus < 400)
+		if status != wantStatus {
+			t.Fatalf("%s %s: status %d, want %d: %s", method, path, status, wantStatus, got)
 		}
 		return got
 	}
@@ -141,15 +94,10 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	call("GET", "/readyz", "", nil, 200)
 	call("GET", "/metrics", "", nil, 200)
 
-	for path, item := range doc.Paths.Map() {
-		for method := range item.Operations() {
-			if path == "/v1/events" {
-				continue // a stream: TestNotAppliedIsNotCommitted and engine/api's tests follow it
-			}
-			if !seen[method+" "+path] {
-				t.Errorf("%s %s is documented but this test never called it", method, path)
-			}
-		}
+	// The event stream is a stream: TestNotAppliedIsNotCommitted and
+	// engine/api's tests follow it.
+	for _, op := range oa.Unseen("/v1/events") {
+		t.Errorf("%s is documented but this test never called it", op)
 	}
 }
 
