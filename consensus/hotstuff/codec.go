@@ -283,8 +283,8 @@ func (e *encoder) blockHeader(b *Block) {
 	e.bytes(ph[:])
 }
 
-// HeaderBytes returns the block's header: the bytes its hash covers.
-func (b *Block) HeaderBytes() []byte {
+// encodeHeader builds a block's header (Block.HeaderBytes caches it).
+func encodeHeader(b *Block) []byte {
 	e := encoder{buf: make([]byte, 0, headerBytesMin+len(b.QC.Sigs)*SignatureSize+len(b.QC.Signers))}
 	e.blockHeader(b)
 	return e.buf
@@ -292,8 +292,6 @@ func (b *Block) HeaderBytes() []byte {
 
 // headerBytesMin is a header's size without its QC's bitmap and signatures.
 const headerBytesMin = 1 + 32 + 8 + 8 + 2 + 8 + 32 + (8 + 32 + 1) + 4 + 32
-
-func blockHash(b *Block) Hash { return sha256.Sum256(b.HeaderBytes()) }
 
 // Header is a decoded block header (HeaderBytes): what a light client reads of
 // a certified block.

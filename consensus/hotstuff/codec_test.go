@@ -134,7 +134,7 @@ func TestHeaderBytes(t *testing.T) {
 		t.Fatalf("trailing byte: %v", err)
 	}
 	other := *b
-	other.hashSet = false
+	other.hashSet, other.header = false, nil
 	other.Payload = []byte("payloaD")
 	if other.Hash() == b.Hash() {
 		t.Fatal("the header does not bind the payload")

@@ -69,7 +69,7 @@ func (s Ed25519Signer) PublicKey() []byte { return s.Key.Public().(ed25519.Publi
 // uses it to build Byzantine variants; a driver never needs it.
 func SignBlock(s Signer, chainID string, b *Block) *Block {
 	out := *b
-	out.hashSet = false
+	out.hashSet, out.header = false, nil
 	out.Signature = s.Sign(proposalSignBytes(chainID, out.Hash()))
 	return &out
 }

@@ -1,6 +1,7 @@
 package hotstuff
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 )
 
@@ -63,17 +64,31 @@ type Block struct {
 	ExecStateHash Hash
 	Signature     Signature
 
-	hash    Hash // cached; zero until computed
+	hash    Hash   // cached; zero until computed
+	header  []byte // cached with hash: HeaderBytes, whose SHA-256 it is
 	hashSet bool
 }
 
-// Hash returns SHA-256 over the block's canonical encoding without its signature.
+// Hash returns SHA-256 of the block's header (HeaderBytes).
 func (b *Block) Hash() Hash {
+	b.cacheHeader()
+	return b.hash
+}
+
+// HeaderBytes returns the block's header: the bytes its hash covers. It is
+// computed once with the hash (it digests the whole payload) and must not be
+// modified.
+func (b *Block) HeaderBytes() []byte {
+	b.cacheHeader()
+	return b.header
+}
+
+func (b *Block) cacheHeader() {
 	if !b.hashSet {
-		b.hash = blockHash(b)
+		b.header = encodeHeader(b)
+		b.hash = sha256.Sum256(b.header)
 		b.hashSet = true
 	}
-	return b.hash
 }
 
 // Message is one of *Proposal, *Vote, *Timeout, *SyncRequest, *SyncResponse,
