@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -103,15 +104,21 @@ func (n *Node) recover() error {
 		l.DisableStateRoot()
 	}
 	meta := l.Meta()
-	n.proofs = proof.Builder{ChainID: n.cfg.Genesis.ChainID, Store: n.store, Ledger: l, GenesisStateHash: meta.StateHash,
-		Solo: len(n.cfg.Genesis.Validators) == 1}
-	if meta.Height > 0 {
-		gl, err := ledger.FromGenesis(n.cfg.Genesis)
-		if err != nil {
-			return fmt.Errorf("recover: %w", err)
-		}
-		n.proofs.GenesisStateHash = gl.Meta().StateHash
-	}
+	genesisState := meta.StateHash
+	n.proofs = proof.Builder{ChainID: n.cfg.Genesis.ChainID, Store: n.store, Ledger: l,
+		Solo: len(n.cfg.Genesis.Validators) == 1,
+		// Rebuilt from the genesis only if a proof of height 1 is asked for
+		// after a restart: it costs the genesis state's tree.
+		GenesisStateHash: sync.OnceValues(func() (txn.Hash, error) {
+			if meta.Height == 0 {
+				return genesisState, nil
+			}
+			gl, err := ledger.FromGenesis(n.cfg.Genesis)
+			if err != nil {
+				return txn.Hash{}, err
+			}
+			return gl.Meta().StateHash, nil
+		})}
 	head := chain.Head{Height: meta.Height}
 	if meta.Height > 0 {
 		rec, err := n.store.Block(meta.Height)

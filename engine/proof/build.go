@@ -16,9 +16,9 @@ type Builder struct {
 	ChainID string
 	Store   *store.Store
 	Ledger  *ledger.Ledger
-	// GenesisStateHash is the state hash before block 1 (the anchor of
+	// GenesisStateHash gives the state hash before block 1 (the anchor of
 	// height 1's proofs).
-	GenesisStateHash txn.Hash
+	GenesisStateHash func() (txn.Hash, error)
 	// Solo is set for a network of one validator, which has no certificates.
 	Solo bool
 }
@@ -130,7 +130,11 @@ func (b *Builder) anchor(height uint64) (Anchor, error) {
 	}
 	var a Anchor
 	if height == 1 {
-		a.PrevStateHash = b.GenesisStateHash[:]
+		g, err := b.GenesisStateHash()
+		if err != nil {
+			return a, fmt.Errorf("genesis state hash: %w", err)
+		}
+		a.PrevStateHash = g[:]
 	} else {
 		prev, _, err := b.Store.BlockHeader(height - 1)
 		if err != nil {
