@@ -169,6 +169,22 @@ func readChunked(r io.Reader, dst []byte, bodyMax int, lease *bodyLease) ([]byte
 	}
 }
 
+// drainBytesMax bounds what drainRefused reads of a body refused for its
+// size.
+const drainBytesMax = 4 << 20
+
+// drainRefused reads and discards up to drainBytesMax of a body refused for
+// its Content-Length before the 413 is written. fasthttp closes a connection
+// whose streamed body was not read; closed with the client's bytes still
+// unread, the kernel resets it, and a client still writing its body sees
+// "connection reset" instead of the answer. A larger body is cut off all the
+// same: reading it whole would let anyone make the node read without bound.
+func drainRefused(ctx *fasthttp.RequestCtx, contentLength int) {
+	if r := ctx.RequestBodyStream(); r != nil {
+		_, _ = io.CopyN(io.Discard, r, int64(min(contentLength, drainBytesMax)))
+	}
+}
+
 func tooLarge(n, limit int) error {
 	return codes.Errorf(codes.BodyTooLarge, "request body is %d bytes, limit %d", n, limit)
 }
