@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
@@ -169,19 +170,44 @@ func readChunked(r io.Reader, dst []byte, bodyMax int, lease *bodyLease) ([]byte
 	}
 }
 
-// drainBytesMax bounds what drainRefused reads of a body refused for its
-// size.
-const drainBytesMax = 4 << 20
+// What drainRefused reads of a body refused for its size: at most
+// drainBytesMax, for at most drainTime, and only while the client keeps
+// sending (a pause of drainIdle ends it).
+const (
+	drainBytesMax = 4 << 20
+	drainTime     = 500 * time.Millisecond
+	drainIdle     = 50 * time.Millisecond
+)
 
-// drainRefused reads and discards up to drainBytesMax of a body refused for
-// its Content-Length before the 413 is written. fasthttp closes a connection
-// whose streamed body was not read; closed with the client's bytes still
-// unread, the kernel resets it, and a client still writing its body sees
-// "connection reset" instead of the answer. A larger body is cut off all the
-// same: reading it whole would let anyone make the node read without bound.
-func drainRefused(ctx *fasthttp.RequestCtx, contentLength int) {
-	if r := ctx.RequestBodyStream(); r != nil {
-		_, _ = io.CopyN(io.Discard, r, int64(min(contentLength, drainBytesMax)))
+// drainRefused reads and discards what the client is
+// still sending of a body refused for its Content-Length, before the 413 is
+// written. fasthttp closes a connection whose streamed body was not read;
+// closed with the client's bytes still unread, the kernel resets it, and a
+// client still writing its body sees "connection reset" instead of the
+// answer. It never waits for bytes that do not come (a client that sent only
+// the head is answered after drainIdle) and is bounded in bytes and time, so
+// a refused body costs the node little whatever its size.
+func drainRefused(ctx *fasthttp.RequestCtx) {
+	r, c := ctx.RequestBodyStream(), ctx.Conn()
+	if r == nil {
+		return
+	}
+	defer c.SetReadDeadline(time.Time{}) // fasthttp sets its own for the next request
+	end := time.Now().Add(drainTime)
+	buf := make([]byte, 32<<10)
+	for n := 0; n < drainBytesMax; {
+		deadline := time.Now().Add(drainIdle)
+		if deadline.After(end) {
+			deadline = end
+		}
+		if !time.Now().Before(end) || c.SetReadDeadline(deadline) != nil {
+			return
+		}
+		m, err := r.Read(buf)
+		n += m
+		if err != nil {
+			return
+		}
 	}
 }
 

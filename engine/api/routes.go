@@ -139,7 +139,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, r *route, p string) (code codes
 	// The limit follows the routed endpoint and applies before the body is read
 	// (body.go); a body without a Content-Length is bounded as it is read.
 	if cl, limit := ctx.Request.Header.ContentLength(), s.bodyBytesMax(r); cl > limit {
-		drainRefused(ctx, cl)
+		drainRefused(ctx)
 		return s.writeError(ctx, tooLarge(cl, limit))
 	}
 	if err := r.h(s, ctx, p); err != nil {
