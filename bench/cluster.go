@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"settle/consensus/cluster"
 )
 
 // Cluster is a set of validators under test: local `settled` processes the
@@ -28,6 +30,7 @@ type Cluster struct {
 	Dir     string // local: the cluster's work directory (configs, data, logs)
 
 	procs   []*nodeProc
+	wan     *WAN
 	keepDir bool
 	logf    func(string, ...any)
 	closeMu sync.Mutex
@@ -53,12 +56,16 @@ type LocalOptions struct {
 	Validators int
 	Accounts   int
 	Block      BlockLimits
-	ReplicaTLS *bool // every validator's cluster "replica_tls"; nil: the validators' default
-	StateRoot  *bool // false: every validator's "bench_state_root_off"
-	GoMaxProcs int   // GOMAXPROCS for every validator; 0: the Go default
-	ChainID    string
-	Genesis    string // a genesis file for `settled init/testnet -genesis` ("" : the dev genesis of Accounts)
-	Logf       func(string, ...any)
+	ReplicaTLS *bool    // every validator's cluster "replica_tls"; nil: the validators' default
+	StateRoot  *bool    // false: every validator's "bench_state_root_off"
+	GoMaxProcs int      // GOMAXPROCS for every validator; 0: the Go default
+	WAN        *WANSpec // shape every validator-to-validator link (several validators only)
+	// ViewTimeoutMs sets every validator's cluster view timeout (0: the default);
+	// a WAN with a long round trip needs one above a few round trips.
+	ViewTimeoutMs int
+	ChainID       string
+	Genesis       string // a genesis file for `settled init/testnet -genesis` ("" : the dev genesis of Accounts)
+	Logf          func(string, ...any)
 }
 
 // Timeouts of cluster set-up and teardown.
@@ -97,6 +104,9 @@ func StartLocal(ctx context.Context, o LocalOptions) (c *Cluster, err error) {
 	if err != nil {
 		return c, err
 	}
+	if err := c.shapeLinks(o, configs); err != nil {
+		return c, err
+	}
 	for i, cfg := range configs {
 		if err := patchConfig(cfg, o.Block, o.ReplicaTLS, o.StateRoot); err != nil {
 			return c, err
@@ -114,6 +124,54 @@ func StartLocal(ctx context.Context, o LocalOptions) (c *Cluster, err error) {
 	}
 	c.logf("started %d validator(s) in %s (API %s)", len(c.procs), c.Dir, strings.Join(c.Targets, ", "))
 	return c, c.waitReady(ctx)
+}
+
+// shapeLinks starts the scenario's WAN, if any, and points every validator's
+// peers at its proxies; it also writes the view timeout.
+func (c *Cluster) shapeLinks(o LocalOptions, configs []string) error {
+	if o.ViewTimeoutMs > 0 && len(configs) > 1 {
+		tickMs := int(cluster.TickPeriodDefault / time.Millisecond)
+		ticks := (o.ViewTimeoutMs + tickMs - 1) / tickMs
+		for _, cfg := range configs {
+			if err := editConfig(cfg, func(m map[string]any) error {
+				cl, ok := m["cluster"].(map[string]any)
+				if !ok {
+					return fmt.Errorf("validator config %s has no cluster section", cfg)
+				}
+				cl["view_timeout_ticks"] = ticks
+				if ticks > cluster.ViewTimeoutTicksMaxDefault {
+					cl["view_timeout_ticks_max"] = ticks
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	if o.WAN == nil || len(configs) < 2 {
+		return nil
+	}
+	vals, err := readGenesisValidators(configs[0])
+	if err != nil {
+		return err
+	}
+	if len(vals) != len(configs) {
+		return fmt.Errorf("the genesis names %d validators for %d configs", len(vals), len(configs))
+	}
+	addrs := make([]string, len(vals))
+	for i, v := range vals {
+		addrs[i] = v.Address
+	}
+	if c.wan, err = StartWAN(*o.WAN, addrs, "127.0.0.1"); err != nil {
+		return err
+	}
+	for i, cfg := range configs {
+		if err := setPeers(cfg, i, vals, func(from, to int, _ string) string { return c.wan.PeerAddr(from, to) }); err != nil {
+			return err
+		}
+	}
+	c.logf("WAN: %s", o.WAN.Describe())
+	return nil
 }
 
 // writeClusterConfig runs `settled init` (one validator) or `settled testnet` and
@@ -183,34 +241,24 @@ func runSettled(ctx context.Context, binary string, args ...string) error {
 // validator config, keeping every other field as settled wrote it. replicaTLS
 // applies only to a config with a "cluster" section (several validators).
 func patchConfig(path string, b BlockLimits, replicaTLS, stateRoot *bool) error {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read validator config: %w", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return fmt.Errorf("parse validator config %s: %w", path, err)
-	}
-	set := func(key string, v int) {
-		if v > 0 {
-			m[key] = v
+	return editConfig(path, func(m map[string]any) error {
+		set := func(key string, v int) {
+			if v > 0 {
+				m[key] = v
+			}
 		}
-	}
-	set("block_tx_max", b.TxMax)
-	set("block_bytes_max", b.BytesMax)
-	set("block_delay_ms", b.DelayMs)
-	set("mempool_tx_max", b.MempoolTxMax)
-	if stateRoot != nil && !*stateRoot {
-		m["bench_state_root_off"] = true
-	}
-	if cl, ok := m["cluster"].(map[string]any); ok && replicaTLS != nil {
-		cl["replica_tls"] = *replicaTLS
-	}
-	out, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(out, '\n'), 0o600)
+		set("block_tx_max", b.TxMax)
+		set("block_bytes_max", b.BytesMax)
+		set("block_delay_ms", b.DelayMs)
+		set("mempool_tx_max", b.MempoolTxMax)
+		if stateRoot != nil && !*stateRoot {
+			m["bench_state_root_off"] = true
+		}
+		if cl, ok := m["cluster"].(map[string]any); ok && replicaTLS != nil {
+			cl["replica_tls"] = *replicaTLS
+		}
+		return nil
+	})
 }
 
 func configAPIAddr(path string) (string, error) {
@@ -344,6 +392,7 @@ func (c *Cluster) Close() error {
 		signalGroup(p.cmd.Process.Pid, syscall.SIGKILL)
 		p.log.Close()
 	}
+	c.wan.Close()
 	if !c.keepDir && c.Dir != "" {
 		if err := os.RemoveAll(c.Dir); err != nil {
 			errs = append(errs, fmt.Errorf("remove cluster dir: %w", err))

@@ -111,6 +111,12 @@ func writeMachine(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "| validators | %d, %s |\n", r.Validators, where)
 	if r.Local && r.Validators > 1 {
 		fmt.Fprintf(w, "| replica links | %s |\n", sc(r).ReplicaLinks())
+		if s := sc(r); s.WAN != nil {
+			fmt.Fprintf(w, "| network between validators | %s |\n", s.WAN.Describe())
+		}
+		if s := sc(r); s.ViewTimeoutMs > 0 {
+			fmt.Fprintf(w, "| view timeout | %d ms |\n", s.ViewTimeoutMs)
+		}
 	}
 	if st := sc(r).StateRoot; st != nil && !*st {
 		fmt.Fprintf(w, "| state root | **off** (bench_state_root_off: what maintaining it costs) |\n")

@@ -185,7 +185,8 @@ func (e *env) startCluster(ctx context.Context, workDir string) (*Cluster, error
 		return nil, err
 	}
 	return StartLocal(ctx, LocalOptions{Binary: bin, Dir: workDir, KeepDir: o.KeepCluster, Validators: sc.Validators,
-		Accounts: sc.Accounts, Block: sc.Block, ReplicaTLS: sc.ReplicaTLS, StateRoot: sc.StateRoot, GoMaxProcs: sc.GoMaxProcs, Genesis: genesis, Logf: o.Logf})
+		Accounts: sc.Accounts, Block: sc.Block, ReplicaTLS: sc.ReplicaTLS, StateRoot: sc.StateRoot, GoMaxProcs: sc.GoMaxProcs, Genesis: genesis, Logf: o.Logf,
+		WAN: sc.WAN, ViewTimeoutMs: sc.ViewTimeoutMs})
 }
 
 // resultDir picks and creates the output directory.

@@ -39,6 +39,13 @@ type Scenario struct {
 	// ("bench_state_root_off"), to measure what maintaining it costs; nil or
 	// true: the product's behaviour.
 	StateRoot *bool `json:"state_root,omitempty"`
+	// WAN shapes every link between local validators (latency, jitter,
+	// bandwidth) through Toxiproxy; nil leaves them on plain loopback. Ignored
+	// against a cluster file.
+	WAN *WANSpec `json:"wan,omitempty"`
+	// ViewTimeoutMs is every local validator's view timeout (0: the default,
+	// 500 ms); at long round trips it must exceed a few of them.
+	ViewTimeoutMs int `json:"view_timeout_ms,omitempty"`
 
 	Schedule   string `json:"schedule,omitempty"`       // loadgen syntax: constant:R@D, step:R1,R2@S, ramp:A..B@D
 	ClosedK    int    `json:"closed_k,omitempty"`       // closed loop with K in flight instead of a schedule
@@ -108,10 +115,11 @@ type Checks struct {
 
 // Limits on scenario values; beyond them a file is almost certainly a typo.
 const (
-	validatorsMax = 64
-	accountsMax   = 1_000_000
-	repeatsMax    = 20
-	sweepStepsMax = 30
+	validatorsMax    = 64
+	accountsMax      = 1_000_000
+	repeatsMax       = 20
+	sweepStepsMax    = 30
+	viewTimeoutMsMax = 60_000
 )
 
 // ErrScenario marks every scenario validation error.
@@ -217,6 +225,14 @@ func (s *Scenario) validate() error {
 	}
 	if err := s.validateWorkload(); err != nil {
 		return err
+	}
+	if s.WAN != nil {
+		if err := s.WAN.validate(s.Validators); err != nil {
+			return err
+		}
+	}
+	if s.ViewTimeoutMs < 0 || s.ViewTimeoutMs > viewTimeoutMsMax {
+		return fmt.Errorf("view_timeout_ms must be 0 (the default) to %d, got %d", viewTimeoutMsMax, s.ViewTimeoutMs)
 	}
 	if s.Schedule != "" {
 		if _, err := s.LoadSchedule(); err != nil {

@@ -124,6 +124,9 @@ type runFlags struct {
 	sweepStart, sweepFactor                      float64
 	sweepSteps                                   int
 	stepDuration                                 time.Duration
+	validators, viewTimeoutMs                    int
+	rttMs, jitterMs, bandwidthMbit               float64
+	name                                         string
 }
 
 func (f *runFlags) register(fs *flag.FlagSet, defaultScenario string) {
@@ -147,6 +150,12 @@ func (f *runFlags) register(fs *flag.FlagSet, defaultScenario string) {
 	fs.Float64Var(&f.sweepFactor, "sweep-factor", 0, "sweep: rate multiplier per step")
 	fs.IntVar(&f.sweepSteps, "sweep-steps", 0, "sweep: steps at most")
 	fs.DurationVar(&f.stepDuration, "step-duration", 0, "sweep: length of each step")
+	fs.IntVar(&f.validators, "validators", 0, "override the scenario's number of local validators")
+	fs.Float64Var(&f.rttMs, "rtt-ms", -1, "shape every validator link with this round-trip time (ms) through Toxiproxy; 0 proxies without delay")
+	fs.Float64Var(&f.jitterMs, "jitter-ms", 0, "with -rtt-ms: jitter (ms) on each direction's delay")
+	fs.Float64Var(&f.bandwidthMbit, "bandwidth-mbit", 0, "with -rtt-ms: cap every validator link at this rate (Mbit/s) in each direction")
+	fs.IntVar(&f.viewTimeoutMs, "view-timeout-ms", 0, "every local validator's view timeout (ms; 0: the scenario's or the default)")
+	fs.StringVar(&f.name, "name", "", "rename the scenario (it names the result directory)")
 }
 
 func (f *runFlags) options(stderr io.Writer) (bench.Options, error) {
@@ -201,6 +210,9 @@ func (f *runFlags) options(stderr io.Writer) (bench.Options, error) {
 		}
 		sc.Sweep = &sw
 	}
+	if err := f.applyNetwork(sc); err != nil {
+		return bench.Options{}, err
+	}
 	if err := sc.Validate(); err != nil {
 		return bench.Options{}, err
 	}
@@ -211,6 +223,28 @@ func (f *runFlags) options(stderr io.Writer) (bench.Options, error) {
 		o.Progress = stderr
 	}
 	return o, nil
+}
+
+// applyNetwork applies -validators, the WAN flags, -view-timeout-ms and -name.
+func (f *runFlags) applyNetwork(sc *bench.Scenario) error {
+	if f.validators > 0 {
+		sc.Validators = f.validators
+	}
+	switch {
+	case f.rttMs >= 0:
+		sc.WAN = &bench.WANSpec{RTTMs: f.rttMs, JitterMs: f.jitterMs, BandwidthMbit: f.bandwidthMbit}
+	case f.jitterMs != 0 || f.bandwidthMbit != 0:
+		return usageError{errors.New("-jitter-ms and -bandwidth-mbit shape a WAN: give -rtt-ms too (0 for no delay)")}
+	case f.rttMs != -1:
+		return usageError{fmt.Errorf("-rtt-ms must not be negative, got %g", f.rttMs)}
+	}
+	if f.viewTimeoutMs > 0 {
+		sc.ViewTimeoutMs = f.viewTimeoutMs
+	}
+	if f.name != "" {
+		sc.Name = f.name
+	}
+	return nil
 }
 
 func parse(fs *flag.FlagSet, args []string, stderr io.Writer, positional int) error {
