@@ -151,24 +151,9 @@ func (c *Cluster) shapeLinks(o LocalOptions, configs []string) error {
 	if o.WAN == nil || len(configs) < 2 {
 		return nil
 	}
-	vals, err := readGenesisValidators(configs[0])
-	if err != nil {
+	var err error
+	if c.wan, err = ShapeLinks(*o.WAN, configs, "127.0.0.1"); err != nil {
 		return err
-	}
-	if len(vals) != len(configs) {
-		return fmt.Errorf("the genesis names %d validators for %d configs", len(vals), len(configs))
-	}
-	addrs := make([]string, len(vals))
-	for i, v := range vals {
-		addrs[i] = v.Address
-	}
-	if c.wan, err = StartWAN(*o.WAN, addrs, "127.0.0.1"); err != nil {
-		return err
-	}
-	for i, cfg := range configs {
-		if err := setPeers(cfg, i, vals, func(from, to int, _ string) string { return c.wan.PeerAddr(from, to) }); err != nil {
-			return err
-		}
 	}
 	c.logf("WAN: %s", o.WAN.Describe())
 	return nil

@@ -196,6 +196,34 @@ func addToxic(p *toxiproxy.Proxy, name, kind, stream string, attrs map[string]in
 	return err
 }
 
+// ShapeLinks starts a WAN for the validators whose configs are given (index
+// order, one network) and points every validator's "cluster.peers" at its
+// proxies. The caller closes the WAN after the validators.
+func ShapeLinks(spec WANSpec, configs []string, listenHost string) (*WAN, error) {
+	vals, err := readGenesisValidators(configs[0])
+	if err != nil {
+		return nil, err
+	}
+	if len(vals) != len(configs) {
+		return nil, fmt.Errorf("the genesis names %d validators for %d configs", len(vals), len(configs))
+	}
+	addrs := make([]string, len(vals))
+	for i, v := range vals {
+		addrs[i] = v.Address
+	}
+	w, err := StartWAN(spec, addrs, listenHost)
+	if err != nil {
+		return nil, err
+	}
+	for i, cfg := range configs {
+		if err := setPeers(cfg, i, vals, func(from, to int, _ string) string { return w.PeerAddr(from, to) }); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
 // PeerAddr is the address validator from uses to reach validator to.
 func (w *WAN) PeerAddr(from, to int) string { return w.proxies[from][to].Listen }
 

@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"settle/bench"
 	"settle/internal/defaults"
 )
 
@@ -48,7 +49,10 @@ type Options struct {
 	// (kill, kill-leader, kill-pair, wipe, crash-loop); else kinds are drawn at
 	// random.
 	Schedule []string
-	Logf     func(format string, args ...any)
+	// WAN, when set, runs every validator link through Toxiproxy with this
+	// latency and bandwidth (bench.WANSpec), to time faults at a distance.
+	WAN  *bench.WANSpec
+	Logf func(format string, args ...any)
 }
 
 func (o *Options) withDefaults() {
@@ -96,6 +100,7 @@ type run struct {
 	log  *chainLog
 	load *client
 	rng  *rand.Rand
+	wan  *bench.WAN // nil: plain loopback
 
 	mu struct {
 		sync.Mutex
@@ -165,6 +170,16 @@ func (r *run) setUp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("settled testnet: %w: %s", err, strings.TrimSpace(string(out)))
 	}
+	if r.o.WAN != nil {
+		configs := make([]string, r.o.Validators)
+		for i := range configs {
+			configs[i] = filepath.Join(r.dir, fmt.Sprintf("v%d.json", i))
+		}
+		if r.wan, err = bench.ShapeLinks(*r.o.WAN, configs, "127.0.0.1"); err != nil {
+			return err
+		}
+		r.o.Logf("WAN: %s", r.o.WAN.Describe())
+	}
 	for i := 0; i < r.o.Validators; i++ {
 		v, err := loadValidator(r.dir, r.o.Binary, i)
 		if err != nil {
@@ -184,6 +199,7 @@ func (r *run) tearDown() {
 	for _, v := range r.vals {
 		v.stop(10 * time.Second)
 	}
+	r.wan.Close()
 	if r.o.Dir == "" && !r.o.KeepDir && r.dir != "" {
 		os.RemoveAll(r.dir)
 	}

@@ -34,8 +34,16 @@ func cmdChaos(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	schedule := fs.String("schedule", "", "comma-separated fault kinds to cycle (kill, kill-leader, kill-pair, wipe, crash-loop); default: random")
 	dir := fs.String("dir", "", "work directory for the cluster (kept); default: a temporary one, removed")
 	out := fs.String("out", "", "also write the report as JSON to this file")
+	rttMs := fs.Float64("rtt-ms", -1, "run every validator link through Toxiproxy with this round-trip time (ms)")
+	bandwidthMbit := fs.Float64("bandwidth-mbit", 0, "with -rtt-ms: cap every validator link at this rate (Mbit/s) in each direction")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch {
+	case *rttMs >= 0:
+		o.WAN = &bench.WANSpec{RTTMs: *rttMs, BandwidthMbit: *bandwidthMbit}
+	case *bandwidthMbit != 0:
+		return usageError{errors.New("-bandwidth-mbit shapes a WAN: give -rtt-ms too (0 for no delay)")}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("chaos takes no arguments, got %q", fs.Args())}
