@@ -12,6 +12,7 @@
 //	bench plan [-cores 1,2] [-validators 1] [-repeats 3] | bench plan -points FILE
 //	bench chaos [-duration 15m] [-rate 400] [-seed N]   kill, wipe and restart validators under load; check nothing is lost
 //	bench restart [-txs 10000000]            time a single validator's restart against a long history
+//	bench wan [-validators 4,7] [-rtt-ms 0,12,228] [-bandwidth-mbit 0,100]   throughput and latency with validators apart
 //
 // Exit status: 0 success, 1 failure (or a run that failed its checks), 2 bad usage,
 // 4 compare found a regression.
@@ -56,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"quick": cmdQuick, "run": cmdRun, "sweep": cmdSweep, "calibrate": cmdCalibrate,
-		"report": cmdReport, "compare": cmdCompare, "plan": cmdPlan, "chaos": cmdChaos, "restart": cmdRestart,
+		"report": cmdReport, "compare": cmdCompare, "plan": cmdPlan, "chaos": cmdChaos, "restart": cmdRestart, "wan": cmdWAN,
 	}
 	f, ok := cmds[args[0]]
 	switch {
@@ -101,6 +102,8 @@ func usage(w io.Writer) {
   plan                      fit the Universal Scalability Law and recommend an operating point
   chaos                     SIGKILL, wipe and restart validators under load for -duration; check that nothing
                             acknowledged is lost, changed or announced twice and that every transaction ends
+  wan                       saturation and half-load latency for every validator count × RTT × link cap,
+                            each link through Toxiproxy; writes results/<date>-wan/ with plots
   restart                   write -txs committed payments into a single validator's store, then time its
                             restarts to ready (docs/performance.md: ≤ 10 s with 10 million)
   version                   print the build
