@@ -261,6 +261,18 @@ func configAPIAddr(path string) (string, error) {
 }
 
 func startNode(binary, name, cfg, dir string, gomaxprocs int) (*nodeProc, error) {
+	return startNodeWith(nodeLaunch{attr: childProcAttr()}, binary, name, cfg, dir, gomaxprocs)
+}
+
+// nodeLaunch says how a validator process starts: prefix is a command that runs
+// the binary (`ip netns exec NS`, to put it on a host of its own, bench/hosts.go)
+// and attr its process group and parent-death signal.
+type nodeLaunch struct {
+	prefix []string
+	attr   *syscall.SysProcAttr
+}
+
+func startNodeWith(l nodeLaunch, binary, name, cfg, dir string, gomaxprocs int) (*nodeProc, error) {
 	logDir := filepath.Join(dir, "logs")
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, fmt.Errorf("log dir: %w", err)
@@ -269,13 +281,14 @@ func startNode(binary, name, cfg, dir string, gomaxprocs int) (*nodeProc, error)
 	if err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
 	}
-	cmd := exec.Command(binary, "run", "-config", cfg)
+	argv := append(append(l.prefix[:len(l.prefix):len(l.prefix)], binary), "run", "-config", cfg)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = os.Environ()
 	if gomaxprocs > 0 {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
 	}
-	cmd.SysProcAttr = childProcAttr()
+	cmd.SysProcAttr = l.attr
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)

@@ -13,6 +13,7 @@
 //	bench chaos [-duration 15m] [-rate 400] [-seed N]   kill, wipe and restart validators under load; check nothing is lost
 //	bench restart [-txs 10000000]            time a single validator's restart against a long history
 //	bench wan [-validators 4,7] [-rtt-ms 0,12,228] [-bandwidth-mbit 0,100]   throughput and latency with validators apart
+//	bench hosts up -dir DIR [-validators 4] | bench hosts down -dir DIR   validators in network namespaces of their own, for -cluster
 //
 // Exit status: 0 success, 1 failure (or a run that failed its checks), 2 bad usage,
 // 4 compare found a regression.
@@ -58,6 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"quick": cmdQuick, "run": cmdRun, "sweep": cmdSweep, "calibrate": cmdCalibrate,
 		"report": cmdReport, "compare": cmdCompare, "plan": cmdPlan, "chaos": cmdChaos, "restart": cmdRestart, "wan": cmdWAN,
+		"hosts": cmdHosts,
 	}
 	f, ok := cmds[args[0]]
 	switch {
@@ -106,6 +108,8 @@ func usage(w io.Writer) {
                             each link through Toxiproxy; writes results/<date>-wan/ with plots
   restart                   write -txs committed payments into a single validator's store, then time its
                             restarts to ready (docs/performance.md: ≤ 10 s with 10 million)
+  hosts up|down -dir DIR    start validators each in a Linux network namespace of its own (root), detached,
+                            and write DIR/cluster.json for run -cluster; down stops them and removes the namespaces
   version                   print the build
 
 every command takes -h for its flags
@@ -133,6 +137,7 @@ type runFlags struct {
 }
 
 func (f *runFlags) register(fs *flag.FlagSet, defaultScenario string) {
+	f.rttMs = -1 // no WAN unless registerNetwork's -rtt-ms says so
 	fs.StringVar(&f.scenario, "scenario", defaultScenario, "built-in scenario name or a scenario file")
 	fs.StringVar(&f.settled, "settled", "", "settled binary (default: go build ./cmd/settled into a temporary dir)")
 	fs.StringVar(&f.clusterFile, "cluster", "", "load remote validators listed in this file instead of starting local ones")
@@ -153,6 +158,11 @@ func (f *runFlags) register(fs *flag.FlagSet, defaultScenario string) {
 	fs.Float64Var(&f.sweepFactor, "sweep-factor", 0, "sweep: rate multiplier per step")
 	fs.IntVar(&f.sweepSteps, "sweep-steps", 0, "sweep: steps at most")
 	fs.DurationVar(&f.stepDuration, "step-duration", 0, "sweep: length of each step")
+}
+
+// registerNetwork adds the flags that reshape the cluster (run, sweep and quick;
+// plan has its own -validators list).
+func (f *runFlags) registerNetwork(fs *flag.FlagSet) {
 	fs.IntVar(&f.validators, "validators", 0, "override the scenario's number of local validators")
 	fs.Float64Var(&f.rttMs, "rtt-ms", -1, "shape every validator link with this round-trip time (ms) through Toxiproxy; 0 proxies without delay")
 	fs.Float64Var(&f.jitterMs, "jitter-ms", 0, "with -rtt-ms: jitter (ms) on each direction's delay")
@@ -278,6 +288,7 @@ func runLike(ctx context.Context, name, defaultScenario string, args []string, s
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	var f runFlags
 	f.register(fs, defaultScenario)
+	f.registerNetwork(fs)
 	if err := parse(fs, args, stderr, 0); err != nil {
 		return err
 	}
