@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -222,6 +223,45 @@ func ShapeLinks(spec WANSpec, configs []string, listenHost string) (*WAN, error)
 		}
 	}
 	return w, nil
+}
+
+// Cut silences every link of validator i, both ways, as a host that lost power
+// or its network would: the connections stay open (no reset reaches anyone), and
+// every byte sent on them is dropped until Heal. Its peers can only find out
+// from their own timeouts.
+func (w *WAN) Cut(i int) error {
+	for _, p := range w.linksOf(i) {
+		for _, stream := range []string{"upstream", "downstream"} {
+			if err := addToxic(p, stream+"-cut", "timeout", stream, map[string]int64{"timeout": 0}); err != nil {
+				return fmt.Errorf("cut %s: %w", p.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Heal undoes Cut: what is sent from now on arrives (what was dropped is gone).
+func (w *WAN) Heal(i int) error {
+	var errs []error
+	for _, p := range w.linksOf(i) {
+		for _, stream := range []string{"upstream", "downstream"} {
+			if err := p.Toxics.RemoveToxic(context.Background(), stream+"-cut"); err != nil {
+				errs = append(errs, fmt.Errorf("heal %s: %w", p.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// linksOf is every proxy that carries validator i's traffic.
+func (w *WAN) linksOf(i int) []*toxiproxy.Proxy {
+	var out []*toxiproxy.Proxy
+	for j := range w.proxies {
+		if j != i {
+			out = append(out, w.proxies[i][j], w.proxies[j][i])
+		}
+	}
+	return out
 }
 
 // PeerAddr is the address validator from uses to reach validator to.

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -211,4 +212,47 @@ func TestLocalClusterOverWAN(t *testing.T) {
 		t.Errorf("submit→commit p50 %.1f ms is below the 150 ms RTT: a link bypassed the WAN", r.Latency.P50Ms)
 	}
 	t.Logf("over 150 ms RTT: p50 %.0f ms, p99 %.0f ms", r.Latency.P50Ms, r.Latency.P99Ms)
+}
+
+// TestWANCutAndHeal: a cut link carries nothing, without closing; after Heal
+// a new connection carries data again.
+func TestWANCutAndHeal(t *testing.T) {
+	echo := echoServer(t)
+	w, err := StartWAN(WANSpec{}, []string{echo, echo, echo}, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	roundTrip := func(from, to int, wait time.Duration) error {
+		c, err := net.Dial("tcp", w.PeerAddr(from, to))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(wait))
+		if _, err := c.Write([]byte("ping")); err != nil {
+			return err
+		}
+		_, err = io.ReadFull(c, make([]byte, 4))
+		return err
+	}
+	if err := w.Cut(1); err != nil {
+		t.Fatal(err)
+	}
+	for _, pair := range [][2]int{{0, 1}, {1, 2}, {2, 1}} {
+		err := roundTrip(pair[0], pair[1], 300*time.Millisecond)
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("link %v of a cut validator: %v, want a timeout (silence, not a reset)", pair, err)
+		}
+	}
+	if err := roundTrip(0, 2, 5*time.Second); err != nil {
+		t.Errorf("a link between two others stopped working: %v", err)
+	}
+	if err := w.Heal(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := roundTrip(0, 1, 5*time.Second); err != nil {
+		t.Errorf("after Heal: %v", err)
+	}
 }

@@ -46,7 +46,7 @@ type Options struct {
 	DrainTimeout    time.Duration // after healing, the wait for everything to commit (default 120 s)
 	Seed            int64         // drives every random choice of the harness
 	// Schedule, when set, is the sequence of fault kinds to inject, cycled
-	// (kill, kill-leader, kill-pair, wipe, crash-loop); else kinds are drawn at
+	// (kill, kill-leader, kill-pair, wipe, crash-loop, cut-leader); else kinds are drawn at
 	// random.
 	Schedule []string
 	// WAN, when set, runs every validator link through Toxiproxy with this
@@ -88,6 +88,9 @@ func (o *Options) Validate() error {
 		if !slices.Contains(faultKinds, k) {
 			return fmt.Errorf("chaos: unknown fault kind %q (want one of %v)", k, faultKinds)
 		}
+		if k == "cut-leader" && o.WAN == nil {
+			return errors.New("chaos: cut-leader silences links through the WAN's proxies: give a WAN (-rtt-ms, 0 for no delay)")
+		}
 	}
 	return nil
 }
@@ -101,6 +104,8 @@ type run struct {
 	load *client
 	rng  *rand.Rand
 	wan  *bench.WAN // nil: plain loopback
+	// phaseEnd is when the fault phase ended (set before healing).
+	phaseEnd time.Time
 
 	mu struct {
 		sync.Mutex
@@ -108,6 +113,8 @@ type run struct {
 		restarts  []restart
 		downSince map[int]time.Time
 		crashes   []string
+		cut       map[int]bool // validators whose links are silenced
+
 	}
 	wg sync.WaitGroup
 }
@@ -243,6 +250,7 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 		r.o.Validators, r.o.Rate, r.o.Accounts, r.o.FaultEvery, r.o.Duration, r.o.Seed)
 
 	r.faultPhase(ctx, start.Add(r.o.Duration))
+	r.phaseEnd = time.Now() // the load stops offering during the drain: no stall counts past here
 	r.o.Logf("chaos: fault phase over after %d faults; healing", len(r.faultsCopy()))
 	r.healAll(ctx)
 	r.load.draining.Store(true)
@@ -310,11 +318,17 @@ func (r *run) upCount() int {
 }
 
 // faultKinds are the faults a run injects.
-var faultKinds = []string{"kill", "kill-leader", "kill-pair", "wipe", "crash-loop"}
+// cut-leader needs a WAN: it silences the leader's links (bench.WAN.Cut)
+// instead of killing it, as a host that lost power or its network would, so that
+// no connection reset tells the others and only their view timeouts do.
+var faultKinds = []string{"kill", "kill-leader", "kill-pair", "wipe", "crash-loop", "cut-leader"}
 
 // inject picks and starts one fault; victims restart in the background.
 func (r *run) inject(ctx context.Context) {
 	weighted := []string{"kill", "kill", "kill-leader", "kill-leader", "kill-pair", "wipe", "crash-loop"}
+	if r.wan != nil {
+		weighted = append(weighted, "cut-leader")
+	}
 	kind := weighted[r.rng.Intn(len(weighted))]
 	if s := r.o.Schedule; len(s) > 0 {
 		kind = s[len(r.faultsCopy())%len(s)]
@@ -323,6 +337,14 @@ func (r *run) inject(ctx context.Context) {
 	if len(up) < r.quorum() {
 		return // a previous fault is still being repaired; stay within reach of liveness
 	}
+	r.mu.Lock()
+	cuts := len(r.mu.cut)
+	r.mu.Unlock()
+	if cuts > 0 || (kind == "cut-leader" && len(up) < len(r.vals)) {
+		// A cut validator is up but unreachable, which the quorum accounting of
+		// kills and restarts does not know: cuts never overlap another fault.
+		return
+	}
 	if kind == "wipe" && !r.safeToWipe(ctx) {
 		kind = "kill"
 	}
@@ -330,13 +352,17 @@ func (r *run) inject(ctx context.Context) {
 	switch kind {
 	case "kill", "wipe", "crash-loop":
 		victims = []int{up[r.rng.Intn(len(up))]}
-	case "kill-leader":
+	case "kill-leader", "cut-leader":
 		victims = []int{r.leader(ctx, up)}
 	case "kill-pair":
 		p := r.rng.Perm(len(up))
 		victims = []int{up[p[0]], up[p[1]]}
 	}
 	f := fault{Kind: kind, Victims: victims, At: time.Now(), Height: r.log.topHeight()}
+	if kind == "cut-leader" {
+		r.cut(ctx, f)
+		return
+	}
 	for _, i := range victims {
 		r.vals[i].kill()
 	}
@@ -368,14 +394,58 @@ func (r *run) inject(ctx context.Context) {
 	}
 }
 
+// upVictims are the validators up and reachable: a cut one counts as down.
 func (r *run) upVictims() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	var out []int
 	for i, v := range r.vals {
-		if v.isUp() {
+		if v.isUp() && !r.mu.cut[i] {
 			out = append(out, i)
 		}
 	}
 	return out
+}
+
+// cut silences the victim's links, and heals them after 0 to RestartDelayMax
+// (at the latest in healAll). The others keep quorum throughout.
+func (r *run) cut(ctx context.Context, f fault) {
+	i := f.Victims[0]
+	if err := r.wan.Cut(i); err != nil {
+		r.o.Logf("chaos: cut %s: %v", r.vals[i].name, err)
+		return
+	}
+	f.QuorumAt = f.At
+	r.mu.Lock()
+	if r.mu.cut == nil {
+		r.mu.cut = map[int]bool{}
+	}
+	r.mu.cut[i] = true
+	r.mu.Unlock()
+	r.addFault(f)
+	r.o.Logf("chaos: cut-leader %v at height %d", names(f.Victims), f.Height)
+	delay := time.Duration(r.rng.Int63n(int64(r.o.RestartDelayMax) + 1))
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		sleep(ctx, delay)
+		r.heal(i)
+	}()
+}
+
+// heal reconnects a cut validator (a no-op for one that is not cut).
+func (r *run) heal(i int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.mu.cut[i] {
+		return
+	}
+	delete(r.mu.cut, i)
+	if err := r.wan.Heal(i); err != nil {
+		r.o.Logf("chaos: heal %s: %v", r.vals[i].name, err)
+		return
+	}
+	r.o.Logf("chaos: healed %s's links", r.vals[i].name)
 }
 
 // safeToWipe: every validator is up and none is still relearning a lost safety
@@ -495,6 +565,9 @@ func (r *run) watchCatchUp(ctx context.Context, rs restart) {
 
 // healAll restarts every validator that is down and waits until all are ready.
 func (r *run) healAll(ctx context.Context) {
+	for i := range r.vals {
+		r.heal(i)
+	}
 	deadline := time.Now().Add(r.o.RestartDelayMax*4 + 10*time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		down := 0

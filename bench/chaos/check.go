@@ -236,6 +236,13 @@ func (r *run) faultFigures(rep *Report) {
 		gap := at.Sub(f.QuorumAt)
 		rep.Recovery = append(rep.Recovery, gap)
 		rep.RecoveryByKind = addDuration(rep.RecoveryByKind, f.Kind, gap)
+		end := f.QuorumAt.Add(stallWindow)
+		if !r.phaseEnd.IsZero() && r.phaseEnd.Before(end) {
+			end = r.phaseEnd
+		}
+		stall := r.log.longestGap(f.QuorumAt, end)
+		rep.Stall = append(rep.Stall, stall)
+		rep.StallByKind = addDuration(rep.StallByKind, f.Kind, stall)
 		if gap > slowRecovery {
 			rep.SlowRecoveries = append(rep.SlowRecoveries, fmt.Sprintf("%s %v at %s (height %d): quorum back after %v, next commit %v later",
 				f.Kind, names(f.Victims), f.At.Format("15:04:05.000"), f.Height, f.QuorumAt.Sub(f.At).Round(time.Millisecond), gap.Round(time.Millisecond)))
@@ -261,6 +268,9 @@ func (r *run) faultFigures(rep *Report) {
 			StartSeconds: rs.AnsweredAt.Sub(rs.At).Seconds(), Seconds: el, BlocksPerSec: float64(behind) / max(el, 1e-3)})
 	}
 }
+
+// stallWindow is how long after a fault the commit gaps count as its stall.
+const stallWindow = 10 * time.Second
 
 // slowRecovery: recoveries slower than this are listed in the report.
 const slowRecovery = 5 * time.Second

@@ -38,6 +38,11 @@ type Report struct {
 	// fault itself when quorum never went) to the next committed block.
 	Recovery       []time.Duration
 	RecoveryByKind map[string][]time.Duration
+	// Stall is, per fault, the longest time without a new committed block in
+	// the stallWindow after quorum was back: the next commit may be a block
+	// already certified before the fault, so Recovery alone can flatter.
+	Stall          []time.Duration
+	StallByKind    map[string][]time.Duration
 	SlowRecoveries []string  // the faults after which the next commit took over 5 s
 	CatchUps       []CatchUp // restarts at least catchUpBlocksMin blocks behind
 	NotCaughtUp    int       // restarts that had not caught up within 3 minutes
@@ -93,6 +98,10 @@ func (r *Report) String() string {
 	sort.Strings(kindNames)
 	for _, k := range kindNames {
 		p("    %-16s %s", k+":", spread(r.RecoveryByKind[k]))
+	}
+	p("  stall:             %s (longest gap between commits in the %v after quorum was back)", spread(r.Stall), stallWindow)
+	for _, k := range kindNames {
+		p("    %-16s %s", k+":", spread(r.StallByKind[k]))
 	}
 	for _, s := range r.SlowRecoveries {
 		p("    slow: %s", s)

@@ -144,6 +144,25 @@ func (l *chainLog) firstCommitAfter(t time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// longestGap is the longest time in [from, to] without a newly announced
+// height; a gap still open at to counts up to to.
+func (l *chainLog) longestGap(from, to time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var longest time.Duration
+	prev := from
+	for _, c := range l.mu.commits {
+		if !c.at.After(from) {
+			continue
+		}
+		if c.at.After(to) {
+			break
+		}
+		longest, prev = max(longest, c.at.Sub(prev)), c.at
+	}
+	return max(longest, to.Sub(prev))
+}
+
 // reset makes validator v's follower stream its chain again from height 0 (its
 // disk was wiped: the re-executed chain is checked against what it announced).
 func (l *chainLog) reset(v int) {
