@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
@@ -134,7 +135,11 @@ type WAN struct {
 // StartWAN starts the proxies for validators whose replica addresses are addrs
 // (host:port, index order). listenHost is where the proxies listen: an address
 // every validator can reach ("127.0.0.1" on one host).
-func StartWAN(spec WANSpec, addrs []string, listenHost string) (w *WAN, err error) {
+//
+// The proxies listen on ports the system picks, which may be ports a
+// validator was configured with but has not bound yet: reserved lists those
+// (host:port), and a proxy that lands on one moves.
+func StartWAN(spec WANSpec, addrs []string, listenHost string, reserved ...string) (w *WAN, err error) {
 	if err := spec.validate(len(addrs)); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrScenario, err)
 	}
@@ -153,8 +158,8 @@ func StartWAN(spec WANSpec, addrs []string, listenHost string) (w *WAN, err erro
 			if i == j {
 				continue
 			}
-			p := toxiproxy.NewProxy(server, fmt.Sprintf("v%d-v%d", i, j), listenHost+":0", to)
-			if err := p.Start(); err != nil {
+			p, err := startProxy(server, fmt.Sprintf("v%d-v%d", i, j), listenHost, to, append(reserved, addrs...))
+			if err != nil {
 				return w, fmt.Errorf("start the proxy from validator %d to %d: %w", i, j, err)
 			}
 			w.proxies[i][j] = p
@@ -164,6 +169,22 @@ func StartWAN(spec WANSpec, addrs []string, listenHost string) (w *WAN, err erro
 		}
 	}
 	return w, nil
+}
+
+// startProxy starts a proxy on a free port of host that is none of reserved.
+func startProxy(server *toxiproxy.ApiServer, name, host, upstream string, reserved []string) (*toxiproxy.Proxy, error) {
+	const attempts = 20
+	for range attempts {
+		p := toxiproxy.NewProxy(server, name, host+":0", upstream)
+		if err := p.Start(); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(reserved, p.Listen) {
+			return p, nil
+		}
+		p.Stop()
+	}
+	return nil, fmt.Errorf("no free port on %s outside the validators' own after %d attempts", host, attempts)
 }
 
 // addToxics puts half the round trip in each direction, then the bandwidth cap.
@@ -209,10 +230,17 @@ func ShapeLinks(spec WANSpec, configs []string, listenHost string) (*WAN, error)
 		return nil, fmt.Errorf("the genesis names %d validators for %d configs", len(vals), len(configs))
 	}
 	addrs := make([]string, len(vals))
+	var reserved []string
 	for i, v := range vals {
 		addrs[i] = v.Address
+		reserved = append(reserved, v.APIAddress)
 	}
-	w, err := StartWAN(spec, addrs, listenHost)
+	for _, cfg := range configs {
+		if a, err := configAPIAddr(cfg); err == nil {
+			reserved = append(reserved, a)
+		}
+	}
+	w, err := StartWAN(spec, addrs, listenHost, reserved...)
 	if err != nil {
 		return nil, err
 	}
@@ -283,8 +311,9 @@ func (w *WAN) Close() {
 
 // genesisValidator is what the WAN needs of a genesis validator entry.
 type genesisValidator struct {
-	Name    string `json:"name"`
-	Address string `json:"address"`
+	Name       string `json:"name"`
+	Address    string `json:"address"`
+	APIAddress string `json:"api_address"`
 }
 
 // readGenesisValidators reads the validators of the genesis a validator config
