@@ -2,6 +2,7 @@ package mempool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -76,4 +77,25 @@ func (p *Pool[T]) NextBatch(ctx context.Context, cfg AssemblerConfig, height uin
 			deadline = nil
 		}
 	}
+}
+
+// NextBatchWithin is NextBatch bounded by idle: when idle passes first, it
+// returns whatever is ready at that moment (possibly nothing) and a nil error,
+// where NextBatch would return nothing. A leader that stops waiting for a
+// fuller block, so that views keep moving, still proposes the transactions it
+// has: with idle equal to BlockDelayMax and transactions ready at the call, the
+// two deadlines fall together, and NextBatch under a context deadline lost the
+// race about as often as it won it, proposing an empty block while
+// transactions waited a view longer. A zero idle waits as NextBatch does.
+func (p *Pool[T]) NextBatchWithin(ctx context.Context, cfg AssemblerConfig, height uint64, idle time.Duration, dst []Entry[T]) ([]Entry[T], error) {
+	if idle <= 0 {
+		return p.NextBatch(ctx, cfg, height, dst)
+	}
+	tctx, cancel := context.WithTimeout(ctx, idle)
+	defer cancel()
+	out, err := p.NextBatch(tctx, cfg, height, dst)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return p.Reap(cfg.BlockTxMax, cfg.BlockBytesMax, height, dst), nil
+	}
+	return out, err
 }

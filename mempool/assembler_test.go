@@ -79,3 +79,47 @@ func TestNextBatchRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestNextBatchWithin(t *testing.T) {
+	wait := AssemblerConfig{BlockTxMax: 100, BlockBytesMax: 1 << 20, BlockDelayMax: never}
+	tests := []struct {
+		name    string
+		cfg     AssemblerConfig
+		idle    time.Duration
+		txs     int
+		cancel  bool
+		want    int
+		wantErr error
+	}{
+		{name: "idle ends the wait with what is ready", cfg: wait, idle: soon, txs: 3, want: 3},
+		{name: "idle with nothing ready", cfg: wait, idle: soon, want: 0},
+		{name: "a full block before idle", cfg: AssemblerConfig{BlockTxMax: 2, BlockBytesMax: 1 << 20, BlockDelayMax: never}, idle: never, txs: 3, want: 2},
+		{name: "the block delay before idle", cfg: AssemblerConfig{BlockTxMax: 100, BlockBytesMax: 1 << 20, BlockDelayMax: soon}, idle: never, txs: 2, want: 2},
+		{name: "the caller's cancel is no idle", cfg: wait, idle: never, txs: 2, cancel: true, wantErr: context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.TxCountMax = 1000
+			p := mustNew(t, cfg)
+			for i := range tt.txs {
+				mustAdd(t, p, entry(i, 0, 10), 0)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancel {
+				cancel()
+			}
+			got, err := p.NextBatchWithin(ctx, tt.cfg, 1, tt.idle, nil)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("error %v, want %v", err, tt.wantErr)
+			}
+			if len(got) != tt.want {
+				t.Fatalf("returned %d txs, want %d", len(got), tt.want)
+			}
+			if err != nil && p.Stats().Proposed != 0 {
+				t.Fatal("a cancelled call proposed txs")
+			}
+		})
+	}
+}

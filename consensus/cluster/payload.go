@@ -77,13 +77,11 @@ func (d *Driver) quiet() bool {
 }
 
 func (d *Driver) assemble(ctx context.Context, req hotstuff.PayloadRequest, c payload.Chain, idle time.Duration) {
-	tctx, cancel := ctx, context.CancelFunc(func() {})
-	if idle > 0 {
-		tctx, cancel = context.WithTimeout(ctx, idle)
-	}
-	entries, err := d.cfg.Pool.NextBatch(tctx, d.cfg.Block, req.Height, nil)
-	cancel()
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+	// Within, not NextBatch under a deadline: when idle is the block delay and
+	// transactions are ready, both clocks end together, and the leader must
+	// propose what it has rather than an empty block.
+	entries, err := d.cfg.Pool.NextBatchWithin(ctx, d.cfg.Block, req.Height, idle, nil)
+	if err != nil && !errors.Is(err, context.Canceled) {
 		d.cfg.Logf("cluster: assemble block %d: %v", req.Height, err)
 	}
 	sel := c.Select(entries, d.cfg.App.NextSeq)
