@@ -14,6 +14,7 @@
 //	bench restart [-txs 10000000]            time a single validator's restart against a long history
 //	bench wan [-validators 4,7] [-rtt-ms 0,12,228] [-bandwidth-mbit 0,100]   throughput and latency with validators apart
 //	bench hosts up -dir DIR [-validators 4] | bench hosts down -dir DIR   validators in network namespaces of their own, for -cluster
+//	bench model [-n 4,7,16,31,64,100] [-rtt-ms 228 | -sites financial10] [-bandwidth-mbit 100]   predict a deployment in the WAN simulator
 //
 // Exit status: 0 success, 1 failure (or a run that failed its checks), 2 bad usage,
 // 4 compare found a regression.
@@ -59,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"quick": cmdQuick, "run": cmdRun, "sweep": cmdSweep, "calibrate": cmdCalibrate,
 		"report": cmdReport, "compare": cmdCompare, "plan": cmdPlan, "chaos": cmdChaos, "restart": cmdRestart, "wan": cmdWAN,
-		"hosts": cmdHosts,
+		"hosts": cmdHosts, "model": cmdModel,
 	}
 	f, ok := cmds[args[0]]
 	switch {
@@ -110,6 +111,8 @@ func usage(w io.Writer) {
                             restarts to ready (docs/performance.md: ≤ 10 s with 10 million)
   hosts up|down -dir DIR    start validators each in a Linux network namespace of its own (root), detached,
                             and write DIR/cluster.json for run -cluster; down stops them and removes the namespaces
+  model                     predict throughput and finality for -n validators over a latency matrix and link caps,
+                            the real HotStuff core in the WAN simulator; -out DIR writes model.md with plots
   version                   print the build
 
 every command takes -h for its flags
