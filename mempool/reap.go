@@ -246,3 +246,42 @@ func (p *Pool[T]) Requeue(hashes [][32]byte) {
 		p.signal()
 	}
 }
+
+// Carried names a transaction of a block: its sender and hash.
+type Carried struct {
+	Sender [20]byte
+	Hash   [32]byte
+}
+
+// Hold marks as proposed the entries that a block built by another validator
+// carries, in the block's order, as Reap marks what this validator proposes.
+// Without it this validator's next Reap would hand out those entries again
+// (they are only "ready" here, having come by gossip), and the payload
+// selection would then hold them back as carried by an ancestor: each block's
+// room went to transactions already on the chain, and at long round trips,
+// with two or three uncommitted ancestors, blocks came out at a fraction of
+// their limit. Only an account's next ready entry can be held, so the
+// proposed prefix stays consecutive; others are left as they are. Held entries
+// live as reaped ones do: Commit removes them, and Requeue returns them when
+// their block is abandoned.
+func (p *Pool[T]) Hold(txs []Carried) {
+	p.asm.Lock()
+	defer p.asm.Unlock()
+	for _, c := range txs {
+		s := p.shardFor(c.Sender)
+		s.mu.Lock()
+		if a := s.mu.accounts[c.Sender]; a != nil && a.readyN > 0 && a.nodes[a.proposedN].e.Hash == c.Hash {
+			n := a.nodes[a.proposedN]
+			n.proposed = true
+			s.mu.expiry.remove(n.expIdx)
+			a.proposedN++
+			a.readyN--
+			a.readyBytes -= n.e.SizeBytes
+			s.proposedCount.Add(1)
+			s.readyCount.Add(-1)
+			s.readyBytes.Add(-int64(n.e.SizeBytes))
+			p.reindexLocked(s, a, false)
+		}
+		s.mu.Unlock()
+	}
+}

@@ -441,7 +441,11 @@ var _ hotstuff.Effects = (*effects)(nil)
 func (fx *effects) Persist(safety *hotstuff.SafetyState, blocks []*hotstuff.Block) error {
 	d := fx.d
 	for _, b := range blocks {
-		d.tracker.Track(b)
+		_, known := d.tracker.Get(b.Hash())
+		info := d.tracker.Track(b)
+		if !known {
+			d.holdCarried(info)
+		}
 	}
 	d.latency.stored(blocks, time.Now())
 	prune := d.pruneBelow

@@ -8,6 +8,7 @@ import (
 	"settle/consensus/hotstuff"
 	"settle/consensus/payload"
 	"settle/engine/txn"
+	"settle/mempool"
 )
 
 // validatePayload is the core's ValidatePayload hook (core goroutine).
@@ -99,6 +100,21 @@ func (d *Driver) assemble(ctx context.Context, req hotstuff.PayloadRequest, c pa
 	case <-ctx.Done():
 		d.requeue(res.hashes)
 	}
+}
+
+// holdCarried marks in the mempool the transactions of a block the core
+// accepted, so that this validator's next proposal does not reap them again
+// only for payload.Select to hold them back (mempool.Pool.Hold). The tracker's
+// Abandon returns them to the queue if the block loses.
+func (d *Driver) holdCarried(info *payload.Info) {
+	if len(info.Txs) == 0 {
+		return
+	}
+	cs := make([]mempool.Carried, len(info.Txs))
+	for i, tx := range info.Txs {
+		cs[i] = mempool.Carried{Sender: tx.Sender, Hash: info.Hashes[i]}
+	}
+	d.cfg.Pool.Hold(cs)
 }
 
 func (d *Driver) requeue(hashes [][32]byte) {
