@@ -79,6 +79,14 @@ const (
 	EscrowExpired     Code = "escrow_expired"      // finish at or after the escrow's expiry height
 	EscrowNotExpired  Code = "escrow_not_expired"  // cancel before expiry by someone other than the destination
 	BadFulfillment    Code = "bad_fulfillment"     // the fulfillment does not hash to the escrow's condition
+
+	// The RTGS queue (docs/ledger.md, "Queued payments and liquidity saving").
+	Queued         Code = "queued"          // a queued transfer could not settle yet and waits in the queue (fee charged)
+	QueueNotFound  Code = "queue_not_found" // no queued transaction of the sender with this sequence
+	QueueReleased  Code = "queue_released"  // history: a queued transfer settled from the queue when funds arrived
+	QueueOffset    Code = "queue_offset"    // history: a queued transfer settled by gridlock resolution (multilateral offsetting)
+	QueueExpired   Code = "queue_expired"   // history: a queued transfer left the queue unsettled at the end of its queue_until block
+	QueueCancelled Code = "queue_cancelled" // history: a queued transfer was cancelled by its sender
 )
 
 var httpStatus = map[Code]int{
@@ -125,6 +133,12 @@ var httpStatus = map[Code]int{
 	EscrowExpired:     http.StatusUnprocessableEntity,
 	EscrowNotExpired:  http.StatusUnprocessableEntity,
 	BadFulfillment:    http.StatusUnprocessableEntity,
+	Queued:            http.StatusAccepted,
+	QueueNotFound:     http.StatusUnprocessableEntity,
+	QueueReleased:     http.StatusOK,
+	QueueOffset:       http.StatusOK,
+	QueueExpired:      http.StatusUnprocessableEntity,
+	QueueCancelled:    http.StatusOK,
 }
 
 // HTTPStatus returns the status an API answer with this code carries.

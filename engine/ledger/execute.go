@@ -65,8 +65,13 @@ type BlockResult struct {
 	// of the block because their expiry height is at or below it, in the order
 	// returned: by (expiry height, owner, sequence). They are also in Escrows
 	// (removed) and their owners in Accounts; no transaction stands for them.
-	Expired   []*Escrow
-	Meta      Meta        // totals after the block, including the new state hash
+	Expired []*Escrow
+	// Queue are the queued entries created, changed or removed, sorted by id.
+	Queue []QueueWrite
+	// QueueEvents are the queued entries that left the queue, in the order
+	// they did (QueueEvent).
+	QueueEvents []QueueEvent
+	Meta        Meta        // totals after the block, including the new state hash
 	tree      merkle.Tree // the state tree after the block
 	nativeIn  uint64      // INVARIANT: sum of native balance decreases == increases + fees
 	nativeOut uint64
@@ -83,7 +88,7 @@ func (r *BlockResult) TxTransfers(txs []*txn.Tx, i int, rest []Transfer, one *[1
 		n++
 	}
 	mine, after = rest[:n], rest[n:]
-	if tx := txs[i]; tx.Type == txn.TypePayment && r.Receipts[i].Result == codes.Success {
+	if tx := txs[i]; (tx.Type == txn.TypePayment || tx.Type == txn.TypeQueuedPayment) && r.Receipts[i].Result == codes.Success {
 		one[0] = Transfer{Tx: uint32(i), From: tx.Sender, To: tx.Dest, Asset: tx.Asset, Amount: tx.Amount}
 		mine = one[:]
 	}
@@ -97,7 +102,8 @@ type overlay struct {
 	assets   map[txn.Asset]*AssetInfo
 	escrows  map[EscrowID]*Escrow // nil value: removed in this block
 	removed  map[EscrowID]*Escrow // the records of the escrows removed in this block
-	journal  *journal             // non-nil while a multi-leg transaction runs
+	q        queueOverlay
+	journal  *journal // non-nil while a multi-leg transaction runs
 }
 
 // removeEscrow removes an open escrow (finished, cancelled or expired).
@@ -187,6 +193,7 @@ func (l *Ledger) Execute(height uint64, txs []*txn.Tx) *BlockResult {
 		}
 	}
 	l.expireEscrows(o, res, height)
+	l.settleQueue(o, res, height)
 	// INVARIANT: a block conserves native supply: what left balances (spendable or
 	// escrowed) is what arrived plus the fees burned.
 	if res.nativeOut != res.nativeIn+(res.Meta.FeesBurned-meta.FeesBurned) {
@@ -209,6 +216,7 @@ func (l *Ledger) Execute(height uint64, txs []*txn.Tx) *BlockResult {
 		}
 	}
 	sort.Slice(res.Escrows, func(i, j int) bool { return escrowLess(res.Escrows[i].ID, res.Escrows[j].ID) })
+	res.Queue = o.queueWrites()
 	res.Meta.Height = height
 	l.commit(res, meta, tree)
 	return res
@@ -257,6 +265,13 @@ func (l *Ledger) apply(o *overlay, res *BlockResult, height uint64, idx uint32, 
 		return x.clawback(), tx.Fee, 0
 	case txn.TypeLimitsSet:
 		return x.limitsSet(), tx.Fee, 0
+	case txn.TypeQueuedPayment, txn.TypeQueuedMultiLeg:
+		code, leg := x.queuedTransfer()
+		return code, tx.Fee, leg
+	case txn.TypeQueueCancel:
+		return x.queueCancel(), tx.Fee, 0
+	case txn.TypeQueuePrioritySet:
+		return x.queuePrioritySet(), tx.Fee, 0
 	}
 	panic(fmt.Sprintf("ledger: transaction type %d passed precheck", tx.Type))
 }
@@ -357,15 +372,16 @@ func (l *Ledger) Apply(res *BlockResult) {
 	for _, w := range res.Escrows {
 		if w.Deleted {
 			if e := l.mu.escrows[w.ID]; e != nil {
-				l.mu.expiry.remove(e)
+				l.mu.expiry.remove(e.ExpiryHeight, w.ID)
 				delete(l.mu.escrows, w.ID)
 			}
 		} else {
 			l.mu.escrows[w.ID] = w.Escrow
-			l.mu.expiry.add(w.Escrow)
+			l.mu.expiry.add(w.Escrow.ExpiryHeight, w.ID)
 		}
 	}
 	l.mu.expiry.prune(res.Height)
+	l.mu.queue.install(res.Queue, res.Height)
 	l.mu.meta = res.Meta
 	// The accounts go in under l.mu too, with the tree, so that a state proof
 	// sees a tree and accounts of one height.

@@ -22,46 +22,47 @@ import (
 // proportional to the escrows expiring in it, never to the open escrows. Storage
 // persists the same index (docs/storage.md, "x/" keys).
 
-// expiryIndex maps expiry heights to the open escrows expiring then.
+// heightIndex maps heights to the ids due then: the open escrows by expiry
+// height, the queued entries by queue_until.
 // INVARIANT: after Apply(h) no bucket at a height <= h remains.
-type expiryIndex struct {
-	buckets map[uint64]map[EscrowID]struct{}
+type heightIndex[K comparable] struct {
+	buckets map[uint64]map[K]struct{}
 	heights heightHeap // each height of buckets exactly once
 }
 
-func (x *expiryIndex) add(e *Escrow) {
+func (x *heightIndex[K]) add(h uint64, id K) {
 	if x.buckets == nil {
-		x.buckets = map[uint64]map[EscrowID]struct{}{}
+		x.buckets = map[uint64]map[K]struct{}{}
 	}
-	b := x.buckets[e.ExpiryHeight]
+	b := x.buckets[h]
 	if b == nil {
-		b = map[EscrowID]struct{}{}
-		x.buckets[e.ExpiryHeight] = b
-		heap.Push(&x.heights, e.ExpiryHeight)
+		b = map[K]struct{}{}
+		x.buckets[h] = b
+		heap.Push(&x.heights, h)
 	}
-	b[e.ID] = struct{}{}
+	b[id] = struct{}{}
 }
 
-// remove drops e from its bucket; the bucket itself stays until prune, so that
-// a height enters the heap once.
-func (x *expiryIndex) remove(e *Escrow) {
-	delete(x.buckets[e.ExpiryHeight], e.ID)
+// remove drops id from its bucket; the bucket itself stays until prune, so
+// that a height enters the heap once.
+func (x *heightIndex[K]) remove(h uint64, id K) {
+	delete(x.buckets[h], id)
 }
 
 // prune drops the buckets of heights up to h, which Apply(h) emptied.
-func (x *expiryIndex) prune(h uint64) {
+func (x *heightIndex[K]) prune(h uint64) {
 	for len(x.heights) > 0 && x.heights[0] <= h {
 		top := heap.Pop(&x.heights).(uint64)
 		if n := len(x.buckets[top]); n != 0 {
-			panic(fmt.Sprintf("ledger: %d escrows expiring at %d left open after block %d", n, top, h))
+			panic(fmt.Sprintf("ledger: %d entries due at %d left after block %d", n, top, h))
 		}
 		delete(x.buckets, top)
 	}
 }
 
-// due appends the ids of the escrows expiring at or below h. Cost: the heights
-// visited (those <= h, plus their children) and the escrows found.
-func (x *expiryIndex) due(h uint64, out []EscrowID) []EscrowID {
+// due appends the ids due at or below h. Cost: the heights visited (those <=
+// h, plus their children) and the ids found.
+func (x *heightIndex[K]) due(h uint64, out []K) []K {
 	var walk func(i int)
 	walk = func(i int) {
 		if i >= len(x.heights) || x.heights[i] > h {
@@ -77,8 +78,11 @@ func (x *expiryIndex) due(h uint64, out []EscrowID) []EscrowID {
 	return out
 }
 
-// len returns the number of escrows indexed (for checks).
-func (x *expiryIndex) len() int {
+// anyDue reports whether some bucket at or below h exists.
+func (x *heightIndex[K]) anyDue(h uint64) bool { return len(x.heights) > 0 && x.heights[0] <= h }
+
+// len returns the number of ids indexed (for checks).
+func (x *heightIndex[K]) len() int {
 	n := 0
 	for _, b := range x.buckets {
 		n += len(b)
@@ -104,7 +108,7 @@ func (h *heightHeap) Pop() any {
 // res.Expired.
 func (l *Ledger) expireEscrows(o *overlay, res *BlockResult, height uint64) {
 	l.mu.RLock()
-	if len(l.mu.expiry.heights) == 0 || l.mu.expiry.heights[0] > height {
+	if !l.mu.expiry.anyDue(height) {
 		l.mu.RUnlock()
 		return // the common case: nothing expires
 	}

@@ -22,6 +22,82 @@ type Genesis struct {
 	// ComplianceAuthority (an address) may set outflow limits on any account and
 	// asset (limits_set); empty: only issuers, for their own assets.
 	ComplianceAuthority string `json:"compliance_authority,omitempty"`
+	// Queue configures the RTGS queue's bounds and its liquidity-saving
+	// mechanism; omitted: the defaults (QueueDefaults).
+	Queue *GenesisQueue `json:"queue,omitempty"`
+}
+
+// GenesisQueue configures the RTGS queue (docs/ledger.md, "Queued payments
+// and liquidity saving"). Every field is consensus-critical: all validators
+// must run the same.
+type GenesisQueue struct {
+	// GridlockEveryBlocks runs gridlock resolution at the end of every block
+	// whose height it divides; 0 turns it off (plain RTGS with queues).
+	GridlockEveryBlocks uint64 `json:"gridlock_every_blocks"`
+	// GridlockEntriesMax bounds the entries one resolution considers (the
+	// first in queue order); 0: the default.
+	GridlockEntriesMax int `json:"gridlock_entries_max,omitempty"`
+	// GridlockRoundsMax bounds the rounds of partial optimisation; 0: the default.
+	GridlockRoundsMax int `json:"gridlock_rounds_max,omitempty"`
+	// ReleaseAttemptsMax bounds the queued entries tried by the end-of-block
+	// release; 0: the default.
+	ReleaseAttemptsMax int `json:"release_attempts_max,omitempty"`
+}
+
+// The queue's defaults and the largest values a genesis may set.
+const (
+	GridlockEveryBlocksDefault = 10
+	GridlockEntriesDefault     = 100_000
+	GridlockRoundsDefault      = 32
+	ReleaseAttemptsDefault     = 4_096
+	gridlockEveryBlocksMax     = 1_000_000
+	gridlockEntriesLimit       = 1_000_000
+	gridlockRoundsLimit        = 1_000
+	releaseAttemptsLimit       = 1_000_000
+)
+
+// queueParams are a genesis's queue settings with the defaults filled in.
+type queueParams struct {
+	gridlockEveryBlocks uint64
+	gridlockEntriesMax  int
+	gridlockRoundsMax   int
+	releaseAttemptsMax  int
+}
+
+// QueueDefaults returns the queue settings a genesis without "queue" runs.
+func QueueDefaults() GenesisQueue {
+	return GenesisQueue{GridlockEveryBlocks: GridlockEveryBlocksDefault, GridlockEntriesMax: GridlockEntriesDefault,
+		GridlockRoundsMax: GridlockRoundsDefault, ReleaseAttemptsMax: ReleaseAttemptsDefault}
+}
+
+func (g *Genesis) queueParams() queueParams {
+	d := QueueDefaults()
+	q := d
+	if g.Queue != nil {
+		q = *g.Queue
+	}
+	pick := func(v, def int) int {
+		if v == 0 {
+			return def
+		}
+		return v
+	}
+	return queueParams{gridlockEveryBlocks: q.GridlockEveryBlocks, gridlockEntriesMax: pick(q.GridlockEntriesMax, d.GridlockEntriesMax),
+		gridlockRoundsMax: pick(q.GridlockRoundsMax, d.GridlockRoundsMax), releaseAttemptsMax: pick(q.ReleaseAttemptsMax, d.ReleaseAttemptsMax)}
+}
+
+func (q *GenesisQueue) validate() error {
+	switch {
+	case q.GridlockEveryBlocks > gridlockEveryBlocksMax:
+		return fmt.Errorf("queue.gridlock_every_blocks %d exceeds %d", q.GridlockEveryBlocks, gridlockEveryBlocksMax)
+	case q.GridlockEntriesMax < 0 || q.GridlockEntriesMax > gridlockEntriesLimit:
+		return fmt.Errorf("queue.gridlock_entries_max %d must be 0 (default) to %d", q.GridlockEntriesMax, gridlockEntriesLimit)
+	case q.GridlockRoundsMax < 0 || q.GridlockRoundsMax > gridlockRoundsLimit:
+		return fmt.Errorf("queue.gridlock_rounds_max %d must be 0 (default) to %d", q.GridlockRoundsMax, gridlockRoundsLimit)
+	case q.ReleaseAttemptsMax < 0 || q.ReleaseAttemptsMax > releaseAttemptsLimit:
+		return fmt.Errorf("queue.release_attempts_max %d must be 0 (default) to %d", q.ReleaseAttemptsMax, releaseAttemptsLimit)
+	}
+	return nil
 }
 
 // GenesisValidator is one consensus participant.
@@ -129,6 +205,11 @@ func (g *Genesis) Validate() error {
 	if g.ComplianceAuthority != "" {
 		if _, err := txn.ParseAddress(g.ComplianceAuthority); err != nil {
 			return fmt.Errorf("compliance_authority: %w", err)
+		}
+	}
+	if g.Queue != nil {
+		if err := g.Queue.validate(); err != nil {
+			return err
 		}
 	}
 	_, err := g.state()

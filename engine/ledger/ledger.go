@@ -65,6 +65,7 @@ type Ledger struct {
 	chainID    string
 	baseFee    uint64
 	compliance txn.AccountID // genesis compliance authority; zero: none
+	queue      queueParams
 
 	shards [shardCount]struct {
 		mu       sync.RWMutex
@@ -73,8 +74,9 @@ type Ledger struct {
 	mu struct {
 		sync.RWMutex
 		assets  map[txn.Asset]*AssetInfo
-		escrows map[EscrowID]*Escrow // open escrows; values are never mutated once installed
-		expiry  expiryIndex          // the open escrows by expiry height
+		escrows map[EscrowID]*Escrow  // open escrows; values are never mutated once installed
+		expiry  heightIndex[EscrowID] // the open escrows by expiry height
+		queue   queueState            // the RTGS queue (queue.go)
 		meta    Meta
 		tree    merkle.Tree // the state tree after meta.Height
 		// versions are the recent heights' state trees, oldest first, for
@@ -86,7 +88,7 @@ type Ledger struct {
 }
 
 func newLedger(g *Genesis) *Ledger {
-	l := &Ledger{chainID: g.ChainID, baseFee: g.BaseFee}
+	l := &Ledger{chainID: g.ChainID, baseFee: g.BaseFee, queue: g.queueParams()}
 	if g.ComplianceAuthority != "" {
 		l.compliance, _ = txn.ParseAddress(g.ComplianceAuthority) // Validate checked it
 	}
@@ -95,6 +97,7 @@ func newLedger(g *Genesis) *Ledger {
 	}
 	l.mu.assets = map[txn.Asset]*AssetInfo{}
 	l.mu.escrows = map[EscrowID]*Escrow{}
+	l.mu.queue.init()
 	l.mu.keptMax = ProofHeightsKeptDefault
 	return l
 }
@@ -129,7 +132,7 @@ func FromGenesis(g *Genesis) (*Ledger, error) {
 	for _, a := range st.assets {
 		assets = append(assets, a)
 	}
-	tree := buildTree(accounts, assets, nil, meta)
+	tree := buildTree(accounts, assets, nil, nil, meta)
 	meta.StateRoot = tree.Root()
 	meta.StateHash = GenesisCommitment(g.Hash(), meta.StateRoot)
 	l.mu.meta = meta
@@ -141,7 +144,17 @@ func FromGenesis(g *Genesis) (*Ledger, error) {
 // and the open escrows. It rebuilds the state tree (CheckStateRoot compares it
 // with the stored root).
 func Restore(g *Genesis, meta Meta, accounts []*Account, assets []*AssetInfo, escrows ...*Escrow) *Ledger {
+	return RestoreState(g, meta, accounts, assets, escrows, nil)
+}
+
+// RestoreState is Restore with the queued entries too.
+func RestoreState(g *Genesis, meta Meta, accounts []*Account, assets []*AssetInfo, escrows []*Escrow, queued []*Queued) *Ledger {
 	l := newLedger(g)
+	ws := make([]QueueWrite, len(queued))
+	for i, q := range queued {
+		ws[i] = QueueWrite{ID: q.ID, Queued: q}
+	}
+	l.mu.queue.install(ws, meta.Height)
 	for _, a := range accounts {
 		l.shards[shardOf(a.ID)].accounts[a.ID] = a
 	}
@@ -150,10 +163,10 @@ func Restore(g *Genesis, meta Meta, accounts []*Account, assets []*AssetInfo, es
 	}
 	for _, e := range escrows {
 		l.mu.escrows[e.ID] = e
-		l.mu.expiry.add(e)
+		l.mu.expiry.add(e.ExpiryHeight, e.ID)
 	}
 	l.mu.meta = meta
-	l.installTreeLocked(treeVersion{height: meta.Height, tree: buildTree(accounts, assets, escrows, meta)})
+	l.installTreeLocked(treeVersion{height: meta.Height, tree: buildTree(accounts, assets, escrows, queued, meta)})
 	return l
 }
 
@@ -302,6 +315,9 @@ func (l *Ledger) checkInvariants() error {
 	l.mu.RUnlock()
 	if indexed != open {
 		return fmt.Errorf("expiry index holds %d escrows, %d are open", indexed, open)
+	}
+	if err := l.checkQueue(); err != nil {
+		return err
 	}
 	var native uint64
 	var err error

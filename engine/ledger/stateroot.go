@@ -18,7 +18,8 @@ import (
 // hundred bytes:
 //
 //   - the state root, of a sparse Merkle tree (engine/merkle) over everything
-//     in the ledger state: each account, issued asset and open escrow, and the
+//     in the ledger state: each account, issued asset, open escrow and queued
+//     entry, and the
 //     running totals, at a key that is the SHA-256 of a kind byte and the
 //     object's id, with the SHA-256 of the object's storage encoding as value;
 //   - the transaction root, of an RFC 6962 list over the block's receipts.
@@ -31,6 +32,7 @@ const (
 	StateKindAccount byte = 'a' // | account id [20]
 	StateKindAsset   byte = 's' // | asset key: code [3] | issuer [20]
 	StateKindEscrow  byte = 'e' // | owner [20] | sequence u64
+	StateKindQueued  byte = 'q' // | sender [20] | sequence u64
 	StateKindMeta    byte = 'm' // nothing: the one totals leaf
 )
 
@@ -54,6 +56,12 @@ func AssetStateKey(as txn.Asset) merkle.Hash {
 func EscrowStateKey(id EscrowID) merkle.Hash {
 	k := id.Key()
 	return stateKey(StateKindEscrow, k[:])
+}
+
+// QueuedStateKey is a queued entry's key in the state tree.
+func QueuedStateKey(id QueueID) merkle.Hash {
+	k := id.Key()
+	return stateKey(StateKindQueued, k[:])
 }
 
 // MetaStateKey is the key of the totals leaf.
@@ -132,15 +140,26 @@ func stateChanges(res *BlockResult) []merkle.Change {
 		buf = w.Escrow.AppendBinary(buf[:0])
 		cs = append(cs, merkle.Change{Key: EscrowStateKey(w.ID), Value: sha256.Sum256(buf)})
 	}
+	for _, w := range res.Queue {
+		if w.Deleted {
+			cs = append(cs, merkle.Change{Key: QueuedStateKey(w.ID), Delete: true})
+			continue
+		}
+		buf = w.Queued.AppendBinary(buf[:0])
+		cs = append(cs, merkle.Change{Key: QueuedStateKey(w.ID), Value: sha256.Sum256(buf)})
+	}
 	buf = res.Meta.AppendMetaLeaf(buf[:0])
 	return append(cs, merkle.Change{Key: MetaStateKey(), Value: sha256.Sum256(buf)})
 }
 
 // buildTree builds the state tree of a whole state (genesis, or a restart).
-func buildTree(accounts []*Account, assets []*AssetInfo, escrows []*Escrow, meta Meta) merkle.Tree {
+func buildTree(accounts []*Account, assets []*AssetInfo, escrows []*Escrow, queued []*Queued, meta Meta) merkle.Tree {
 	res := &BlockResult{Accounts: accounts, Assets: assets, Meta: meta}
 	for _, e := range escrows {
 		res.Escrows = append(res.Escrows, EscrowWrite{ID: e.ID, Escrow: e})
+	}
+	for _, q := range queued {
+		res.Queue = append(res.Queue, QueueWrite{ID: q.ID, Queued: q})
 	}
 	return merkle.Tree{}.Update(stateChanges(res))
 }

@@ -135,37 +135,43 @@ func (x *execCtx) multiLeg() (codes.Code, uint8) {
 	j := &journal{nativeIn: x.res.nativeIn, nativeOut: x.res.nativeOut, transfers: len(x.res.Transfers)}
 	x.o.journal = j
 	defer func() { x.o.journal = nil }()
-	for i := range x.tx.Legs {
-		leg := &x.tx.Legs[i]
-		code := x.leg(leg)
-		if code != codes.Success {
-			j.rollback(x.o, x.res)
+	code, leg := x.applyLegs(x.tx.Legs, true, true)
+	if code != codes.Success {
+		j.rollback(x.o, x.res)
+	}
+	return code, leg
+}
+
+// applyLegs applies legs in order, stopping at the first that fails (1 + its
+// index is returned); the caller holds the journal that undoes the others.
+// authorize checks each source other than the sender against the
+// transaction's signatures (a queued entry was authorised when it was
+// queued); record adds each leg to the block's transfers.
+func (x *execCtx) applyLegs(legs []txn.Leg, authorize, record bool) (codes.Code, uint8) {
+	for i := range legs {
+		leg := &legs[i]
+		from := x.o.account(leg.From)
+		if from == nil {
+			return codes.NoAccount, uint8(i + 1)
+		}
+		if authorize && leg.From != x.tx.Sender {
+			code, bind := authorized(from, x.tx.Sigs)
+			if code != codes.Success {
+				return code, uint8(i + 1)
+			}
+			if bind >= 0 {
+				from.MasterKey = x.tx.Sigs[bind].PublicKey
+				from.Flags |= FlagMasterKeySet
+			}
+		}
+		if code := x.transfer(leg.From, leg.To, leg.Asset, leg.Amount); code != codes.Success {
 			return code, uint8(i + 1)
+		}
+		if record {
+			x.record(leg.From, leg.To, leg.Asset, leg.Amount)
 		}
 	}
 	return codes.Success, 0
-}
-
-func (x *execCtx) leg(leg *txn.Leg) codes.Code {
-	from := x.o.account(leg.From)
-	if from == nil {
-		return codes.NoAccount
-	}
-	if leg.From != x.tx.Sender {
-		code, bind := authorized(from, x.tx.Sigs)
-		if code != codes.Success {
-			return code
-		}
-		if bind >= 0 {
-			from.MasterKey = x.tx.Sigs[bind].PublicKey
-			from.Flags |= FlagMasterKeySet
-		}
-	}
-	code := x.transfer(leg.From, leg.To, leg.Asset, leg.Amount)
-	if code == codes.Success {
-		x.record(leg.From, leg.To, leg.Asset, leg.Amount)
-	}
-	return code
 }
 
 // journal remembers the overlay state a multi-leg transaction found, so that a

@@ -79,6 +79,20 @@ func interbankTxs() []*txn.Tx {
 	tx = base(txn.TypeLimitsSet, issuer, 3)
 	tx.Holder, tx.Asset, tx.PerTxMax, tx.WindowMax, tx.WindowBlocks = sender.AccountID(), usd, 1_000_000, 10_000_000, 1000
 	add(tx, issuer)
+	tx = base(txn.TypeQueuedPayment, sender, 7)
+	tx.Dest, tx.Asset, tx.Amount, tx.Priority, tx.QueueUntil = dest.AccountID(), usd, 75_000_000, txn.PriorityUrgent, 100500
+	add(tx, sender)
+	tx = base(txn.TypeQueuedMultiLeg, sender, 8)
+	tx.Legs = []txn.Leg{{From: sender.AccountID(), To: dest.AccountID(), Asset: usd, Amount: 40_000_000},
+		{From: dest.AccountID(), To: sender.AccountID(), Asset: txn.Native, Amount: 1000}}
+	tx.Priority, tx.QueueUntil = txn.PriorityNormal, 100500
+	add(tx, sender, dest)
+	tx = base(txn.TypeQueuePrioritySet, sender, 9)
+	tx.QueueSeq, tx.Priority = 8, txn.PriorityUrgent
+	add(tx, sender)
+	tx = base(txn.TypeQueueCancel, sender, 10)
+	tx.QueueSeq = 7
+	add(tx, sender)
 	return out
 }
 
@@ -176,6 +190,16 @@ func TestInterbankRejects(t *testing.T) {
 		{"clawback from the issuer", txn.TypeClawback, func(tx *txn.Tx) { tx.Holder = tx.Sender }, codes.Malformed},
 		{"window too long", txn.TypeLimitsSet, func(tx *txn.Tx) { tx.WindowBlocks = txn.WindowBlocksMax + 1 }, codes.Malformed},
 		{"window without length", txn.TypeLimitsSet, func(tx *txn.Tx) { tx.WindowBlocks = 0 }, codes.Malformed},
+		{"queued without priority", txn.TypeQueuedPayment, func(tx *txn.Tx) { tx.Priority = 0 }, codes.Malformed},
+		{"queued priority 3", txn.TypeQueuedPayment, func(tx *txn.Tx) { tx.Priority = 3 }, codes.Malformed},
+		{"queue until before last valid", txn.TypeQueuedPayment, func(tx *txn.Tx) { tx.QueueUntil = tx.LastValid - 1 }, codes.Malformed},
+		{"queue until too far", txn.TypeQueuedPayment, func(tx *txn.Tx) { tx.QueueUntil = tx.LastValid + txn.QueueBlocksMax + 1 }, codes.Malformed},
+		{"queued zero", txn.TypeQueuedPayment, func(tx *txn.Tx) { tx.Amount = 0 }, codes.AmountZero},
+		{"queued to self", txn.TypeQueuedPayment, func(tx *txn.Tx) { tx.Dest = tx.Sender }, codes.SelfPayment},
+		{"queued no legs", txn.TypeQueuedMultiLeg, func(tx *txn.Tx) { tx.Legs = nil }, codes.Malformed},
+		{"queued leg to itself", txn.TypeQueuedMultiLeg, func(tx *txn.Tx) { tx.Legs = []txn.Leg{{From: tx.Sender, To: tx.Sender, Amount: 1}} }, codes.SelfPayment},
+		{"queued legs without priority", txn.TypeQueuedMultiLeg, func(tx *txn.Tx) { tx.Priority = 0 }, codes.Malformed},
+		{"priority set to 0", txn.TypeQueuePrioritySet, func(tx *txn.Tx) { tx.Priority = 0 }, codes.Malformed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

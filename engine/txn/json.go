@@ -45,6 +45,9 @@ type JSON struct {
 	PerTxMax       *Uint        `json:"per_tx_max,omitempty"`
 	WindowMax      *Uint        `json:"window_max,omitempty"`
 	WindowBlocks   *Uint        `json:"window_blocks,omitempty"`
+	Priority       string       `json:"priority,omitempty"` // "urgent" or "normal"
+	QueueUntil     *Uint        `json:"queue_until,omitempty"`
+	QueueSequence  *Uint        `json:"queue_sequence,omitempty"`
 	Signatures     []SigJSON    `json:"signatures"`
 	// Hash is output only; if an input carries it, it must match.
 	Hash string `json:"hash,omitempty"`

@@ -12,18 +12,22 @@ import (
 var typeJSONKeys = func() map[string]map[string]bool {
 	common := []string{"type", "chain_id", "sender", "sequence", "fee", "last_valid", "memo", "signatures", "hash"}
 	own := map[Type][]string{
-		TypePayment:       {"destination", "asset", "amount"},
-		TypeTrustSet:      {"asset", "limit"},
-		TypeEscrowCreate:  {"destination", "asset", "amount", "release_height", "expiry_height", "condition"},
-		TypeEscrowFinish:  {"owner", "escrow_sequence", "fulfillment"},
-		TypeEscrowCancel:  {"owner", "escrow_sequence"},
-		TypeMultiLeg:      {"legs"},
-		TypeSignerListSet: {"quorum", "signers"},
-		TypeRegularKeySet: {"regular_key"},
-		TypeAccountSet:    {"set_flags", "clear_flags"},
-		TypeAssetSet:      {"asset", "holder", "set_flags", "clear_flags"},
-		TypeClawback:      {"holder", "asset", "amount"},
-		TypeLimitsSet:     {"holder", "asset", "per_tx_max", "window_max", "window_blocks"},
+		TypePayment:          {"destination", "asset", "amount"},
+		TypeTrustSet:         {"asset", "limit"},
+		TypeEscrowCreate:     {"destination", "asset", "amount", "release_height", "expiry_height", "condition"},
+		TypeEscrowFinish:     {"owner", "escrow_sequence", "fulfillment"},
+		TypeEscrowCancel:     {"owner", "escrow_sequence"},
+		TypeMultiLeg:         {"legs"},
+		TypeSignerListSet:    {"quorum", "signers"},
+		TypeRegularKeySet:    {"regular_key"},
+		TypeAccountSet:       {"set_flags", "clear_flags"},
+		TypeAssetSet:         {"asset", "holder", "set_flags", "clear_flags"},
+		TypeClawback:         {"holder", "asset", "amount"},
+		TypeLimitsSet:        {"holder", "asset", "per_tx_max", "window_max", "window_blocks"},
+		TypeQueuedPayment:    {"destination", "asset", "amount", "priority", "queue_until"},
+		TypeQueuedMultiLeg:   {"legs", "priority", "queue_until"},
+		TypeQueueCancel:      {"queue_sequence"},
+		TypeQueuePrioritySet: {"queue_sequence", "priority"},
 	}
 	out := map[string]map[string]bool{}
 	for t, keys := range own {
@@ -55,9 +59,7 @@ func typeToJSON(tx *Tx, j *JSON) {
 		j.Owner, j.EscrowSequence = tx.Owner.String(), uintPtr(tx.EscrowSeq)
 		j.Fulfillment = hex.EncodeToString(tx.Fulfillment)
 	case TypeMultiLeg:
-		for _, l := range tx.Legs {
-			j.Legs = append(j.Legs, LegJSON{From: l.From.String(), To: l.To.String(), Asset: l.Asset.String(), Amount: Uint(l.Amount)})
-		}
+		j.Legs = legsToJSON(tx.Legs)
 	case TypeSignerListSet:
 		j.Quorum = uintPtr(uint64(tx.Quorum))
 		for _, s := range tx.Signers {
@@ -78,7 +80,25 @@ func typeToJSON(tx *Tx, j *JSON) {
 	case TypeLimitsSet:
 		j.Holder, j.Asset = tx.Holder.String(), tx.Asset.String()
 		j.PerTxMax, j.WindowMax, j.WindowBlocks = uintPtr(tx.PerTxMax), uintPtr(tx.WindowMax), uintPtr(uint64(tx.WindowBlocks))
+	case TypeQueuedPayment:
+		j.Destination, j.Asset, j.Amount = tx.Dest.String(), tx.Asset.String(), Uint(tx.Amount)
+		j.Priority, j.QueueUntil = PriorityName(tx.Priority), uintPtr(tx.QueueUntil)
+	case TypeQueuedMultiLeg:
+		j.Legs = legsToJSON(tx.Legs)
+		j.Priority, j.QueueUntil = PriorityName(tx.Priority), uintPtr(tx.QueueUntil)
+	case TypeQueueCancel:
+		j.QueueSequence = uintPtr(tx.QueueSeq)
+	case TypeQueuePrioritySet:
+		j.QueueSequence, j.Priority = uintPtr(tx.QueueSeq), PriorityName(tx.Priority)
 	}
+}
+
+func legsToJSON(legs []Leg) []LegJSON {
+	out := make([]LegJSON, 0, len(legs))
+	for _, l := range legs {
+		out = append(out, LegJSON{From: l.From.String(), To: l.To.String(), Asset: l.Asset.String(), Amount: Uint(l.Amount)})
+	}
+	return out
 }
 
 // jsonFields reads JSON values into a transaction, keeping the first error.
@@ -161,15 +181,8 @@ func typeFromJSON(j *JSON, tx *Tx) error {
 			tx.Fulfillment = b
 		}
 	case TypeMultiLeg:
-		if len(j.Legs) > LegCountMax {
-			return codes.Errorf(codes.Malformed, "%d legs, limit %d", len(j.Legs), LegCountMax)
-		}
-		tx.Legs = make([]Leg, len(j.Legs))
-		for i, l := range j.Legs {
-			f.address(&tx.Legs[i].From, l.From, "leg source")
-			f.address(&tx.Legs[i].To, l.To, "leg destination")
-			f.asset(&tx.Legs[i].Asset, l.Asset)
-			tx.Legs[i].Amount = uint64(l.Amount)
+		if err := f.legs(j.Legs, tx); err != nil {
+			return err
 		}
 	case TypeSignerListSet:
 		tx.Quorum = uint32(f.required(j.Quorum, "quorum", math.MaxUint32))
@@ -207,6 +220,47 @@ func typeFromJSON(j *JSON, tx *Tx) error {
 		tx.PerTxMax = f.required(j.PerTxMax, "per_tx_max", math.MaxUint64)
 		tx.WindowMax = f.required(j.WindowMax, "window_max", math.MaxUint64)
 		tx.WindowBlocks = uint32(f.required(j.WindowBlocks, "window_blocks", math.MaxUint32))
+	case TypeQueuedPayment:
+		f.address(&tx.Dest, j.Destination, "destination")
+		f.asset(&tx.Asset, j.Asset)
+		tx.Priority = f.priority(j.Priority)
+		tx.QueueUntil = f.required(j.QueueUntil, "queue_until", math.MaxUint64)
+	case TypeQueuedMultiLeg:
+		if err := f.legs(j.Legs, tx); err != nil {
+			return err
+		}
+		tx.Priority = f.priority(j.Priority)
+		tx.QueueUntil = f.required(j.QueueUntil, "queue_until", math.MaxUint64)
+	case TypeQueueCancel:
+		tx.QueueSeq = f.required(j.QueueSequence, "queue_sequence", math.MaxUint64)
+	case TypeQueuePrioritySet:
+		tx.QueueSeq = f.required(j.QueueSequence, "queue_sequence", math.MaxUint64)
+		tx.Priority = f.priority(j.Priority)
 	}
 	return f.err
+}
+
+func (f *jsonFields) legs(legs []LegJSON, tx *Tx) error {
+	if len(legs) > LegCountMax {
+		return codes.Errorf(codes.Malformed, "%d legs, limit %d", len(legs), LegCountMax)
+	}
+	tx.Legs = make([]Leg, len(legs))
+	for i, l := range legs {
+		f.address(&tx.Legs[i].From, l.From, "leg source")
+		f.address(&tx.Legs[i].To, l.To, "leg destination")
+		f.asset(&tx.Legs[i].Asset, l.Asset)
+		tx.Legs[i].Amount = uint64(l.Amount)
+	}
+	return nil
+}
+
+func (f *jsonFields) priority(s string) uint8 {
+	if f.err != nil {
+		return 0
+	}
+	p, ok := PriorityFromName(s)
+	if !ok {
+		f.err = codes.Errorf(codes.Malformed, "priority %q must be \"urgent\" or \"normal\"", s)
+	}
+	return p
 }

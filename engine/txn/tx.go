@@ -82,6 +82,9 @@ type Tx struct {
 	PerTxMax      uint64              // limits_set (0: none)
 	WindowMax     uint64              // limits_set (0: none)
 	WindowBlocks  uint32              // limits_set
+	Priority      uint8               // queued_payment, queued_multi_leg, queue_priority_set: PriorityUrgent or PriorityNormal
+	QueueUntil    uint64              // queued_payment, queued_multi_leg: the last height it may settle at; it leaves the queue at the end of that block
+	QueueSeq      uint64              // queue_cancel, queue_priority_set: the sequence of the sender's queued transaction
 
 	Sigs []Sig
 

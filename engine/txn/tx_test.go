@@ -182,7 +182,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"version 0", mut{raw: set(offVersion, 0)}, codes.Malformed},
 		{"version 2", mut{raw: set(offVersion, 2)}, codes.Malformed},
 		{"type 0", mut{raw: set(offType, 0)}, codes.UnsupportedType},
-		{"type 13", mut{raw: set(offType, 13)}, codes.UnsupportedType},
+		{"type 17", mut{raw: set(offType, 17)}, codes.UnsupportedType},
 		{"type 255", mut{raw: set(offType, 255)}, codes.UnsupportedType},
 		{"chain id empty", mut{tx: func(tx *Tx) { tx.ChainID = "" }}, codes.Malformed},
 		{"chain id 33 bytes", mut{tx: func(tx *Tx) { tx.ChainID = strings.Repeat("a", 33) }}, codes.Malformed},
@@ -268,7 +268,7 @@ func TestDecodeTruncated(t *testing.T) {
 
 func TestCheckOnBuiltTx(t *testing.T) {
 	tx := rawPayment()
-	tx.Type = 13
+	tx.Type = 17
 	wantCode(t, Check(tx), codes.UnsupportedType)
 	tx = rawPayment()
 	tx.Sigs = sigs(SigCountMax + 1)

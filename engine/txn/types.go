@@ -21,11 +21,17 @@ const (
 	TypeAssetSet      Type = 10
 	TypeClawback      Type = 11
 	TypeLimitsSet     Type = 12
-	typeEnd           Type = 13 // first unassigned value
+	// The RTGS queue (docs/ledger.md, "Queued payments and liquidity saving").
+	TypeQueuedPayment    Type = 13
+	TypeQueuedMultiLeg   Type = 14
+	TypeQueueCancel      Type = 15
+	TypeQueuePrioritySet Type = 16
+	typeEnd              Type = 17 // first unassigned value
 )
 
 var typeNames = [typeEnd]string{"", "payment", "trust_set", "escrow_create", "escrow_finish", "escrow_cancel",
-	"multi_leg", "signer_list_set", "regular_key_set", "account_set", "asset_set", "clawback", "limits_set"}
+	"multi_leg", "signer_list_set", "regular_key_set", "account_set", "asset_set", "clawback", "limits_set",
+	"queued_payment", "queued_multi_leg", "queue_cancel", "queue_priority_set"}
 
 func (t Type) String() string {
 	if t > 0 && t < typeEnd {
@@ -57,7 +63,39 @@ const (
 	legSize             = 2*AccountIDSize + assetLen + 8
 	signerEntrySize     = PublicKeySize + 2
 	assetLen            = 3 + AccountIDSize
+	// QueueBlocksMax bounds how long a payment may wait in the queue: its
+	// queue_until is at most this many blocks after its last_valid.
+	QueueBlocksMax = 1_000_000
 )
+
+// Priorities of queued payments. Urgent payments settle before normal ones,
+// each sender's in strict FIFO order; normal ones by FIFO with by-passing.
+const (
+	PriorityUrgent uint8 = 1
+	PriorityNormal uint8 = 2
+)
+
+// PriorityName returns "urgent" or "normal" ("" for an invalid value).
+func PriorityName(p uint8) string {
+	switch p {
+	case PriorityUrgent:
+		return "urgent"
+	case PriorityNormal:
+		return "normal"
+	}
+	return ""
+}
+
+// PriorityFromName is the inverse of PriorityName.
+func PriorityFromName(s string) (uint8, bool) {
+	switch s {
+	case "urgent":
+		return PriorityUrgent, true
+	case "normal":
+		return PriorityNormal, true
+	}
+	return 0, false
+}
 
 // Flags carried by account_set and asset_set (docs/protocol.md §4, docs/ledger.md).
 const (
@@ -123,6 +161,14 @@ func typeBodyLen(tx *Tx) int {
 		return AccountIDSize + assetLen + 8
 	case TypeLimitsSet:
 		return AccountIDSize + assetLen + 8 + 8 + 4
+	case TypeQueuedPayment:
+		return AccountIDSize + assetLen + 8 + 1 + 8
+	case TypeQueuedMultiLeg:
+		return 1 + 8 + 1 + len(tx.Legs)*legSize
+	case TypeQueueCancel:
+		return 8
+	case TypeQueuePrioritySet:
+		return 8 + 1
 	}
 	return 0
 }
@@ -160,14 +206,7 @@ func appendTypeBody(dst []byte, tx *Tx) []byte {
 		dst = append(dst, tx.Owner[:]...)
 		dst = u64(dst, tx.EscrowSeq)
 	case TypeMultiLeg:
-		dst = append(dst, byte(len(tx.Legs)))
-		for i := range tx.Legs {
-			l := &tx.Legs[i]
-			dst = append(dst, l.From[:]...)
-			dst = append(dst, l.To[:]...)
-			dst = appendAsset(dst, l.Asset)
-			dst = u64(dst, l.Amount)
-		}
+		dst = appendLegs(dst, tx.Legs)
 	case TypeSignerListSet:
 		dst = u32(dst, tx.Quorum)
 		dst = append(dst, byte(len(tx.Signers)))
@@ -195,6 +234,34 @@ func appendTypeBody(dst []byte, tx *Tx) []byte {
 		dst = u64(dst, tx.PerTxMax)
 		dst = u64(dst, tx.WindowMax)
 		dst = u32(dst, tx.WindowBlocks)
+	case TypeQueuedPayment:
+		dst = append(dst, tx.Dest[:]...)
+		dst = appendAsset(dst, tx.Asset)
+		dst = u64(dst, tx.Amount)
+		dst = append(dst, tx.Priority)
+		dst = u64(dst, tx.QueueUntil)
+	case TypeQueuedMultiLeg:
+		dst = append(dst, tx.Priority)
+		dst = u64(dst, tx.QueueUntil)
+		dst = appendLegs(dst, tx.Legs)
+	case TypeQueueCancel:
+		dst = u64(dst, tx.QueueSeq)
+	case TypeQueuePrioritySet:
+		dst = u64(dst, tx.QueueSeq)
+		dst = append(dst, tx.Priority)
+	}
+	return dst
+}
+
+// appendLegs appends a leg count u8 and the legs.
+func appendLegs(dst []byte, legs []Leg) []byte {
+	dst = append(dst, byte(len(legs)))
+	for i := range legs {
+		l := &legs[i]
+		dst = append(dst, l.From[:]...)
+		dst = append(dst, l.To[:]...)
+		dst = appendAsset(dst, l.Asset)
+		dst = binary.BigEndian.AppendUint64(dst, l.Amount)
 	}
 	return dst
 }
@@ -248,24 +315,7 @@ func decodeTypeBody(r *reader, tx *Tx) {
 		r.id(&tx.Owner, "escrow owner")
 		tx.EscrowSeq = r.u64("escrow sequence")
 	case TypeMultiLeg:
-		n := int(r.u8("leg count"))
-		if r.err == nil && (n == 0 || n > LegCountMax) {
-			r.fail("%d legs, want 1 to %d", n, LegCountMax)
-		}
-		if r.err == nil && len(r.b)-r.off < n*legSize {
-			r.fail("truncated at byte %d reading legs", r.off)
-		}
-		if r.err != nil {
-			return
-		}
-		tx.Legs = make([]Leg, n)
-		for i := range tx.Legs {
-			l := &tx.Legs[i]
-			r.id(&l.From, "leg source")
-			r.id(&l.To, "leg destination")
-			r.asset(&l.Asset, "leg asset")
-			l.Amount = r.u64("leg amount")
-		}
+		decodeLegs(r, tx)
 	case TypeSignerListSet:
 		tx.Quorum = r.u32("quorum")
 		n := int(r.u8("signer count"))
@@ -307,6 +357,43 @@ func decodeTypeBody(r *reader, tx *Tx) {
 		tx.PerTxMax = r.u64("per-transaction maximum")
 		tx.WindowMax = r.u64("window maximum")
 		tx.WindowBlocks = r.u32("window blocks")
+	case TypeQueuedPayment:
+		r.id(&tx.Dest, "destination")
+		r.asset(&tx.Asset, "asset")
+		tx.Amount = r.u64("amount")
+		tx.Priority = r.u8("priority")
+		tx.QueueUntil = r.u64("queue until")
+	case TypeQueuedMultiLeg:
+		tx.Priority = r.u8("priority")
+		tx.QueueUntil = r.u64("queue until")
+		decodeLegs(r, tx)
+	case TypeQueueCancel:
+		tx.QueueSeq = r.u64("queue sequence")
+	case TypeQueuePrioritySet:
+		tx.QueueSeq = r.u64("queue sequence")
+		tx.Priority = r.u8("priority")
+	}
+}
+
+// decodeLegs reads a leg count and the legs (allocating at most LegCountMax).
+func decodeLegs(r *reader, tx *Tx) {
+	n := int(r.u8("leg count"))
+	if r.err == nil && (n == 0 || n > LegCountMax) {
+		r.fail("%d legs, want 1 to %d", n, LegCountMax)
+	}
+	if r.err == nil && len(r.b)-r.off < n*legSize {
+		r.fail("truncated at byte %d reading legs", r.off)
+	}
+	if r.err != nil {
+		return
+	}
+	tx.Legs = make([]Leg, n)
+	for i := range tx.Legs {
+		l := &tx.Legs[i]
+		r.id(&l.From, "leg source")
+		r.id(&l.To, "leg destination")
+		r.asset(&l.Asset, "leg asset")
+		l.Amount = r.u64("leg amount")
 	}
 }
 
@@ -362,6 +449,20 @@ func checkType(tx *Tx) error {
 		return checkAmount(tx.Amount)
 	case TypeLimitsSet:
 		return checkLimits(tx)
+	case TypeQueuedPayment:
+		if err := checkPayment(tx); err != nil {
+			return err
+		}
+		return checkQueueTerms(tx)
+	case TypeQueuedMultiLeg:
+		if err := checkLegs(tx); err != nil {
+			return err
+		}
+		return checkQueueTerms(tx)
+	case TypeQueueCancel:
+		return nil
+	case TypeQueuePrioritySet:
+		return checkPriority(tx.Priority)
 	}
 	return codes.Errorf(codes.UnsupportedType, "transaction type %d is not supported", tx.Type)
 }
@@ -504,6 +605,29 @@ func checkLimits(tx *Tx) error {
 		return codes.Errorf(codes.Malformed, "window of %d blocks, limit %d", tx.WindowBlocks, WindowBlocksMax)
 	case (tx.WindowMax == 0) != (tx.WindowBlocks == 0):
 		return codes.Errorf(codes.Malformed, "window maximum and window blocks are both zero (no window limit) or both positive")
+	}
+	return nil
+}
+
+func checkPriority(p uint8) error {
+	if PriorityName(p) == "" {
+		return codes.Errorf(codes.Malformed, "priority %d is neither urgent (%d) nor normal (%d)", p, PriorityUrgent, PriorityNormal)
+	}
+	return nil
+}
+
+// checkQueueTerms checks a queued transfer's priority and queue_until: at or
+// after last_valid (so that it is never in the past where the transaction
+// applies) and at most QueueBlocksMax blocks after it.
+func checkQueueTerms(tx *Tx) error {
+	if err := checkPriority(tx.Priority); err != nil {
+		return err
+	}
+	switch {
+	case tx.QueueUntil < tx.LastValid:
+		return codes.Errorf(codes.Malformed, "queue_until %d is before last_valid %d", tx.QueueUntil, tx.LastValid)
+	case tx.QueueUntil-tx.LastValid > QueueBlocksMax:
+		return codes.Errorf(codes.Malformed, "queue_until %d is more than %d blocks after last_valid %d", tx.QueueUntil, QueueBlocksMax, tx.LastValid)
 	}
 	return nil
 }

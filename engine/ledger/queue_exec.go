@@ -1,0 +1,365 @@
+package ledger
+
+import (
+	"slices"
+
+	"settle/engine/codes"
+	"settle/engine/txn"
+)
+
+// queueOverlay is a block's writes to the queue.
+type queueOverlay struct {
+	entries  map[QueueID]*Queued         // nil value: removed in this block
+	removed  map[QueueID]*Queued         // the records removed in this block
+	bySender map[txn.AccountID][]QueueID // the ids written, per sender, each once
+}
+
+func (q *queueOverlay) empty() bool { return len(q.entries) == 0 }
+
+func (o *overlay) writeQueued(id QueueID, e *Queued) {
+	if o.q.entries == nil {
+		o.q.entries = map[QueueID]*Queued{}
+		o.q.bySender = map[txn.AccountID][]QueueID{}
+	}
+	if _, seen := o.q.entries[id]; !seen {
+		o.q.bySender[id.Sender] = append(o.q.bySender[id.Sender], id)
+	}
+	o.q.entries[id] = e
+}
+
+// putQueued adds or replaces an entry.
+func (o *overlay) putQueued(e *Queued) { o.writeQueued(e.ID, e) }
+
+// removeQueued removes a queued entry (settled, cancelled or expired).
+func (o *overlay) removeQueued(e *Queued) {
+	if o.q.removed == nil {
+		o.q.removed = map[QueueID]*Queued{}
+	}
+	if _, ok := o.q.removed[e.ID]; !ok {
+		if c := o.l.committedQueued(e.ID); c != nil {
+			o.q.removed[e.ID] = c
+		} else {
+			o.q.removed[e.ID] = e
+		}
+	}
+	o.writeQueued(e.ID, nil)
+}
+
+// queued returns the entry as the block sees it (nil: none).
+func (o *overlay) queued(id QueueID) *Queued {
+	if e, ok := o.q.entries[id]; ok {
+		return e
+	}
+	return o.l.committedQueued(id)
+}
+
+func (l *Ledger) committedQueued(id QueueID) *Queued {
+	l.mu.RLock()
+	e := l.mu.queue.entries[id]
+	l.mu.RUnlock()
+	return e
+}
+
+// drawers returns the senders with committed entries drawing on s as a
+// co-source (read-only).
+func (l *Ledger) drawers(s txn.AccountID) map[txn.AccountID]int {
+	l.mu.RLock()
+	m := l.mu.queue.drawers[s]
+	l.mu.RUnlock()
+	return m
+}
+
+func (l *Ledger) committedSender(s txn.AccountID) *senderQueue {
+	l.mu.RLock()
+	sq := l.mu.queue.senders[s]
+	l.mu.RUnlock()
+	return sq
+}
+
+// queueCounts returns the sender's entries and urgent entries as the block
+// sees them. Cost: the ids the block wrote for the sender.
+func (o *overlay) queueCounts(s txn.AccountID) (total, urgent int) {
+	if sq := o.l.committedSender(s); sq != nil {
+		total, urgent = len(sq.entries), sq.urgent
+	}
+	for _, id := range o.q.bySender[s] {
+		if c := o.l.committedQueued(id); c != nil {
+			total--
+			if c.Priority == txn.PriorityUrgent {
+				urgent--
+			}
+		}
+		if e := o.q.entries[id]; e != nil {
+			total++
+			if e.Priority == txn.PriorityUrgent {
+				urgent++
+			}
+		}
+	}
+	return total, urgent
+}
+
+// senderView returns the sender's entries as the block sees them, in queue
+// order. Cost: O(the sender's entries).
+func (o *overlay) senderView(s txn.AccountID) []*Queued {
+	sq := o.l.committedSender(s)
+	written := o.q.bySender[s]
+	if len(written) == 0 {
+		if sq == nil {
+			return nil
+		}
+		return sq.entries // read-only
+	}
+	var kept []*Queued
+	if sq != nil {
+		kept = make([]*Queued, 0, len(sq.entries))
+		for _, e := range sq.entries {
+			if _, w := o.q.entries[e.ID]; !w {
+				kept = append(kept, e)
+			}
+		}
+	}
+	var extra []*Queued
+	for _, id := range written {
+		if e := o.q.entries[id]; e != nil {
+			extra = append(extra, e)
+		}
+	}
+	slices.SortFunc(extra, queueCmp)
+	return mergeQueued(kept, extra)
+}
+
+// hasQueue reports whether the sender holds entries as the block sees them.
+func (o *overlay) hasQueue(s txn.AccountID) bool {
+	total, _ := o.queueCounts(s)
+	return total > 0
+}
+
+// liquidityShort reports whether a failed transfer may succeed later without
+// anything but funds (or outflow allowance) arriving: only then does a queued
+// transfer wait instead of failing.
+func liquidityShort(c codes.Code) bool {
+	return c == codes.InsufficientFunds || c == codes.OutflowLimit
+}
+
+// queuedLegs returns a queued transaction's transfers: a queued payment's one
+// from the sender, or the legs.
+func queuedLegs(tx *txn.Tx) []txn.Leg {
+	if tx.Type == txn.TypeQueuedPayment {
+		return []txn.Leg{{From: tx.Sender, To: tx.Dest, Asset: tx.Asset, Amount: tx.Amount}}
+	}
+	return tx.Legs
+}
+
+// queuedTransfer runs a queued_payment or queued_multi_leg: it settles now
+// when the queue rules let it and funds allow (Success), waits in the queue
+// when only liquidity is short or earlier urgent entries of the sender wait
+// (Queued), and fails otherwise, as the plain transfer would.
+//
+// The rules: a sender's urgent entries settle in strict FIFO order, and none
+// of its normal entries settles while an urgent one waits; a normal entry may
+// overtake earlier normal ones (FIFO with by-passing). So a new entry may try
+// at once only when the sender has no urgent entry waiting.
+func (x *execCtx) queuedTransfer() (codes.Code, uint8) {
+	tx := x.tx
+	legs := queuedLegs(tx)
+	total, urgent := x.o.queueCounts(tx.Sender)
+	wait := urgent > 0
+	// The attempt runs in a journal: it is rolled back when it fails, and when
+	// the entry must wait anyway (then it only proves the transfer could
+	// settle given funds).
+	j := &journal{nativeIn: x.res.nativeIn, nativeOut: x.res.nativeOut, transfers: len(x.res.Transfers)}
+	x.o.journal = j
+	code, leg := x.applyLegs(legs, true, tx.Type == txn.TypeQueuedMultiLeg)
+	x.o.journal = nil
+	if code == codes.Success && !wait {
+		return codes.Success, 0
+	}
+	j.rollback(x.o, x.res)
+	if code != codes.Success && !liquidityShort(code) {
+		return code, leg
+	}
+	if total >= QueuedPerAccountMax {
+		return codes.TooManyEntries, 0
+	}
+	x.o.putQueued(&Queued{ID: QueueID{Sender: tx.Sender, Seq: tx.Seq}, Hash: tx.Hash(), Priority: tx.Priority,
+		Height: x.height, Index: x.idx, Until: tx.QueueUntil, Legs: legs})
+	return codes.Queued, 0
+}
+
+// queueCancel removes one of the sender's queued entries.
+func (x *execCtx) queueCancel() codes.Code {
+	e := x.o.queued(QueueID{Sender: x.tx.Sender, Seq: x.tx.QueueSeq})
+	if e == nil {
+		return codes.QueueNotFound
+	}
+	x.o.removeQueued(e)
+	x.res.QueueEvents = append(x.res.QueueEvents, QueueEvent{Entry: e, Outcome: QueueCancelled})
+	return codes.Success
+}
+
+// queuePrioritySet moves one of the sender's entries to another priority; it
+// keeps its arrival, so it lands where it would have had it arrived so.
+func (x *execCtx) queuePrioritySet() codes.Code {
+	e := x.o.queued(QueueID{Sender: x.tx.Sender, Seq: x.tx.QueueSeq})
+	if e == nil {
+		return codes.QueueNotFound
+	}
+	if e.Priority != x.tx.Priority {
+		c := *e
+		c.Priority = x.tx.Priority
+		x.o.putQueued(&c)
+	}
+	return codes.Success
+}
+
+// settleQueue runs the queue's end-of-block work after the block's
+// transactions and escrow returns: release, gridlock resolution on its
+// blocks, then expiry. Nothing when the queue is empty.
+func (l *Ledger) settleQueue(o *overlay, res *BlockResult, height uint64) {
+	l.mu.RLock()
+	committed := len(l.mu.queue.entries)
+	l.mu.RUnlock()
+	if committed == 0 && o.q.empty() {
+		return // the common case
+	}
+	x := &execCtx{l: l, o: o, res: res, height: height}
+	budget := l.queue.releaseAttemptsMax
+	l.release(x, &budget)
+	if k := l.queue.gridlockEveryBlocks; k > 0 && height%k == 0 {
+		if l.gridlock(x) {
+			l.release(x, &budget) // what offsetting paid in may release more
+		}
+	}
+	l.expireQueued(o, res, height)
+}
+
+// release settles queued entries whose senders' funds may have changed in this
+// block (every account the block touched that holds a queue, and every sender
+// that queued), in queue order per sender, cascading to the receivers of what
+// settles. At most budget attempts: a block's extra work is bounded, and what
+// the budget leaves is tried again the next time the sender's funds change, or
+// by gridlock resolution.
+func (l *Ledger) release(x *execCtx, budget *int) {
+	o := x.o
+	var work []txn.AccountID
+	pending := map[txn.AccountID]bool{}
+	push := func(s txn.AccountID) {
+		if !pending[s] && o.hasQueue(s) {
+			pending[s] = true
+			work = append(work, s)
+		}
+		// Senders whose entries draw on s as a co-signed source.
+		for sender := range l.drawers(s) {
+			if !pending[sender] && o.hasQueue(sender) {
+				pending[sender] = true
+				work = append(work, sender)
+			}
+		}
+	}
+	for id := range o.accounts {
+		push(id)
+	}
+	for s := range o.q.bySender {
+		push(s)
+	}
+	// Oldest and most urgent heads first; map order must not leak into the result.
+	heads := make(map[txn.AccountID]*Queued, len(work))
+	for _, s := range work {
+		if v := o.senderView(s); len(v) > 0 {
+			heads[s] = v[0]
+		}
+	}
+	slices.SortFunc(work, func(a, b txn.AccountID) int { return queueCmp(heads[a], heads[b]) })
+	for len(work) > 0 && *budget > 0 {
+		s := work[0]
+		work = work[1:]
+		pending[s] = false
+		for _, e := range o.senderView(s) {
+			if *budget == 0 {
+				return
+			}
+			*budget--
+			if x.settleEntry(e) {
+				x.res.QueueEvents = append(x.res.QueueEvents, QueueEvent{Entry: e, Outcome: QueueReleased})
+				for i := range e.Legs {
+					push(e.Legs[i].To)
+				}
+				continue
+			}
+			if e.Priority == txn.PriorityUrgent {
+				break // strict FIFO for urgent entries, and normal ones wait behind them
+			}
+		}
+	}
+}
+
+// settleEntry applies a queued entry's legs all or none and removes it from
+// the queue on success. Its signatures authorised it when it was queued.
+func (x *execCtx) settleEntry(e *Queued) bool {
+	j := &journal{nativeIn: x.res.nativeIn, nativeOut: x.res.nativeOut, transfers: len(x.res.Transfers)}
+	x.o.journal = j
+	code, _ := x.applyLegs(e.Legs, false, false)
+	x.o.journal = nil
+	if code != codes.Success {
+		j.rollback(x.o, x.res)
+		return false
+	}
+	x.o.removeQueued(e)
+	return true
+}
+
+// expireQueued removes the entries whose queue_until is this block, in queue order.
+func (l *Ledger) expireQueued(o *overlay, res *BlockResult, height uint64) {
+	var due []*Queued
+	seen := map[QueueID]bool{}
+	l.mu.RLock()
+	var ids []QueueID
+	if l.mu.queue.expiry.anyDue(height) {
+		ids = l.mu.queue.expiry.due(height, nil)
+	}
+	l.mu.RUnlock()
+	for _, id := range ids {
+		if e := o.queued(id); e != nil && e.Until <= height {
+			due = append(due, e)
+			seen[id] = true
+		}
+	}
+	for id, e := range o.q.entries {
+		if e != nil && e.Until <= height && !seen[id] {
+			due = append(due, e)
+		}
+	}
+	slices.SortFunc(due, queueCmp)
+	for _, e := range due {
+		o.removeQueued(e)
+		res.QueueEvents = append(res.QueueEvents, QueueEvent{Entry: e, Outcome: QueueExpired})
+	}
+}
+
+// queueWrites lists the block's queue writes sorted by id.
+func (o *overlay) queueWrites() []QueueWrite {
+	if o.q.empty() {
+		return nil
+	}
+	out := make([]QueueWrite, 0, len(o.q.entries))
+	for id, e := range o.q.entries {
+		switch {
+		case e != nil:
+			out = append(out, QueueWrite{ID: id, Queued: e})
+		case o.l.committedQueued(id) != nil:
+			out = append(out, QueueWrite{ID: id, Queued: o.q.removed[id], Deleted: true})
+		}
+		// Queued and removed within the block: nothing to write.
+	}
+	slices.SortFunc(out, func(a, b QueueWrite) int {
+		if queueIDLess(a.ID, b.ID) {
+			return -1
+		}
+		if queueIDLess(b.ID, a.ID) {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
