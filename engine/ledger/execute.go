@@ -72,9 +72,9 @@ type BlockResult struct {
 	// they did (QueueEvent).
 	QueueEvents []QueueEvent
 	Meta        Meta        // totals after the block, including the new state hash
-	tree      merkle.Tree // the state tree after the block
-	nativeIn  uint64      // INVARIANT: sum of native balance decreases == increases + fees
-	nativeOut uint64
+	tree        merkle.Tree // the state tree after the block
+	nativeIn    uint64      // INVARIANT: sum of native balance decreases == increases + fees
+	nativeOut   uint64
 }
 
 // TxTransfers returns the transfers of transaction i of the block (txs are the

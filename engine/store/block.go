@@ -244,7 +244,13 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 		}
 	}
 	addExpiryHistory(set, buf[:0], rec.Height, uint32(len(txs)), res.Expired)
-	deltas.write(set, rec.Height)
+	del := func(k []byte) {
+		if err := b.Delete(k, nil); err != nil {
+			panic(fmt.Sprintf("store: batch delete: %v", err))
+		}
+	}
+	writeQueue(set, del, buf, rec.Height, uint32(len(txs)+len(res.Expired)), res, deltas)
+	deltas.write(set, netPrefix(rec.Height))
 	for _, w := range res.Escrows {
 		if w.Deleted {
 			for _, k := range [][]byte{escrowKey(w.ID), expiryKey(w.Escrow)} {

@@ -40,6 +40,11 @@ type Position struct {
 	Asset    txn.Asset
 	Credited *big.Int
 	Debited  *big.Int
+	// The parts of Credited and Debited that queued transfers settled, by how:
+	// released from the queue when funds arrived, or offset by gridlock
+	// resolution. The rest settled at once, in its transaction.
+	ReleasedCredited, ReleasedDebited *big.Int
+	OffsetCredited, OffsetDebited     *big.Int
 }
 
 // Net returns Credited − Debited (negative: the account paid out more).
@@ -98,7 +103,7 @@ const netEntryLen = txn.AccountIDSize + 23 + netValueLen
 // count × (account 20 | asset 23 | credited u128 | debited u128), sorted by
 // account then asset. One key per block, not one per (account, asset): Pebble's
 // cost per block grows with its key count, and reports read whole ranges anyway.
-func (m netDeltas) write(set func(k, v []byte), h uint64) {
+func (m netDeltas) write(set func(k, v []byte), key []byte) {
 	if len(m) == 0 {
 		return
 	}
@@ -120,7 +125,7 @@ func (m netDeltas) write(set func(k, v []byte), h uint64) {
 		v = binary.BigEndian.AppendUint64(v, d.debit.hi)
 		v = binary.BigEndian.AppendUint64(v, d.debit.lo)
 	}
-	set(netPrefix(h), v)
+	set(key, v)
 }
 
 func netKeyLess(a, b *netKey) bool {
@@ -158,16 +163,30 @@ func (s *Store) Report(from, to uint64, account *txn.AccountID) (*Report, error)
 	defer it.Close()
 	sums := map[netKey]*netDelta{}
 	for ok := it.First(); ok; ok = it.Next() {
-		if err := sumBlockDeltas(sums, it.Key(), it.Value(), account); err != nil {
+		if err := sumBlockDeltas(sums, it.Key(), it.Value(), account, 2+8); err != nil {
 			return nil, err
 		}
 	}
 	if err := it.Error(); err != nil {
 		return nil, err
 	}
+	byMech, err := s.queueSums(from, to, account)
+	if err != nil {
+		return nil, err
+	}
 	rep := &Report{From: from, To: to, Positions: make([]Position, 0, len(sums))}
 	for k, d := range sums {
-		rep.Positions = append(rep.Positions, Position{Account: k.id, Asset: k.as, Credited: d.credit.big(), Debited: d.debit.big()})
+		p := Position{Account: k.id, Asset: k.as, Credited: d.credit.big(), Debited: d.debit.big()}
+		r, o := byMech[ledger.QueueReleased][k], byMech[ledger.QueueOffset][k]
+		if r == nil {
+			r = &netDelta{}
+		}
+		if o == nil {
+			o = &netDelta{}
+		}
+		p.ReleasedCredited, p.ReleasedDebited = r.credit.big(), r.debit.big()
+		p.OffsetCredited, p.OffsetDebited = o.credit.big(), o.debit.big()
+		rep.Positions = append(rep.Positions, p)
 	}
 	sort.Slice(rep.Positions, func(i, j int) bool {
 		a, b := &rep.Positions[i], &rep.Positions[j]
@@ -182,8 +201,8 @@ func (s *Store) Report(from, to uint64, account *txn.AccountID) (*Report, error)
 
 // sumBlockDeltas adds one block's net-delta record to sums (only account's rows
 // when account is non-nil).
-func sumBlockDeltas(sums map[netKey]*netDelta, k, v []byte, account *txn.AccountID) error {
-	if len(k) != 2+8 || len(v) < 4 || uint64(len(v)-4) != uint64(binary.BigEndian.Uint32(v))*netEntryLen {
+func sumBlockDeltas(sums map[netKey]*netDelta, k, v []byte, account *txn.AccountID, keyLen int) error {
+	if len(k) != keyLen || len(v) < 4 || uint64(len(v)-4) != uint64(binary.BigEndian.Uint32(v))*netEntryLen {
 		return fmt.Errorf("net delta record %x is corrupt", k)
 	}
 	for e := v[4:]; len(e) > 0; e = e[netEntryLen:] {
@@ -208,6 +227,27 @@ func sumBlockDeltas(sums map[netKey]*netDelta, k, v []byte, account *txn.Account
 		addU128(&d.debit, binary.BigEndian.Uint64(e[59:]), binary.BigEndian.Uint64(e[67:]))
 	}
 	return nil
+}
+
+// queueSums sums the queue's settlements by mechanism over [from, to].
+func (s *Store) queueSums(from, to uint64, account *txn.AccountID) (map[ledger.QueueOutcome]map[netKey]*netDelta, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: queueNetKey(from, 0), UpperBound: queueNetKey(to+1, 0)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	out := map[ledger.QueueOutcome]map[netKey]*netDelta{ledger.QueueReleased: {}, ledger.QueueOffset: {}}
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		m := out[ledger.QueueOutcome(k[len(k)-1])]
+		if len(k) != 2+9 || m == nil {
+			return nil, fmt.Errorf("queue net delta key %x is corrupt", k)
+		}
+		if err := sumBlockDeltas(m, k, it.Value(), account, 2+9); err != nil {
+			return nil, err
+		}
+	}
+	return out, it.Error()
 }
 
 // addU128 adds (hi, lo) to u. Sums over a report's range stay far below 2^128:

@@ -21,6 +21,9 @@
 //	e/<owner 20><seq u64>       open escrow
 //	x/<expiry u64><owner 20><seq u64>  expiry index of the open escrows (empty value)
 //	n/<height u64>                   net settlement deltas of one block (one record)
+//	q/<sender 20><seq u64>      queued entry of the RTGS queue
+//	o/<tx hash 32>              how a queued transaction left the queue: height u64 | outcome u8
+//	w/<height u64><outcome u8>  net deltas of the block's queue settlements (released, offset)
 //	c/<name>                    consensus records (safety state, blocks) owned by the consensus driver
 package store
 
@@ -57,16 +60,19 @@ var (
 const formatVersion = 3
 
 const (
-	prefixAccount = 'a'
-	prefixAsset   = 's'
-	prefixBlock   = 'b'
-	prefixTx      = 't'
-	prefixBody    = 'r'
-	prefixHistory = 'h'
-	prefixEscrow  = 'e'
-	prefixNet     = 'n'
-	prefixExpiry  = 'x'
-	prefixCons    = 'c'
+	prefixAccount  = 'a'
+	prefixAsset    = 's'
+	prefixBlock    = 'b'
+	prefixTx       = 't'
+	prefixBody     = 'r'
+	prefixHistory  = 'h'
+	prefixEscrow   = 'e'
+	prefixNet      = 'n'
+	prefixExpiry   = 'x'
+	prefixCons     = 'c'
+	prefixQueued   = 'q'
+	prefixOutcome  = 'o'
+	prefixQueueNet = 'w'
 )
 
 // Store is a Pebble database holding one validator's state.
@@ -329,7 +335,23 @@ func (s *Store) Load(g *ledger.Genesis) (*ledger.Ledger, error) {
 	if err := s.checkExpiryIndex(escrows); err != nil {
 		return nil, err
 	}
-	l := ledger.Restore(g, meta, accounts, assets, escrows...)
+	var queued []*ledger.Queued
+	err = s.scan([]byte{prefixQueued, '/'}, func(k, v []byte) error {
+		id, err := ledger.QueueIDFromKey(k[2:])
+		if err != nil {
+			return err
+		}
+		q, err := ledger.DecodeQueued(id, v)
+		if err != nil {
+			return err
+		}
+		queued = append(queued, q)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load queued entries: %w", err)
+	}
+	l := ledger.RestoreState(g, meta, accounts, assets, escrows, queued)
 	if err := l.CheckStateRoot(); err != nil {
 		return nil, fmt.Errorf("load ledger: %w", err)
 	}
