@@ -64,6 +64,9 @@ type LedgerStats struct {
 	BadSigs    uint64 // of those, refused for a signature that does not verify
 	Recoveries uint64 // restarts from durable state
 	Admitted   uint64 // client transactions the mempool admitted
+	Queued     uint64 // receipts with codes.Queued (the RTGS queue)
+	Released   uint64 // queued entries settled from the queue
+	Offset     uint64 // queued entries settled by gridlock resolution
 }
 
 // NewLedgerExecutor builds a height-0 ledger from g.
@@ -221,10 +224,20 @@ func (e *LedgerExecutor) Execute(b *hotstuff.Block) [32]byte {
 		switch {
 		case r.Result == codes.Success:
 			e.stats.Succeeded++
+		case r.Result == codes.Queued:
+			e.stats.Queued++
 		case !r.Applied():
 			e.stats.Skipped++
 		}
 		e.checkInclusion(b, r)
+	}
+	for _, ev := range res.QueueEvents {
+		switch ev.Outcome {
+		case ledger.QueueReleased:
+			e.stats.Released++
+		case ledger.QueueOffset:
+			e.stats.Offset++
+		}
 	}
 	e.commits = node.MempoolCommits(e.commits[:0], e.ledger, txs, res)
 	e.pool.Commit(height, e.commits)
@@ -270,7 +283,7 @@ func (e *LedgerExecutor) CheckInvariants() error {
 }
 
 // Recover rebuilds the in-memory ledger from the durable committed state
-// (accounts, assets and open escrows, copied), as a restarted node does, and
+// (accounts, assets, open escrows and queued entries, copied), as a restarted node does, and
 // checks its invariants.
 func (e *LedgerExecutor) Recover() error {
 	var accounts []*ledger.Account
@@ -295,7 +308,14 @@ func (e *LedgerExecutor) Recover() error {
 		c := *es // as read back from the durable escrow records
 		escrows[i] = &c
 	}
-	l := ledger.Restore(e.genesis, e.ledger.Meta(), accounts, assets, escrows...)
+	entries := e.ledger.QueuedEntries()
+	queued := make([]*ledger.Queued, len(entries))
+	for i, q := range entries {
+		c := *q
+		c.Legs = slices.Clone(q.Legs)
+		queued[i] = &c
+	}
+	l := ledger.RestoreState(e.genesis, e.ledger.Meta(), accounts, assets, escrows, queued)
 	if err := l.CheckInvariants(); err != nil {
 		return fmt.Errorf("ledger executor recover at height %d: %w", l.Meta().Height, err)
 	}
@@ -342,7 +362,17 @@ type LedgerAppOptions struct {
 	// ResendTicks: a client resubmits its uncommitted transactions after this
 	// many ticks without a commit; default 30.
 	ResendTicks int64
+	// Queue makes the clients send RTGS queued payments of USD between banks
+	// that hold little of it (every account but the issuer starts with
+	// QueueOpeningUSD), a fifth of them urgent, so that payments queue, are
+	// released and are offset by gridlock resolution every 3 blocks, across
+	// crashes and restarts.
+	Queue bool
 }
+
+// QueueOpeningUSD is each bank's opening USD in the Queue workload; payments
+// are 1 to 2,000, so many wait.
+const QueueOpeningUSD = 1_000
 
 // LedgerApp is the ledger application of a simulated cluster: it builds every
 // replica's LedgerExecutor from one devnet genesis, runs the clients that
@@ -404,6 +434,13 @@ func NewLedgerApp(opts LedgerAppOptions) (*LedgerApp, error) {
 		return nil, fmt.Errorf("ledger app: want at least 2 accounts and 1 tx per block, got %d and %d", opts.Accounts, opts.TxPerBlockMax)
 	}
 	g := devnet.Genesis(devnet.Options{ChainID: simChainID, Accounts: opts.Accounts, NativeEach: 1_000_000_000_000, BaseFee: 10})
+	if opts.Queue {
+		issuer := devnet.DemoKey(simChainID, 0).AccountID()
+		for i := 1; i < len(g.Accounts); i++ {
+			g.Accounts[i].Issued = []ledger.GenesisBalance{{Asset: "USD/" + issuer.String(), Amount: QueueOpeningUSD}}
+		}
+		g.Queue = &ledger.GenesisQueue{GridlockEveryBlocks: 3}
+	}
 	l, err := ledger.FromGenesis(g)
 	if err != nil {
 		return nil, fmt.Errorf("ledger app genesis: %w", err)
@@ -602,7 +639,14 @@ func (a *LedgerApp) signed(i int, seq uint64) []byte {
 	dest := (i + 1 + int(h%uint64(len(a.ids)-1))) % len(a.ids)
 	tx := &txn.Tx{Type: txn.TypePayment, ChainID: simChainID, Sender: a.ids[i], Seq: seq, Fee: a.genesis.BaseFee,
 		LastValid: 1 << 40, Dest: a.ids[dest], Asset: txn.Native, Amount: 1 + (h>>32)%1000}
-	if i == 0 && h&1 == 0 {
+	switch {
+	case a.opts.Queue && i != 0 && dest != 0:
+		tx.Type, tx.Asset, tx.Amount = txn.TypeQueuedPayment, a.usd, 1+(h>>32)%2000
+		tx.Priority, tx.QueueUntil = txn.PriorityNormal, tx.LastValid
+		if h%5 == 0 {
+			tx.Priority = txn.PriorityUrgent
+		}
+	case i == 0 && h&1 == 0:
 		tx.Asset = a.usd // issuance: exercises the outstanding-supply invariant
 	}
 	if err := txn.Sign(tx, a.keys[i]); err != nil {

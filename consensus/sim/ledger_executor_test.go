@@ -93,6 +93,49 @@ func TestSimLedgerSeeds(t *testing.T) {
 	}
 }
 
+var flagQueueSeeds = flag.Int("queue-seeds", 16, "number of simulator seeds TestSimLedgerQueueSeeds runs")
+
+// TestSimLedgerQueueSeeds runs the seeded fault scenarios with the RTGS queue
+// workload: queued payments that wait, are released and are offset by
+// gridlock resolution on every replica, under crashes, restarts, partitions
+// and Byzantine members. The cluster checks equal state hashes at equal
+// heights and the ledger invariants (balances, supply, the queue's indexes)
+// after every commit; every submitted transaction must commit (Drain).
+func TestSimLedgerQueueSeeds(t *testing.T) {
+	app, err := NewLedgerApp(LedgerAppOptions{PoolSeed: 7, Queue: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total LedgerStats
+	for seed := int64(1); seed <= int64(*flagQueueSeeds); seed++ {
+		sc := NewScenario(seed)
+		sc.Configure = app.Configure
+		c, err := sc.Run(nil)
+		if err != nil {
+			t.Fatalf("%v\n%s\nreproduce: go test ./consensus/sim -run TestSimLedgerQueueSeeds -queue-seeds=%d", err, sc, seed)
+		}
+		if err := checkLedgerReplicas(c); err != nil {
+			t.Fatalf("%v\n%s", err, sc)
+		}
+		for _, n := range c.Nodes {
+			if !n.Honest() {
+				continue
+			}
+			st := n.exec.(*LedgerExecutor).Stats()
+			total.Txs += st.Txs
+			total.Queued += st.Queued
+			total.Released += st.Released
+			total.Offset += st.Offset
+			total.Recoveries += st.Recoveries
+		}
+	}
+	t.Logf("%d seeds, honest replicas: %d txs, %d queued, %d released, %d offset, %d recoveries",
+		*flagQueueSeeds, total.Txs, total.Queued, total.Released, total.Offset, total.Recoveries)
+	if total.Queued == 0 || total.Released == 0 || total.Offset == 0 || total.Recoveries == 0 {
+		t.Fatalf("the workload did not exercise the queue under restarts: %+v", total)
+	}
+}
+
 // checkLedgerReplicas compares every replica's final ledger with the states the
 // honest replicas committed.
 func checkLedgerReplicas(c *Cluster) error {
@@ -121,7 +164,17 @@ func checkLedgerReplicas(c *Cluster) error {
 // after every block all give the same state hash at every height, equal to the
 // cluster's.
 func TestLedgerRestartEquivalence(t *testing.T) {
-	app := newTestLedgerApp(t)
+	t.Run("payments", func(t *testing.T) { testRestartEquivalence(t, newTestLedgerApp(t)) })
+	t.Run("queue", func(t *testing.T) {
+		app, err := NewLedgerApp(LedgerAppOptions{PoolSeed: 1, Queue: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		testRestartEquivalence(t, app)
+	})
+}
+
+func testRestartEquivalence(t *testing.T, app *LedgerApp) {
 	opts := Options{Validators: 4, ViewTimeoutTicks: 8, ViewTimeoutTicksMax: 64}
 	app.Configure(&opts)
 	c, err := NewCluster(opts, rand.New(rand.NewSource(42)))
