@@ -47,7 +47,7 @@ type GenesisQueue struct {
 // The queue's defaults and the largest values a genesis may set.
 const (
 	GridlockEveryBlocksDefault = 10
-	GridlockEntriesDefault     = 100_000
+	GridlockEntriesDefault     = 4_096
 	GridlockRoundsDefault      = 32
 	ReleaseAttemptsDefault     = 4_096
 	gridlockEveryBlocksMax     = 1_000_000

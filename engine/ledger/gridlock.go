@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"container/heap"
 	"math"
 	"math/bits"
 	"slices"
@@ -163,15 +164,40 @@ func (l *Ledger) gridlockCandidates(o *overlay) []*Queued {
 			senders = append(senders, s)
 		}
 	}
-	var all []*Queued
+	// Merge the senders' lists (each in queue order) up to the bound:
+	// O(max × log senders), whatever the queue's length.
+	h := &viewHeap{}
 	for _, s := range senders {
-		all = append(all, o.senderView(s)...)
+		if v := o.senderView(s); len(v) > 0 {
+			h.views = append(h.views, v)
+		}
 	}
-	slices.SortFunc(all, queueCmp)
-	if len(all) > l.queue.gridlockEntriesMax {
-		all = all[:l.queue.gridlockEntriesMax]
+	heap.Init(h)
+	var out []*Queued
+	for h.Len() > 0 && len(out) < l.queue.gridlockEntriesMax {
+		v := h.views[0]
+		out = append(out, v[0])
+		if len(v) == 1 {
+			heap.Pop(h)
+		} else {
+			h.views[0] = v[1:]
+			heap.Fix(h, 0)
+		}
 	}
-	return all
+	return out
+}
+
+// viewHeap orders non-empty sender lists by their heads.
+type viewHeap struct{ views [][]*Queued }
+
+func (h *viewHeap) Len() int           { return len(h.views) }
+func (h *viewHeap) Less(i, j int) bool { return queueLess(h.views[i][0], h.views[j][0]) }
+func (h *viewHeap) Swap(i, j int)      { h.views[i], h.views[j] = h.views[j], h.views[i] }
+func (h *viewHeap) Push(x any)         { h.views = append(h.views, x.([]*Queued)) }
+func (h *viewHeap) Pop() any {
+	v := h.views[len(h.views)-1]
+	h.views = h.views[:len(h.views)-1]
+	return v
 }
 
 // position returns the index of (acct, asset)'s position, creating it from

@@ -12,7 +12,11 @@ type queueOverlay struct {
 	entries  map[QueueID]*Queued         // nil value: removed in this block
 	removed  map[QueueID]*Queued         // the records removed in this block
 	bySender map[txn.AccountID][]QueueID // the ids written, per sender, each once
+	delta    map[txn.AccountID]*queueDelta
 }
+
+// queueDelta is how a block changed a sender's entry counts.
+type queueDelta struct{ total, urgent int }
 
 func (q *queueOverlay) empty() bool { return len(q.entries) == 0 }
 
@@ -20,9 +24,28 @@ func (o *overlay) writeQueued(id QueueID, e *Queued) {
 	if o.q.entries == nil {
 		o.q.entries = map[QueueID]*Queued{}
 		o.q.bySender = map[txn.AccountID][]QueueID{}
+		o.q.delta = map[txn.AccountID]*queueDelta{}
 	}
-	if _, seen := o.q.entries[id]; !seen {
+	prev, seen := o.q.entries[id]
+	if !seen {
 		o.q.bySender[id.Sender] = append(o.q.bySender[id.Sender], id)
+		prev = o.l.committedQueued(id)
+	}
+	d := o.q.delta[id.Sender]
+	if d == nil {
+		d = &queueDelta{}
+		o.q.delta[id.Sender] = d
+	}
+	for _, x := range [2]struct {
+		q    *Queued
+		sign int
+	}{{prev, -1}, {e, 1}} {
+		if x.q != nil {
+			d.total += x.sign
+			if x.q.Priority == txn.PriorityUrgent {
+				d.urgent += x.sign
+			}
+		}
 	}
 	o.q.entries[id] = e
 }
@@ -77,24 +100,13 @@ func (l *Ledger) committedSender(s txn.AccountID) *senderQueue {
 }
 
 // queueCounts returns the sender's entries and urgent entries as the block
-// sees them. Cost: the ids the block wrote for the sender.
+// sees them. O(1).
 func (o *overlay) queueCounts(s txn.AccountID) (total, urgent int) {
 	if sq := o.l.committedSender(s); sq != nil {
 		total, urgent = len(sq.entries), sq.urgent
 	}
-	for _, id := range o.q.bySender[s] {
-		if c := o.l.committedQueued(id); c != nil {
-			total--
-			if c.Priority == txn.PriorityUrgent {
-				urgent--
-			}
-		}
-		if e := o.q.entries[id]; e != nil {
-			total++
-			if e.Priority == txn.PriorityUrgent {
-				urgent++
-			}
-		}
+	if d := o.q.delta[s]; d != nil {
+		total, urgent = total+d.total, urgent+d.urgent
 	}
 	return total, urgent
 }

@@ -337,3 +337,52 @@ func TestQueueEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestGridlockBounds: a resolution considers only the first
+// gridlock_entries_max entries in queue order and gives up after
+// gridlock_rounds_max passes of partial optimisation.
+func TestGridlockBounds(t *testing.T) {
+	ring := []step{queued(1, 2, 100, txn.PriorityNormal), queued(2, 3, 100, txn.PriorityNormal), queued(3, 1, 100, txn.PriorityNormal)}
+	tests := []struct {
+		name    string
+		q       ledger.GenesisQueue
+		steps   []step
+		settled int
+	}{
+		{"the whole ring within the bound", ledger.GenesisQueue{GridlockEveryBlocks: 1, GridlockEntriesMax: 3}, ring, 3},
+		{"the ring cut by the bound", ledger.GenesisQueue{GridlockEveryBlocks: 1, GridlockEntriesMax: 2}, ring, 0},
+		// 4→5 cannot be covered: one pass removes it, a second finds the ring covered.
+		{"two passes allowed", ledger.GenesisQueue{GridlockEveryBlocks: 1, GridlockRoundsMax: 2},
+			append(append([]step(nil), ring...), queued(4, 5, 100, txn.PriorityNormal)), 3},
+		{"one pass is not enough", ledger.GenesisQueue{GridlockEveryBlocks: 1, GridlockRoundsMax: 1},
+			append(append([]step(nil), ring...), queued(4, 5, 100, txn.PriorityNormal)), 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := genesis(6, testNative)
+			g.Queue = &tc.q
+			l := newLedger(t, g)
+			res := block(t, l, tc.steps...)
+			if len(res.QueueEvents) != tc.settled {
+				t.Fatalf("settled %q, want %d entries", events(res), tc.settled)
+			}
+		})
+	}
+}
+
+func TestGenesisQueueValidation(t *testing.T) {
+	for _, q := range []ledger.GenesisQueue{{GridlockEntriesMax: -1}, {GridlockRoundsMax: 1001}, {ReleaseAttemptsMax: 2_000_000},
+		{GridlockEveryBlocks: 2_000_000}} {
+		g := genesis(2, testNative)
+		g.Queue = &q
+		if err := g.Validate(); err == nil {
+			t.Errorf("queue %+v accepted", q)
+		}
+	}
+	g := genesis(2, testNative)
+	h := g.Hash()
+	g.Queue = nil
+	if g.Hash() != h {
+		t.Error("a genesis without queue settings changed its hash")
+	}
+}
