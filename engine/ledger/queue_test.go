@@ -177,6 +177,12 @@ func TestQueueRules(t *testing.T) {
 			{steps: []step{queued(2, 1, 100, N), queued(1, 2, 120, N)}, results: []codes.Code{codes.Queued, codes.Queued},
 				events: []string{"2:1 offset", "1:1 offset"}, usd: map[int]uint64{1: 0, 2: 20}},
 		}},
+		{name: "the worked example of docs/ledger.md", every: 1, blocks: []blk{
+			{steps: []step{pay(0, 1, usd(), 20), pay(0, 3, usd(), 10)}},
+			{steps: []step{queued(1, 2, 100, N), queued(2, 3, 80, U), queued(3, 1, 90, N), queued(2, 1, 500, N)},
+				results: []codes.Code{codes.Queued, codes.Queued, codes.Queued, codes.Queued},
+				events:  []string{"2:1 offset", "1:1 offset", "3:1 offset"}, usd: map[int]uint64{1: 10, 2: 20, 3: 0}},
+		}},
 		{name: "gridlock: a frozen line's entries stay out", every: 1, blocks: []blk{
 			{steps: []step{queued(1, 2, 100, N), queued(2, 1, 100, N), queued(3, 4, 50, N), queued(4, 3, 50, N),
 				assetSet(3, txn.LineFlagFrozen, 0)},
