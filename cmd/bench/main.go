@@ -15,6 +15,7 @@
 //	bench wan [-validators 4,7] [-rtt-ms 0,12,228] [-bandwidth-mbit 0,100]   throughput and latency with validators apart
 //	bench hosts up -dir DIR [-validators 4] | bench hosts down -dir DIR   validators in network namespaces of their own, for -cluster
 //	bench model [-n 4,7,16,31,64,100] [-rtt-ms 228 | -sites financial10] [-bandwidth-mbit 100]   predict a deployment in the WAN simulator
+//	bench rtgs-day [-banks 50] [-blocks 2000] [-seed 1] [-levels 0,0.05,…,1] [-k 1] -out DIR   a simulated RTGS day, plain queues vs the LSM
 //
 // Exit status: 0 success, 1 failure (or a run that failed its checks), 2 bad usage,
 // 4 compare found a regression.
@@ -60,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"quick": cmdQuick, "run": cmdRun, "sweep": cmdSweep, "calibrate": cmdCalibrate,
 		"report": cmdReport, "compare": cmdCompare, "plan": cmdPlan, "chaos": cmdChaos, "restart": cmdRestart, "wan": cmdWAN,
-		"hosts": cmdHosts, "model": cmdModel,
+		"hosts": cmdHosts, "model": cmdModel, "rtgs-day": cmdRTGSDay,
 	}
 	f, ok := cmds[args[0]]
 	switch {
@@ -113,6 +114,9 @@ func usage(w io.Writer) {
                             and write DIR/cluster.json for run -cluster; down stops them and removes the namespaces
   model                     predict throughput and finality for -n validators over a latency matrix and link caps,
                             the real HotStuff core in the WAN simulator; -out DIR writes model.md with plots
+  rtgs-day                  replay a simulated business day of interbank payments on the in-process ledger, plain
+                            RTGS queues against the liquidity-saving mechanism over liquidity levels; finds the
+                            minimum liquidity of each; -out DIR writes report.md, result.json and plots
   version                   print the build
 
 every command takes -h for its flags
