@@ -34,6 +34,8 @@ type Result struct {
 
 	// Baseline compares a mix with its baseline mix (scenarios with workload.baseline).
 	Baseline *BaselineComparison `json:"baseline,omitempty"`
+	// Queue is what the RTGS queue settled (mixes of queued payments).
+	Queue *QueueSummary `json:"queue,omitempty"`
 
 	// Headline figures over the rounds (for sweeps: the max sustainable round).
 	CommittedPerS      Stat    `json:"committed_per_s"`
@@ -77,14 +79,15 @@ type Round struct {
 	Accepted   int64            `json:"accepted"`
 	Rejected   int64            `json:"rejected"`
 	RejectedBy map[string]int64 `json:"rejected_by_code"`
-	Committed  int64            `json:"committed"` // in a block, any result
-	Failed     int64            `json:"failed"`    // committed with a result other than success
+	Committed  int64            `json:"committed"`        // in a block, any result
+	Queued     int64            `json:"queued,omitempty"` // committed as "queued": waiting in the RTGS queue, not failed
+	Failed     int64            `json:"failed"`           // committed with a result other than success or queued
 	FailedBy   map[string]int64 `json:"failed_by_code"`
 	TimedOut   int64            `json:"timed_out"`
 
 	OfferedPerS   float64 `json:"offered_per_s"`
 	CommittedPerS float64 `json:"committed_per_s"` // throughput
-	GoodputPerS   float64 `json:"goodput_per_s"`   // committed with success, per second
+	GoodputPerS   float64 `json:"goodput_per_s"`   // committed with success (or queued), per second
 	CommitRatio   float64 `json:"commit_ratio"`    // committed ÷ offered
 
 	Latency         loadgen.LatencyStats `json:"committed_latency"`
@@ -124,7 +127,7 @@ func newRound(i int, label string, rate float64, s *loadgen.Summary, sloMs float
 	c := s.Counts
 	r := Round{Index: i, Label: label, Workload: s.Workload, Dir: fmt.Sprintf("round-%02d", i), RatePerS: rate,
 		Offered: c.Offered, Sent: c.Sent, Accepted: c.Accepted, Rejected: c.Rejected, RejectedBy: c.RejectedByCode,
-		Committed: c.Committed, Failed: c.Failed, FailedBy: c.FailedByCode, TimedOut: c.TimedOut,
+		Committed: c.Committed, Queued: c.Queued, Failed: c.Failed, FailedBy: c.FailedByCode, TimedOut: c.TimedOut,
 		OfferedPerS: s.Rates.OfferedPerS, CommittedPerS: s.Rates.CommittedPerS,
 		Latency: s.Committed, AcceptedLatency: s.Accepted, GeneratorValid: s.Valid, GeneratorReasons: s.InvalidReasons,
 		Degraded: s.DegradedReasons}

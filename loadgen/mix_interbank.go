@@ -39,6 +39,9 @@ type MixSpec struct {
 	AmountMax     uint64
 	Fee           uint64
 	LastValid     uint64 // also the escrows' expiry height
+	// DayLiquidity, set only for the rtgs-day mix, is its opening liquidity
+	// level (mix_rtgs.go); the mix then replays a business day of queued payments.
+	DayLiquidity float64
 }
 
 // Mix names.
@@ -51,7 +54,7 @@ const (
 
 // MixNames lists the named mixes, in the order of the documentation.
 func MixNames() []string {
-	return []string{MixPayments, MixMultiAsset, MixConditional, MixInterbank}
+	return []string{MixPayments, MixMultiAsset, MixConditional, MixInterbank, MixRTGSDay}
 }
 
 // MixSpecFor returns the documented parameters of a named mix (docs/loadgen.md):
@@ -71,6 +74,8 @@ func MixSpecFor(name string, seed, fee, lastValid uint64) (MixSpec, error) {
 		s.Banks, s.EscrowShare = 20, 1
 	case MixInterbank:
 		s.Banks, s.EscrowShare, s.MultiSigShare = 20, 0.10, 0.01
+	case MixRTGSDay:
+		s.Banks, s.Assets, s.DayLiquidity = dayMixParams().Banks, []string{"EUR"}, MixDayLiquidity
 	default:
 		return s, fmt.Errorf("mix %q is not one of %s", name, strings.Join(MixNames(), ", "))
 	}
@@ -97,8 +102,22 @@ func MixGenesisFor(name, chainID string, baseFee uint64) (*ledger.Genesis, error
 	if err != nil {
 		return nil, err
 	}
+	if spec.DayLiquidity > 0 {
+		return dayGenesis(spec, chainID, baseFee)
+	}
 	g, _, err := MixGenesis(spec, chainID, baseFee, MixNativeEach, MixIssuedEach)
 	return g, err
+}
+
+// NewMixWorkload builds the named mix's workload: a Mix, or the rtgs-day replay.
+func NewMixWorkload(name string, spec MixSpec, env Env) (Workload, error) {
+	if spec.DayLiquidity > 0 {
+		if err := spec.validate(); err != nil {
+			return nil, err
+		}
+		return newDayMix(spec, env)
+	}
+	return NewMix(name, spec, env)
 }
 
 func (s *MixSpec) validate() error {

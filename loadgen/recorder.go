@@ -185,7 +185,11 @@ func (r *recorder) apply(ev recEvent) {
 			r.finish(lat)
 			r.counts.Committed++
 			r.ivCommitted++
-			if c := ev.codes[j]; c != "success" && c != "" {
+			switch c := ev.codes[j]; c {
+			case "success", "":
+			case "queued":
+				r.counts.Queued++
+			default:
 				r.counts.Failed++
 				r.counts.FailedByCode[c]++
 			}

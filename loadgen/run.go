@@ -141,7 +141,7 @@ func (p *prepared) mix(ctx context.Context, api *apiClient, spec MixSpec) (Workl
 	if err != nil {
 		return nil, err
 	}
-	w, err := NewMix(p.cfg.Mix, spec, Env{ChainID: p.cfg.ChainID, Accounts: p.accounts, StartSeqs: seqs})
+	w, err := NewMixWorkload(p.cfg.Mix, spec, Env{ChainID: p.cfg.ChainID, Accounts: p.accounts, StartSeqs: seqs})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}

@@ -21,9 +21,12 @@ type Counts struct {
 	Rejected       int64            `json:"rejected"`
 	RejectedByCode map[string]int64 `json:"rejected_by_code"`
 	Committed      int64            `json:"committed"` // included in a block, any result
-	Failed         int64            `json:"failed"`    // committed with a result other than success
-	FailedByCode   map[string]int64 `json:"failed_by_code"`
-	TimedOut       int64            `json:"timed_out"`
+	// Queued: committed with result "queued": a queued payment waiting in the
+	// RTGS queue (docs/ledger.md). Not a failure: it settles later or expires.
+	Queued       int64            `json:"queued,omitempty"`
+	Failed       int64            `json:"failed"` // committed with a result other than success or queued
+	FailedByCode map[string]int64 `json:"failed_by_code"`
+	TimedOut     int64            `json:"timed_out"`
 }
 
 func newCounts() Counts {

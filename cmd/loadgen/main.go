@@ -330,8 +330,12 @@ func report(w io.Writer, s *loadgen.Summary, o *options) {
 	c := s.Counts
 	fmt.Fprintf(w, "run: %s, %s, %d accounts, %s over %d target(s)\n", mode, s.Workload, s.Accounts, s.Client, len(s.Targets))
 	fmt.Fprintf(w, "result: %s\n", verdict)
-	fmt.Fprintf(w, "counts: offered %d sent %d accepted %d rejected %d%s committed %d failed %d%s timed-out %d\n",
-		c.Offered, c.Sent, c.Accepted, c.Rejected, byCode(c.RejectedByCode), c.Committed, c.Failed, byCode(c.FailedByCode), c.TimedOut)
+	queued := ""
+	if c.Queued > 0 {
+		queued = fmt.Sprintf(" (of which queued %d)", c.Queued)
+	}
+	fmt.Fprintf(w, "counts: offered %d sent %d accepted %d rejected %d%s committed %d%s failed %d%s timed-out %d\n",
+		c.Offered, c.Sent, c.Accepted, c.Rejected, byCode(c.RejectedByCode), c.Committed, queued, c.Failed, byCode(c.FailedByCode), c.TimedOut)
 	fmt.Fprintf(w, "rates: offered %.0f/s sent %.0f/s committed %.0f/s\n", s.Rates.OfferedPerS, s.Rates.SentPerS, s.Rates.CommittedPerS)
 	for _, l := range []struct {
 		name string
