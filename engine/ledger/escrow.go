@@ -19,22 +19,30 @@ type EscrowID struct {
 const EscrowIDLen = txn.AccountIDSize + 8
 
 // Key is the escrow id's key form.
-func (id EscrowID) Key() [EscrowIDLen]byte {
-	var k [EscrowIDLen]byte
-	copy(k[:], id.Owner[:])
-	binary.BigEndian.PutUint64(k[txn.AccountIDSize:], id.Seq)
-	return k
-}
+func (id EscrowID) Key() [EscrowIDLen]byte { return seqKey(id.Owner, id.Seq) }
 
 // EscrowIDFromKey is the inverse of Key.
 func EscrowIDFromKey(k []byte) (EscrowID, error) {
-	var id EscrowID
-	if len(k) != EscrowIDLen {
-		return id, fmt.Errorf("escrow key is %d bytes, want %d", len(k), EscrowIDLen)
+	a, seq, err := parseSeqKey(k, "escrow")
+	return EscrowID{Owner: a, Seq: seq}, err
+}
+
+// seqKey is the key form of an object named by an account and one of its
+// sequences (an escrow, a queued entry): account [20] | seq u64.
+func seqKey(a txn.AccountID, seq uint64) [txn.AccountIDSize + 8]byte {
+	var k [txn.AccountIDSize + 8]byte
+	copy(k[:], a[:])
+	binary.BigEndian.PutUint64(k[txn.AccountIDSize:], seq)
+	return k
+}
+
+func parseSeqKey(k []byte, what string) (txn.AccountID, uint64, error) {
+	var a txn.AccountID
+	if len(k) != txn.AccountIDSize+8 {
+		return a, 0, fmt.Errorf("%s key is %d bytes, want %d", what, len(k), txn.AccountIDSize+8)
 	}
-	copy(id.Owner[:], k)
-	id.Seq = binary.BigEndian.Uint64(k[txn.AccountIDSize:])
-	return id, nil
+	copy(a[:], k)
+	return a, binary.BigEndian.Uint64(k[txn.AccountIDSize:]), nil
 }
 
 func escrowLess(x, y EscrowID) bool {

@@ -32,22 +32,12 @@ type QueueID struct {
 const QueueIDLen = txn.AccountIDSize + 8
 
 // Key is the queue id's key form.
-func (id QueueID) Key() [QueueIDLen]byte {
-	var k [QueueIDLen]byte
-	copy(k[:], id.Sender[:])
-	binary.BigEndian.PutUint64(k[txn.AccountIDSize:], id.Seq)
-	return k
-}
+func (id QueueID) Key() [QueueIDLen]byte { return seqKey(id.Sender, id.Seq) }
 
 // QueueIDFromKey is the inverse of Key.
 func QueueIDFromKey(k []byte) (QueueID, error) {
-	var id QueueID
-	if len(k) != QueueIDLen {
-		return id, fmt.Errorf("queue key is %d bytes, want %d", len(k), QueueIDLen)
-	}
-	copy(id.Sender[:], k)
-	id.Seq = binary.BigEndian.Uint64(k[txn.AccountIDSize:])
-	return id, nil
+	a, seq, err := parseSeqKey(k, "queue")
+	return QueueID{Sender: a, Seq: seq}, err
 }
 
 // Queued is one waiting transfer. Records are never mutated once installed: a
