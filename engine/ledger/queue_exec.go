@@ -141,6 +141,29 @@ func (o *overlay) senderView(s txn.AccountID) []*Queued {
 	return mergeQueued(kept, extra)
 }
 
+// rawView is senderView without the filtering: the sender's committed
+// entries, stale ones included (removed or replaced in this block), merged
+// with the block's current records. A walk that skips every e with
+// o.queued(e.ID) != e sees exactly senderView, paying for the stale entries
+// it reaches instead of for every entry. The result is the caller's.
+func (o *overlay) rawView(s txn.AccountID) []*Queued {
+	var committed []*Queued
+	if sq := o.l.committedSender(s); sq != nil {
+		committed = sq.entries
+	}
+	var extra []*Queued
+	for _, id := range o.q.bySender[s] {
+		if e := o.q.entries[id]; e != nil && o.l.committedQueued(id) != e {
+			extra = append(extra, e)
+		}
+	}
+	if len(extra) == 0 {
+		return slices.Clone(committed)
+	}
+	slices.SortFunc(extra, queueCmp)
+	return mergeQueued(committed, extra)
+}
+
 // hasQueue reports whether the sender holds entries as the block sees them.
 func (o *overlay) hasQueue(s txn.AccountID) bool {
 	total, _ := o.queueCounts(s)
@@ -275,11 +298,27 @@ func (l *Ledger) release(x *execCtx, budget *int) {
 	for s := range o.q.bySender {
 		push(s)
 	}
+	// Each sender's view is taken once per release and compacted as it is
+	// walked: release only removes entries, so what it skips is what it
+	// settled, and the walk costs the attempts plus each removal once, however
+	// often a cascade brings a sender back.
+	views := make(map[txn.AccountID][]*Queued, len(work))
+	view := func(s txn.AccountID) []*Queued {
+		v, ok := views[s]
+		if !ok {
+			v = o.rawView(s)
+			views[s] = v
+		}
+		return v
+	}
 	// Oldest and most urgent heads first; map order must not leak into the result.
 	heads := make(map[txn.AccountID]*Queued, len(work))
 	for _, s := range work {
-		if v := o.senderView(s); len(v) > 0 {
-			heads[s] = v[0]
+		for _, e := range view(s) {
+			if o.queued(e.ID) == e {
+				heads[s] = e
+				break
+			}
 		}
 	}
 	slices.SortFunc(work, func(a, b txn.AccountID) int { return queueCmp(heads[a], heads[b]) })
@@ -287,22 +326,29 @@ func (l *Ledger) release(x *execCtx, budget *int) {
 		s := work[0]
 		work = work[1:]
 		pending[s] = false
-		for _, e := range o.senderView(s) {
-			if *budget == 0 {
-				return
+		v := view(s)
+		kept := v[:0]
+		i := 0
+		for ; i < len(v) && *budget > 0; i++ {
+			e := v[i]
+			if o.queued(e.ID) != e {
+				continue // settled, or replaced by a priority change, in this block
 			}
 			*budget--
 			if x.settleEntry(e) {
 				x.res.QueueEvents = append(x.res.QueueEvents, QueueEvent{Entry: e, Outcome: QueueReleased})
-				for i := range e.Legs {
-					push(e.Legs[i].To)
+				for k := range e.Legs {
+					push(e.Legs[k].To)
 				}
 				continue
 			}
+			kept = append(kept, e)
 			if e.Priority == txn.PriorityUrgent {
+				i++
 				break // strict FIFO for urgent entries, and normal ones wait behind them
 			}
 		}
+		views[s] = append(kept, v[i:]...)
 	}
 }
 
