@@ -392,3 +392,22 @@ func TestGenesisQueueValidation(t *testing.T) {
 		t.Error("a genesis without queue settings changed its hash")
 	}
 }
+
+// TestReleaseBudget: release tries at most release_attempts_max entries a
+// block; the rest wait for the next block that touches their sender.
+func TestReleaseBudget(t *testing.T) {
+	g := genesis(6, testNative)
+	g.Queue = &ledger.GenesisQueue{ReleaseAttemptsMax: 2}
+	l := newLedger(t, g)
+	N := txn.PriorityNormal
+	block(t, l, queued(1, 2, 10, N), queued(1, 3, 10, N), queued(1, 4, 10, N))
+	if res := block(t, l, pay(0, 1, usd(), 30)); !equal(events(res), []string{"1:1 released", "1:2 released"}) {
+		t.Fatalf("first block: %q", events(res))
+	}
+	if res := block(t, l, noop(5)); len(res.QueueEvents) != 0 {
+		t.Fatalf("a block that does not touch the sender released %q", events(res))
+	}
+	if res := block(t, l, pay(0, 1, usd(), 1)); !equal(events(res), []string{"1:3 released"}) {
+		t.Fatalf("next block touching the sender: %q", events(res))
+	}
+}
