@@ -36,6 +36,10 @@ type BlockRecord struct {
 	Header      []byte
 	ClaimHeight uint64
 	Cert        []byte
+	// QueueEvents are the RTGS queue entries that left the queue at this
+	// block, in the order they did (Block fills it from the block's u/
+	// record; CommitBlock writes it from the BlockResult, not from here).
+	QueueEvents []ledger.QueueEvent
 }
 
 func blockKey(h uint64) []byte {
@@ -277,10 +281,16 @@ func (s *Store) CommitBlock(rec *BlockRecord, txs []*txn.Tx, res *ledger.BlockRe
 	return nil
 }
 
-// Block returns the committed block at height h.
+// Block returns the committed block at height h, with its queue events.
 func (s *Store) Block(h uint64) (*BlockRecord, error) {
 	rec, _, err := s.block(h, nil)
-	return rec, err
+	if err != nil {
+		return nil, err
+	}
+	if rec.QueueEvents, err = s.QueueEvents(h); err != nil {
+		return nil, err
+	}
+	return rec, nil
 }
 
 // BlockHeader returns the committed block at height h without its

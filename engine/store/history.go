@@ -20,7 +20,10 @@ const (
 	// RoleExpiry marks an escrow returned to its owner automatically at the end
 	// of the block at its expiry height (an entry for the owner and one for the
 	// destination); no transaction stands for it: the entry's index follows the
-	// block's transactions and its hash is the escrow id's ReturnHash.
+	// block's transactions and its hash is the escrow id's ReturnHash. Queue
+	// events (a queued transfer released, offset or expired at the end of a
+	// block) use it too, with the queued transaction's hash and a queue_*
+	// result: IsQueueResult tells them apart.
 	RoleExpiry   Role = 0
 	RoleSender   Role = 1 // sent the transaction, or was debited by one of its transfers
 	RoleReceiver Role = 2 // was credited by one of its transfers
@@ -37,6 +40,17 @@ func (r Role) String() string {
 		return "expiry"
 	}
 	return "receiver"
+}
+
+// IsQueueResult reports whether a history result is a queue event's: the
+// entry (role RoleExpiry) is a queued transfer leaving the queue, not an
+// escrow returned on expiry.
+func IsQueueResult(c codes.Code) bool {
+	switch c {
+	case codes.QueueReleased, codes.QueueOffset, codes.QueueExpired, codes.QueueCancelled:
+		return true
+	}
+	return false
 }
 
 // HistoryEntry is one line of an account's append-only audit history.
@@ -90,7 +104,7 @@ func appendHistoryValue(dst []byte, r *ledger.Receipt, as txn.Asset, amount uint
 // asset, amount and counterparty (zero where the type has none).
 func summary(tx *txn.Tx) (txn.Asset, uint64, txn.AccountID) {
 	switch tx.Type {
-	case txn.TypePayment, txn.TypeEscrowCreate:
+	case txn.TypePayment, txn.TypeEscrowCreate, txn.TypeQueuedPayment:
 		return tx.Asset, tx.Amount, tx.Dest
 	case txn.TypeClawback:
 		return tx.Asset, tx.Amount, tx.Holder
@@ -100,7 +114,7 @@ func summary(tx *txn.Tx) (txn.Asset, uint64, txn.AccountID) {
 		return tx.Asset, tx.Limit, tx.Asset.Issuer
 	case txn.TypeEscrowFinish, txn.TypeEscrowCancel:
 		return txn.Native, 0, tx.Owner
-	case txn.TypeMultiLeg:
+	case txn.TypeMultiLeg, txn.TypeQueuedMultiLeg:
 		l := &tx.Legs[0]
 		return l.Asset, l.Amount, l.To
 	}

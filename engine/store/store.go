@@ -24,6 +24,7 @@
 //	q/<sender 20><seq u64>      queued entry of the RTGS queue
 //	o/<tx hash 32>              how a queued transaction left the queue: height u64 | outcome u8
 //	w/<height u64><outcome u8>  net deltas of the block's queue settlements (released, offset)
+//	u/<height u64>              the block's queue events (entries that left the queue), in order
 //	c/<name>                    consensus records (safety state, blocks) owned by the consensus driver
 package store
 
@@ -73,6 +74,8 @@ const (
 	prefixQueued   = 'q'
 	prefixOutcome  = 'o'
 	prefixQueueNet = 'w'
+	// prefixQueueEvents: one record per block that had queue events.
+	prefixQueueEvents = 'u'
 )
 
 // Store is a Pebble database holding one validator's state.
