@@ -28,6 +28,9 @@ type Backend interface {
 	Account(id txn.AccountID) (ledger.Account, bool)
 	// History pages an account's history, newest first.
 	History(id txn.AccountID, cursor string, limit int) ([]store.HistoryEntry, string, error)
+	// Queue returns the sender's committed RTGS queue entries in queue order
+	// (ledger.Ledger.Queue: copies, at most ledger.QueuedPerAccountMax).
+	Queue(sender txn.AccountID) []ledger.Queued
 	// Block returns a committed block; store.ErrNotFound beyond the head.
 	Block(height uint64) (*store.BlockRecord, error)
 	// Height is the latest committed height (0 before the first block).
@@ -54,6 +57,18 @@ type TxStatus struct {
 	Record    *store.TxRecord // when committed
 	Tx        *txn.Tx         // decoded transaction (committed or pending)
 	Dropped   *Dropped        // when this validator's mempool let it go
+	// Queue is where a committed transaction whose receipt is codes.Queued
+	// stands in the RTGS queue; nil for every other transaction.
+	Queue *QueueStatus
+}
+
+// QueueStatus is a queued transaction's place in the RTGS queue: waiting, or
+// how and when it left.
+type QueueStatus struct {
+	Outcome  ledger.QueueOutcome // 0 while it waits
+	Height   uint64              // the height whose block it left the queue in (0 while it waits)
+	Priority uint8               // its priority now, or when it left; 0 when not known
+	Until    uint64              // its queue_until: the last height it may settle at
 }
 
 // Dropped says why a transaction left a validator's mempool without committing.

@@ -143,7 +143,7 @@ func (st *eventStream) deliver(w *bufio.Writer, blk *events.Block) bool {
 	if blk.Height > st.last+1 && !st.replay(w, blk.Height-1) {
 		return false
 	}
-	return st.send(w, blk.Height, blk.Hash, blk.StateHash, blk.TimeMs, blk.Receipts)
+	return st.send(w, blk.Height, blk.Hash, blk.StateHash, blk.TimeMs, blk.Receipts, blk.Queue)
 }
 
 // replay sends the committed blocks (last, to] from the Backend.
@@ -159,15 +159,35 @@ func (st *eventStream) replay(w *bufio.Writer, to uint64) bool {
 			st.s.cfg.Logf("api: event stream replay of block %d: %v", st.last+1, err)
 			return false
 		}
-		if !st.send(w, rec.Height, rec.Hash, rec.StateHash, rec.TimeMs, rec.Receipts) {
+		if !st.send(w, rec.Height, rec.Hash, rec.StateHash, rec.TimeMs, rec.Receipts, rec.QueueEvents) {
 			return false
 		}
 	}
 	return true
 }
 
-func (st *eventStream) send(w *bufio.Writer, height uint64, hash, state txn.Hash, timeMs int64, rs []ledger.Receipt) bool {
-	st.buf = appendBlockEvent(st.buf[:0], height, hash, state, timeMs, rs)
+// queueWriteBytes is how much of a block's queue events a stream gathers
+// before writing them: a block may hold many thousands (a gridlock resolution
+// settles up to the genesis's gridlock_entries_max at once), and a stream's
+// buffer must not grow with them.
+const queueWriteBytes = 64 << 10
+
+// send writes one block: its queue events first, each an event of its own
+// without an id, then the block's event, whose id is its height. A client
+// resuming from the last id it saw therefore never misses a queue event; it
+// may see again those of a block whose event it did not receive.
+func (st *eventStream) send(w *bufio.Writer, height uint64, hash, state txn.Hash, timeMs int64, rs []ledger.Receipt, q []ledger.QueueEvent) bool {
+	st.buf = st.buf[:0]
+	for i := range q {
+		st.buf = appendQueueEvent(st.buf, height, &q[i])
+		if len(st.buf) >= queueWriteBytes {
+			if !st.write(w, st.buf) {
+				return false
+			}
+			st.buf = st.buf[:0]
+		}
+	}
+	st.buf = appendBlockEvent(st.buf, height, hash, state, timeMs, rs, len(q))
 	if !st.write(w, st.buf) {
 		return false
 	}
@@ -198,8 +218,10 @@ func (st *eventStream) write(w *bufio.Writer, b []byte) bool {
 // transaction the block carried without applying it (a replay, one out of
 // sequence) is no commit and is left out, counted in "skipped" when there are
 // any, so that a client trusting the latest event for a hash never sees a
-// settled payment reported as failed.
-func appendBlockEvent(dst []byte, height uint64, hash, state txn.Hash, timeMs int64, rs []ledger.Receipt) []byte {
+// settled payment reported as failed. "queue_events" counts the queue events
+// sent just before it (absent when none), so that a client can tell it has
+// them all.
+func appendBlockEvent(dst []byte, height uint64, hash, state txn.Hash, timeMs int64, rs []ledger.Receipt, queueEvents int) []byte {
 	applied := 0
 	for i := range rs {
 		if rs[i].Applied() {
@@ -222,6 +244,10 @@ func appendBlockEvent(dst []byte, height uint64, hash, state txn.Hash, timeMs in
 		dst = append(dst, `,"skipped":`...)
 		dst = strconv.AppendInt(dst, int64(skipped), 10)
 	}
+	if queueEvents > 0 {
+		dst = append(dst, `,"queue_events":`...)
+		dst = strconv.AppendInt(dst, int64(queueEvents), 10)
+	}
 	dst = append(dst, `,"txs":[`...)
 	first := true
 	for i := range rs {
@@ -237,6 +263,50 @@ func appendBlockEvent(dst []byte, height uint64, hash, state txn.Hash, timeMs in
 		dst = append(dst, `,"result":`...)
 		dst = appendJSONString(dst, string(rs[i].Result))
 		dst = append(dst, '}')
+	}
+	return append(dst, "]}\n\n"...)
+}
+
+// appendQueueEvent appends one SSE queue event, an RTGS queue entry that left
+// the queue in block height:
+//
+//	event: queue
+//	data: {"hash":..,"sender":..,"sequence":"7","outcome":"offset","left_height":42,"priority":"normal",
+//	       "legs":[{"from":..,"to":..,"asset":..,"amount":".."}]}
+//
+// Sequences and amounts are decimal strings, as in transactions; the height a
+// number, as in answers. It carries no id (the block's event after it does)
+// and no top-level "height", so that a reader taking every data line for a
+// block event skips it.
+func appendQueueEvent(dst []byte, height uint64, ev *ledger.QueueEvent) []byte {
+	e := ev.Entry
+	dst = append(dst, "event: queue\ndata: {\"hash\":"...)
+	dst = appendHexString(dst, e.Hash[:])
+	dst = append(dst, `,"sender":`...)
+	dst = appendJSONString(dst, e.ID.Sender.String())
+	dst = append(dst, `,"sequence":"`...)
+	dst = strconv.AppendUint(dst, e.ID.Seq, 10)
+	dst = append(dst, `","outcome":`...)
+	dst = appendJSONString(dst, ev.Outcome.String())
+	dst = append(dst, `,"left_height":`...)
+	dst = strconv.AppendUint(dst, height, 10)
+	dst = append(dst, `,"priority":`...)
+	dst = appendJSONString(dst, txn.PriorityName(e.Priority))
+	dst = append(dst, `,"legs":[`...)
+	for k := range e.Legs {
+		l := &e.Legs[k]
+		if k > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"from":`...)
+		dst = appendJSONString(dst, l.From.String())
+		dst = append(dst, `,"to":`...)
+		dst = appendJSONString(dst, l.To.String())
+		dst = append(dst, `,"asset":`...)
+		dst = appendJSONString(dst, l.Asset.String())
+		dst = append(dst, `,"amount":"`...)
+		dst = strconv.AppendUint(dst, l.Amount, 10)
+		dst = append(dst, `"}`...)
 	}
 	return append(dst, "]}\n\n"...)
 }

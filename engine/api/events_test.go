@@ -86,6 +86,17 @@ type blockEventData struct {
 		Hash   string `json:"hash"`
 		Result string `json:"result"`
 	} `json:"txs"`
+	QueueEvents int `json:"queue_events"`
+}
+
+type queueEventData struct {
+	Hash       string      `json:"hash"`
+	Sender     string      `json:"sender"`
+	Sequence   string      `json:"sequence"`
+	Outcome    string      `json:"outcome"`
+	LeftHeight uint64      `json:"left_height"`
+	Priority   string      `json:"priority"`
+	Legs       []legAnswer `json:"legs"`
 }
 
 func (c *sseClient) nextBlock(t *testing.T) blockEventData {

@@ -50,6 +50,9 @@ type fakeBackend struct {
 		txs      map[txn.Hash]*store.TxRecord
 		accounts map[txn.AccountID]ledger.Account
 		history  map[txn.AccountID][]store.HistoryEntry
+		queues   map[txn.AccountID][]ledger.Queued // in queue order
+		queueSt  map[txn.Hash]*QueueStatus
+		report   *store.Report        // nil: no reports
 		blocks   []*store.BlockRecord // blocks[h-1]
 	}
 }
@@ -63,6 +66,8 @@ func newFakeBackend(queueMax int) *fakeBackend {
 	f.mu.txs = map[txn.Hash]*store.TxRecord{}
 	f.mu.accounts = map[txn.AccountID]ledger.Account{}
 	f.mu.history = map[txn.AccountID][]store.HistoryEntry{}
+	f.mu.queues = map[txn.AccountID][]ledger.Queued{}
+	f.mu.queueSt = map[txn.Hash]*QueueStatus{}
 	return f
 }
 
@@ -96,7 +101,7 @@ func (f *fakeBackend) Tx(h txn.Hash) (TxStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r, ok := f.mu.txs[h]; ok {
-		return TxStatus{Committed: true, Record: r}, nil
+		return TxStatus{Committed: true, Record: r, Queue: f.mu.queueSt[h]}, nil
 	}
 	if tx, ok := f.mu.pending[h]; ok {
 		return TxStatus{Tx: tx}, nil
@@ -128,6 +133,12 @@ func (f *fakeBackend) History(id txn.AccountID, cursor string, limit int) ([]sto
 		next = fmt.Sprintf("%026x", end)
 	}
 	return all[start:end], next, nil
+}
+
+func (f *fakeBackend) Queue(sender txn.AccountID) []ledger.Queued {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]ledger.Queued(nil), f.mu.queues[sender]...)
 }
 
 func (f *fakeBackend) Block(h uint64) (*store.BlockRecord, error) {
@@ -181,16 +192,26 @@ func (f *fakeBackend) Partition([]int) error {
 	return codes.Errorf(codes.NotFound, "this validator runs no replica transport")
 }
 
-func (f *fakeBackend) Report(uint64, uint64, *txn.AccountID) (*store.Report, error) {
-	return nil, codes.Errorf(codes.NotFound, "the fake backend serves no settlement reports")
+func (f *fakeBackend) Report(from, to uint64, _ *txn.AccountID) (*store.Report, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.mu.report == nil {
+		return nil, codes.Errorf(codes.NotFound, "the fake backend serves no settlement reports")
+	}
+	r := *f.mu.report
+	r.From, r.To = from, to
+	return &r, nil
 }
 
 // commit appends a block holding txs (each committed with result success unless
 // listed in results) and publishes it.
-func (f *fakeBackend) commit(txs ...*txn.Tx) *store.BlockRecord {
+func (f *fakeBackend) commit(txs ...*txn.Tx) *store.BlockRecord { return f.commitQueue(nil, txs...) }
+
+// commitQueue is commit of a block at whose end the queue events q happened.
+func (f *fakeBackend) commitQueue(q []ledger.QueueEvent, txs ...*txn.Tx) *store.BlockRecord {
 	f.mu.Lock()
 	h := uint64(len(f.mu.blocks)) + 1
-	rec := &store.BlockRecord{Height: h, TimeMs: 1_700_000_000_000 + int64(h)}
+	rec := &store.BlockRecord{Height: h, TimeMs: 1_700_000_000_000 + int64(h), QueueEvents: q}
 	rec.Hash[0], rec.Hash[31] = byte(h), 0xbb
 	rec.StateHash[0] = byte(h)
 	if h > 1 {
@@ -204,7 +225,7 @@ func (f *fakeBackend) commit(txs ...*txn.Tx) *store.BlockRecord {
 	}
 	f.mu.blocks = append(f.mu.blocks, rec)
 	f.mu.Unlock()
-	f.bc.Publish(&events.Block{Height: h, Hash: rec.Hash, StateHash: rec.StateHash, TimeMs: rec.TimeMs, Receipts: rec.Receipts})
+	f.bc.Publish(&events.Block{Height: h, Hash: rec.Hash, StateHash: rec.StateHash, TimeMs: rec.TimeMs, Receipts: rec.Receipts, Queue: q})
 	return rec
 }
 

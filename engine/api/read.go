@@ -35,9 +35,36 @@ type txAnswer struct {
 	Fee       *txn.Uint `json:"fee,omitempty"`
 	// Reason is why a dropped transaction left the mempool; Detail the
 	// execution result of one that failed a precondition in a block.
-	Reason string    `json:"reason,omitempty"`
-	Detail string    `json:"detail,omitempty"`
-	Tx     *txn.JSON `json:"tx,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	// Queue is where a transaction whose result is queued stands in the RTGS
+	// queue (absent for every other transaction).
+	Queue *queueStatusAnswer `json:"queue,omitempty"`
+	Tx    *txn.JSON          `json:"tx,omitempty"`
+}
+
+// queueStatusAnswer is the queue part of GET /v1/tx/{hash}.
+type queueStatusAnswer struct {
+	Status string `json:"status"` // queued | released | offset | expired | cancelled
+	// LeftHeight is the block it left the queue in (any outcome);
+	// SettledHeight the same when it settled (released or offset).
+	LeftHeight    *uint64 `json:"left_height,omitempty"`
+	SettledHeight *uint64 `json:"settled_height,omitempty"`
+	Priority      string  `json:"priority,omitempty"` // urgent | normal (absent when not known)
+	QueueUntil    uint64  `json:"queue_until"`
+}
+
+func newQueueStatusAnswer(q *QueueStatus) *queueStatusAnswer {
+	ans := &queueStatusAnswer{Status: "queued", Priority: txn.PriorityName(q.Priority), QueueUntil: q.Until}
+	if q.Outcome == 0 {
+		return ans
+	}
+	h := q.Height
+	ans.Status, ans.LeftHeight = q.Outcome.String(), &h
+	if q.Outcome == ledger.QueueReleased || q.Outcome == ledger.QueueOffset {
+		ans.SettledHeight = &h
+	}
+	return ans
 }
 
 func (s *Server) getTx(ctx *fasthttp.RequestCtx, p string) error {
@@ -67,6 +94,9 @@ func (s *Server) getTx(ctx *fasthttp.RequestCtx, p string) error {
 				return err // a stored transaction that does not decode: internal
 			}
 		}
+	}
+	if st.Queue != nil {
+		ans.Queue = newQueueStatusAnswer(st.Queue)
 	}
 	if tx != nil {
 		j := txn.ToJSON(tx)
@@ -229,10 +259,20 @@ func (s *Server) getHistory(ctx *fasthttp.RequestCtx, p string) error {
 	ans := historyAnswer{Entries: make([]historyEntry, len(entries)), NextCursor: next}
 	for i, e := range entries {
 		ans.Entries[i] = historyEntry{Height: e.Height, Index: e.Index, Hash: e.Hash.String(),
-			Result: string(e.Result), Role: e.Role.String(), Asset: e.Asset.String(),
+			Result: string(e.Result), Role: historyRole(&e), Asset: e.Asset.String(),
 			Amount: txn.Uint(e.Amount), Fee: txn.Uint(e.Fee), Counterparty: e.Counterparty.String()}
 	}
 	return writeJSON(ctx, fasthttp.StatusOK, &ans)
+}
+
+// historyRole names an entry's role. Queue events are stored with the role of
+// automatic end-of-block entries (store.RoleExpiry), which escrow returns
+// share: the result code tells them apart, and a client sees "queue".
+func historyRole(e *store.HistoryEntry) string {
+	if e.Role == store.RoleExpiry && store.IsQueueResult(e.Result) {
+		return "queue"
+	}
+	return e.Role.String()
 }
 
 func isHex(s string) bool {

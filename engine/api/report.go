@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"math/big"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
@@ -29,13 +30,20 @@ type reportAnswer struct {
 }
 
 // positionAnswer is one (account, asset) row. Sums are decimal strings (they may
-// exceed 2^64 over a long range); net is signed.
+// exceed 2^64 over a long range); net is signed. The released and offset sums
+// are the parts of credited and debited that RTGS queue entries settled (when
+// funds arrived; by gridlock resolution): what settled at once, in its
+// transaction, is the total less both.
 type positionAnswer struct {
-	Account  string `json:"account"`
-	Asset    string `json:"asset"`
-	Credited string `json:"credited"`
-	Debited  string `json:"debited"`
-	Net      string `json:"net"`
+	Account          string `json:"account"`
+	Asset            string `json:"asset"`
+	Credited         string `json:"credited"`
+	Debited          string `json:"debited"`
+	ReleasedCredited string `json:"released_credited"`
+	ReleasedDebited  string `json:"released_debited"`
+	OffsetCredited   string `json:"offset_credited"`
+	OffsetDebited    string `json:"offset_debited"`
+	Net              string `json:"net"`
 }
 
 func (s *Server) getReport(ctx *fasthttp.RequestCtx, _ string) error {
@@ -82,7 +90,19 @@ func newReportAnswer(rep *store.Report) *reportAnswer {
 	for i := range rep.Positions {
 		p := &rep.Positions[i]
 		ans.Positions[i] = positionAnswer{Account: p.Account.String(), Asset: p.Asset.String(),
-			Credited: p.Credited.String(), Debited: p.Debited.String(), Net: p.Net().String()}
+			Credited: p.Credited.String(), Debited: p.Debited.String(),
+			ReleasedCredited: bigString(p.ReleasedCredited), ReleasedDebited: bigString(p.ReleasedDebited),
+			OffsetCredited: bigString(p.OffsetCredited), OffsetDebited: bigString(p.OffsetDebited),
+			Net: p.Net().String()}
 	}
 	return ans
+}
+
+// bigString is b in decimal; nil (a Position built without the queue's split,
+// as a Backend other than the store may) is "0".
+func bigString(b *big.Int) string {
+	if b == nil {
+		return "0"
+	}
+	return b.String()
 }

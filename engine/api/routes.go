@@ -29,6 +29,7 @@ var (
 	routeTx          = &route{"tx", fasthttp.MethodGet, bodyNone, (*Server).getTx}
 	routeAccount     = &route{"account", fasthttp.MethodGet, bodyNone, (*Server).getAccount}
 	routeHistory     = &route{"history", fasthttp.MethodGet, bodyNone, (*Server).getHistory}
+	routeQueue       = &route{"queue", fasthttp.MethodGet, bodyNone, (*Server).getQueue}
 	routeBlock       = &route{"block", fasthttp.MethodGet, bodyNone, (*Server).getBlock}
 	routeStatus      = &route{"status", fasthttp.MethodGet, bodyNone, (*Server).getStatus}
 	routeEvents      = &route{"events", fasthttp.MethodGet, bodyNone, (*Server).getEvents}
@@ -45,7 +46,7 @@ var (
 )
 
 // allRoutes lists every route, for metrics registration.
-var allRoutes = []*route{routeSubmitTx, routeSubmitBatch, routeTx, routeAccount, routeHistory,
+var allRoutes = []*route{routeSubmitTx, routeSubmitBatch, routeTx, routeAccount, routeHistory, routeQueue,
 	routeBlock, routeStatus, routeEvents, routeReport, routeTxProof, routeAcctProof, routeAdminConfig, routePartition, routeMetrics, routePprof,
 	routeHealthz, routeReadyz,
 	routeNotFound}
@@ -93,6 +94,9 @@ func match(path string) (*route, string) {
 	if p, ok := strings.CutPrefix(path, "/v1/account/"); ok {
 		if a, ok := strings.CutSuffix(p, "/history"); ok {
 			return param(routeHistory, a)
+		}
+		if a, ok := strings.CutSuffix(p, "/queue"); ok {
+			return param(routeQueue, a)
 		}
 		return param(routeAccount, p)
 	}

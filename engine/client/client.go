@@ -214,16 +214,28 @@ func (c *Client) SubmitBatch(ctx context.Context, txs []*txn.Tx) (*BatchResult, 
 
 // TxStatus is GET /v1/tx/{hash}: committed (final), pending or dropped.
 type TxStatus struct {
-	Hash      string    `json:"hash"`
-	Status    string    `json:"status"`
-	Height    uint64    `json:"height,omitempty"`
-	Index     uint32    `json:"index,omitempty"`
-	Result    string    `json:"result,omitempty"`
-	FailedLeg int       `json:"failed_leg,omitempty"`
-	Fee       txn.Uint  `json:"fee,omitempty"`
-	Reason    string    `json:"reason,omitempty"`
-	Detail    string    `json:"detail,omitempty"`
-	Tx        *txn.JSON `json:"tx,omitempty"`
+	Hash      string   `json:"hash"`
+	Status    string   `json:"status"`
+	Height    uint64   `json:"height,omitempty"`
+	Index     uint32   `json:"index,omitempty"`
+	Result    string   `json:"result,omitempty"`
+	FailedLeg int      `json:"failed_leg,omitempty"`
+	Fee       txn.Uint `json:"fee,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
+	Detail    string   `json:"detail,omitempty"`
+	// Queue is where a transaction whose result is "queued" stands in the
+	// RTGS queue (nil for every other transaction).
+	Queue *TxQueue  `json:"queue,omitempty"`
+	Tx    *txn.JSON `json:"tx,omitempty"`
+}
+
+// TxQueue is the queue part of a queued transaction's status.
+type TxQueue struct {
+	Status        string `json:"status"` // queued | released | offset | expired | cancelled
+	LeftHeight    uint64 `json:"left_height,omitempty"`
+	SettledHeight uint64 `json:"settled_height,omitempty"` // released or offset
+	Priority      string `json:"priority,omitempty"`
+	QueueUntil    uint64 `json:"queue_until"`
 }
 
 // Committed reports whether the transaction is final.
@@ -309,6 +321,43 @@ func (c *Client) History(ctx context.Context, id txn.AccountID, cursor string, l
 	return &h, c.getJSON(ctx, path, &h)
 }
 
+// Queue is one page of an account's RTGS queue as a sender, in queue order.
+type Queue struct {
+	Address string   `json:"address"`
+	Count   int      `json:"count"` // the whole queue's
+	Urgent  int      `json:"urgent"`
+	Value   txn.Uint `json:"value"`
+	Entries []struct {
+		Position     int      `json:"position"`
+		Sequence     txn.Uint `json:"sequence"`
+		Hash         string   `json:"hash"`
+		Priority     string   `json:"priority"`
+		QueuedHeight uint64   `json:"queued_height"`
+		Index        uint32   `json:"index"`
+		QueueUntil   uint64   `json:"queue_until"`
+		Legs         []Leg    `json:"legs"`
+	} `json:"entries"`
+	NextCursor string `json:"next_cursor,omitempty"` // "" on the last page
+}
+
+// Queue returns up to limit (1 to 1000; 0: the node's default) entries of an
+// account's queue after cursor ("" for the head of the queue).
+func (c *Client) Queue(ctx context.Context, id txn.AccountID, cursor string, limit int) (*Queue, error) {
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/v1/account/" + id.String() + "/queue"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out Queue
+	return &out, c.getJSON(ctx, path, &out)
+}
+
 // Status is GET /v1/status.
 type Status struct {
 	ChainID          string   `json:"chain_id"`
@@ -350,7 +399,13 @@ type Report struct {
 		Asset    string `json:"asset"`
 		Credited string `json:"credited"` // decimal: may pass 2^64 over a long range
 		Debited  string `json:"debited"`
-		Net      string `json:"net"` // signed
+		// The parts of Credited and Debited that queued transfers settled:
+		// released when funds arrived, offset by gridlock resolution.
+		ReleasedCredited string `json:"released_credited"`
+		ReleasedDebited  string `json:"released_debited"`
+		OffsetCredited   string `json:"offset_credited"`
+		OffsetDebited    string `json:"offset_debited"`
+		Net              string `json:"net"` // signed
 	} `json:"positions"`
 }
 

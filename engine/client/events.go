@@ -27,6 +27,31 @@ type BlockEvent struct {
 		Result string `json:"result"`
 	} `json:"txs"`
 	Skipped int `json:"skipped,omitempty"` // carried without applying: no commit
+	// QueueEvents counts the RTGS queue entries that left the queue in this
+	// block; Queue holds them, gathered from the queue events the stream sent
+	// just before the block's event.
+	QueueEvents int          `json:"queue_events,omitempty"`
+	Queue       []QueueEvent `json:"-"`
+}
+
+// QueueEvent is an RTGS queue entry that left the queue (docs/api.md "Commit
+// event stream"): released, offset, expired or cancelled.
+type QueueEvent struct {
+	Hash       string   `json:"hash"` // the queued transaction's
+	Sender     string   `json:"sender"`
+	Sequence   txn.Uint `json:"sequence"`
+	Outcome    string   `json:"outcome"`
+	LeftHeight uint64   `json:"left_height"`
+	Priority   string   `json:"priority"`
+	Legs       []Leg    `json:"legs"`
+}
+
+// Leg is one transfer of a queued entry.
+type Leg struct {
+	From   string   `json:"from"`
+	To     string   `json:"to"`
+	Asset  string   `json:"asset"`
+	Amount txn.Uint `json:"amount"`
 }
 
 // eventLineBytesMax bounds one line of the stream (a block's event lists its
@@ -90,27 +115,61 @@ func (c *Client) followOnce(ctx context.Context, from int64, fn func(*BlockEvent
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), eventLineBytesMax)
+	// A block's queue events come before its block event and carry no id: a
+	// connection lost in between sends them again from the resumed height, so
+	// those gathered here are only handed out with their block.
+	var queue []QueueEvent
+	kind := ""
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, ":") {
 			resumed = true // ": subscribed", ": ping"
 			continue
 		}
+		if k, ok := strings.CutPrefix(line, "event: "); ok {
+			kind = k
+			continue
+		}
 		data, ok := strings.CutPrefix(line, "data: ")
 		if !ok {
-			continue // event:, id:, retry:, the blank line between events
+			if line == "" {
+				kind = ""
+			}
+			continue // id:, retry:, the blank line between events
 		}
-		var ev BlockEvent
-		if err := json.Unmarshal([]byte(data), &ev); err != nil {
-			return resumed, fmt.Errorf("event stream: %w", err)
+		switch kind {
+		case "queue":
+			if len(queue) >= queueEventsMax {
+				return resumed, fmt.Errorf("event stream: over %d queue events before a block", queueEventsMax)
+			}
+			var q QueueEvent
+			if err := json.Unmarshal([]byte(data), &q); err != nil {
+				return resumed, fmt.Errorf("event stream: queue event: %w", err)
+			}
+			queue = append(queue, q)
+		case "block", "":
+			var ev BlockEvent
+			if err := json.Unmarshal([]byte(data), &ev); err != nil {
+				return resumed, fmt.Errorf("event stream: %w", err)
+			}
+			if len(queue) != ev.QueueEvents {
+				return resumed, fmt.Errorf("event stream: block %d counts %d queue events, %d came", ev.Height, ev.QueueEvents, len(queue))
+			}
+			ev.Queue, queue = queue, nil
+			resumed = true
+			if !fn(&ev) {
+				return resumed, errStopped
+			}
 		}
-		resumed = true
-		if !fn(&ev) {
-			return resumed, errStopped
-		}
+		// Other kinds are for other clients.
 	}
 	return resumed, sc.Err()
 }
+
+// queueEventsMax bounds the queue events gathered for one block: far above
+// what a block's end-of-block work can produce in practice, it keeps a faulty
+// stream from growing the client without end.
+const queueEventsMax = 1 << 20
 
 // WaitCommitted waits until the transaction commits and returns its final
 // status, or returns an error when this validator dropped it for good

@@ -18,6 +18,10 @@ type Block struct {
 	StateHash txn.Hash
 	TimeMs    int64
 	Receipts  []ledger.Receipt // shared: subscribers must not modify
+	// Queue are the RTGS queue entries that left the queue at this block, in
+	// the order they did (ledger.BlockResult.QueueEvents; shared, read-only;
+	// nil for the common block without any).
+	Queue []ledger.QueueEvent
 }
 
 // Broadcaster delivers Blocks to subscribers.

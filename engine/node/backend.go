@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"settle/engine/api"
+	"settle/engine/codes"
 	"settle/engine/events"
 	"settle/engine/ledger"
 	"settle/engine/proof"
@@ -36,7 +37,13 @@ func (n *Node) Tx(h txn.Hash) (api.TxStatus, error) {
 		if err != nil {
 			return api.TxStatus{}, fmt.Errorf("stored tx %s: %w", h, err)
 		}
-		return api.TxStatus{Committed: true, Record: rec, Tx: tx}, nil
+		st := api.TxStatus{Committed: true, Record: rec, Tx: tx}
+		if rec.Receipt.Result == codes.Queued {
+			if st.Queue, err = n.queueStatus(tx); err != nil {
+				return api.TxStatus{}, err
+			}
+		}
+		return st, nil
 	}
 	if e, ok := n.pool.Lookup(h); ok {
 		return api.TxStatus{Tx: e.Tx}, nil
@@ -46,6 +53,39 @@ func (n *Node) Tx(h txn.Hash) (api.TxStatus, error) {
 	}
 	return api.TxStatus{}, store.ErrNotFound
 }
+
+// queueStatus finds where a committed queued transaction stands: how it left
+// the queue (the store's outcome record), else waiting (the ledger's entry).
+// A block's CommitBlock writes the outcome before its ledger.Apply removes the
+// entry, and the head moves after both: an outcome is believed only up to the
+// head (one above it is of a block not yet announced, and the transaction
+// still waits as far as the head says), and an entry missing from both means
+// it left between the two reads, so the outcome is read again.
+func (n *Node) queueStatus(tx *txn.Tx) (*api.QueueStatus, error) {
+	h := tx.Hash()
+	for range 2 {
+		exit, err := n.store.QueueOutcome(h)
+		switch {
+		case err == nil && exit.Height <= n.Height():
+			return &api.QueueStatus{Outcome: exit.Outcome, Height: exit.Height, Priority: exit.Priority, Until: tx.QueueUntil}, nil
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return nil, fmt.Errorf("queue status of %s: %w", h, err)
+		}
+		if e, ok := n.ledger.QueuedEntry(ledger.QueueID{Sender: tx.Sender, Seq: tx.Seq}); ok && e.Hash == h {
+			return &api.QueueStatus{Priority: e.Priority, Until: e.Until}, nil
+		}
+		if err == nil {
+			// It left in the block being installed: the ledger no longer has
+			// it, the head does not show that block yet. Its priority until
+			// then is the one the outcome record kept.
+			return &api.QueueStatus{Priority: exit.Priority, Until: tx.QueueUntil}, nil
+		}
+	}
+	return nil, fmt.Errorf("queued transaction %s is neither in the queue nor has an outcome", h)
+}
+
+// Queue implements api.Backend.
+func (n *Node) Queue(sender txn.AccountID) []ledger.Queued { return n.ledger.Queue(sender) }
 
 // Account implements api.Backend.
 func (n *Node) Account(id txn.AccountID) (ledger.Account, bool) { return n.ledger.Account(id) }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	vm "github.com/VictoriaMetrics/metrics"
@@ -31,6 +32,32 @@ type metrics struct {
 	writtenKeys, writtenBytes              *vm.Counter
 	walBytes, flushedBytes, compactedBytes *vm.Counter
 	drops                                  [mempool.DropFailed + 1]*vm.Counter // by reason
+	// The RTGS queue: exits counted per block from its queue events, and the
+	// committed queue's size (queueGauges).
+	queueSettled [ledger.QueueOffset + 1]*vm.Counter // by mechanism: released, offset
+	queueExpired *vm.Counter
+	queue        queueGauges
+}
+
+// queueGauges caches ledger.QueueStats, which walks every queued entry under
+// the ledger's read lock: it is computed at most once per committed height
+// and only when a scrape asks, so its cost is bounded by the slower of the two
+// and never lands on a request path or the executor.
+type queueGauges struct {
+	mu     sync.Mutex
+	height uint64 // the committed height st was computed at
+	valid  bool
+	st     ledger.QueueStats
+}
+
+// stats returns the queue's statistics and the committed height they are of.
+func (q *queueGauges) stats(l *ledger.Ledger) (ledger.QueueStats, uint64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if h := l.Meta().Height; !q.valid || h != q.height {
+		q.st, q.height, q.valid = l.QueueStats(), h, true
+	}
+	return q.st, q.height
 }
 
 // Prometheus buckets (le) of the block histograms.
@@ -58,6 +85,22 @@ func newMetrics(n *Node) *metrics {
 		flushedBytes:    s.NewCounter("settle_pebble_flushed_bytes_total"),
 		compactedBytes:  s.NewCounter("settle_pebble_compacted_bytes_total"),
 	}
+	for _, o := range []ledger.QueueOutcome{ledger.QueueReleased, ledger.QueueOffset} {
+		m.queueSettled[o] = s.NewCounter(fmt.Sprintf(`settle_queue_settled_total{mechanism=%q}`, o))
+	}
+	m.queueExpired = s.NewCounter("settle_queue_expired_total")
+	queueGauge := func(name string, f func(st ledger.QueueStats, height uint64) float64) {
+		s.NewGauge(name, func() float64 { return f(m.queue.stats(n.ledger)) })
+	}
+	queueGauge("settle_queue_entries", func(st ledger.QueueStats, _ uint64) float64 { return float64(st.Entries) })
+	queueGauge("settle_queue_urgent_entries", func(st ledger.QueueStats, _ uint64) float64 { return float64(st.Urgent) })
+	queueGauge("settle_queue_value", func(st ledger.QueueStats, _ uint64) float64 { return float64(st.Value) })
+	queueGauge("settle_queue_oldest_age_blocks", func(st ledger.QueueStats, height uint64) float64 {
+		if st.Entries == 0 || st.OldestAt > height {
+			return 0
+		}
+		return float64(height - st.OldestAt)
+	})
 	for r := mempool.DropExpired; r <= mempool.DropFailed; r++ {
 		m.drops[r] = s.NewCounter(fmt.Sprintf(`settle_mempool_dropped_total{reason=%q}`, r))
 	}
@@ -92,6 +135,14 @@ func (m *metrics) block(txs int, exec, commit time.Duration, res *ledger.BlockRe
 		}
 	}
 	m.txsSucceeded.Add(ok)
+	for i := range res.QueueEvents { // none in the common block
+		switch o := res.QueueEvents[i].Outcome; o {
+		case ledger.QueueReleased, ledger.QueueOffset:
+			m.queueSettled[o].Inc()
+		case ledger.QueueExpired:
+			m.queueExpired.Inc()
+		}
+	}
 	m.blockTxs.Update(float64(txs))
 	m.execSeconds.Update(exec.Seconds())
 	m.commitSeconds.Update(commit.Seconds())

@@ -226,7 +226,8 @@ func (n *Node) executeBlock(b *chain.Block, committed []mempool.Committed) ([]me
 		n.checkInvariants(b.Height)
 	}
 	n.orderer.Executed(b.Height, res.Meta.StateHash)
-	n.events.Publish(&events.Block{Height: b.Height, Hash: b.Hash, StateHash: res.Meta.StateHash, TimeMs: b.TimeMs, Receipts: res.Receipts})
+	n.events.Publish(&events.Block{Height: b.Height, Hash: b.Hash, StateHash: res.Meta.StateHash, TimeMs: b.TimeMs,
+		Receipts: res.Receipts, Queue: res.QueueEvents})
 	n.lastBlock.Store(time.Now().UnixMilli())
 	n.metrics.block(len(b.Txs), t1.Sub(t0), t2.Sub(t1), res)
 	return committed, nil

@@ -7,6 +7,7 @@ import (
 
 	"settle/engine/codes"
 	"settle/engine/devnet"
+	"settle/engine/ledger"
 	"settle/engine/txn"
 	"settle/internal/testkit"
 	"settle/internal/testpay"
@@ -16,7 +17,12 @@ func testNode(t *testing.T, accounts int) (*Node, context.CancelFunc, chan error
 	t.Helper()
 	o := devnet.DefaultOptions()
 	o.Accounts = accounts
-	g := devnet.Genesis(o)
+	return testNodeOf(t, devnet.Genesis(o))
+}
+
+// testNodeOf starts a single validator of genesis g on a fresh data directory.
+func testNodeOf(t *testing.T, g *ledger.Genesis) (*Node, context.CancelFunc, chan error) {
+	t.Helper()
 	cfg := DefaultConfig(t.TempDir(), g)
 	cfg.BlockDelayMax = 5 * time.Millisecond
 	n, err := New(cfg, nil)

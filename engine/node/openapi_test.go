@@ -11,6 +11,7 @@ import (
 
 	"settle/engine/api"
 	"settle/engine/devnet"
+	"settle/engine/ledger"
 	"settle/engine/txn"
 	"settle/internal/testkit"
 )
@@ -90,6 +91,31 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	call("GET", "/v1/proof/tx/"+pay1.Hash().String(), "", nil, 404)
 	call("GET", "/v1/proof/account/"+addr+"?height=1", "", nil, 404)
 	call("GET", "/v1/proof/account/"+addr+"?height=x", "", nil, 400)
+	// The RTGS queue: a payment beyond its sender's balance waits (its status
+	// carries the queue object, its sender's queue lists it), then funds
+	// release it (the history's queue role, the report's split).
+	each := devnet.DefaultOptions().NativeEach
+	waiting := queuedPay(t, 7, 6, 1, each+1000, txn.PriorityUrgent)
+	call("POST", "/v1/tx", "application/json", mustJSON(t, waiting), 202)
+	testkit.WaitFor(t, 10*time.Second, "the queued payment commits", func() bool {
+		st, err := n.Tx(waiting.Hash())
+		return err == nil && st.Committed
+	})
+	queuer := devnet.DemoKey(devnet.ChainID, 7).AccountID().String()
+	call("GET", "/v1/tx/"+waiting.Hash().String(), "", nil, 200)
+	call("GET", "/v1/account/"+queuer+"/queue", "", nil, 200)
+	call("GET", "/v1/account/"+queuer+"/queue?limit=1000", "", nil, 200)
+	call("GET", "/v1/account/"+queuer+"/queue?cursor=zz", "", nil, 400)
+	call("GET", "/v1/account/stlnotanaddress/queue", "", nil, 400)
+	call("POST", "/v1/tx", "application/json", mustJSON(t, pay(t, 0, 7, 1, 10_000)), 202)
+	testkit.WaitFor(t, 10*time.Second, "the queued payment is released", func() bool {
+		st, err := n.Tx(waiting.Hash())
+		return err == nil && st.Queue != nil && st.Queue.Outcome == ledger.QueueReleased
+	})
+	call("GET", "/v1/tx/"+waiting.Hash().String(), "", nil, 200)
+	call("GET", "/v1/account/"+queuer+"/history", "", nil, 200)
+	call("GET", fmt.Sprintf("/v1/report?from=1&to=%d&account=%s", n.Height(), queuer), "", nil, 200)
+
 	call("GET", "/healthz", "", nil, 200)
 	call("GET", "/readyz", "", nil, 200)
 	call("GET", "/metrics", "", nil, 200)

@@ -29,6 +29,12 @@ var Families = []Family{
 	{"settle_pebble_flushed_bytes_total", "counter", "Bytes of tables Pebble's memtable flushes wrote.", ""},
 	{"settle_pebble_compacted_bytes_total", "counter", "Bytes of tables Pebble's compactions wrote.", ""},
 	{"settle_pebble_l0_files", "gauge", "Tables in Pebble's level 0 (a rising count means compactions lag).", ""},
+	{"settle_queue_entries", "gauge", "Entries waiting in the RTGS queue (committed state).", ""},
+	{"settle_queue_urgent_entries", "gauge", "Urgent entries waiting in the RTGS queue.", ""},
+	{"settle_queue_value", "gauge", "Sum of the queued entries' legs in minor units, across assets (saturates at 2^62).", ""},
+	{"settle_queue_oldest_age_blocks", "gauge", "Blocks since the oldest waiting entry was queued (0 when the queue is empty).", ""},
+	{"settle_queue_settled_total", "counter", "Queued entries that settled, by mechanism (released when funds arrived, offset by gridlock resolution).", "mechanism"},
+	{"settle_queue_expired_total", "counter", "Queued entries that left the queue unsettled at the end of their queue_until block.", ""},
 
 	// The HTTP API (engine/api).
 	{"settle_api_requests_total", "counter", "Answered API requests, by route and code.", "route, code"},
