@@ -29,7 +29,7 @@ func TestCommandConventions(t *testing.T) {
 	}
 	cases = append(cases, testkit.CLICase{Args: []string{"verify", "tx", "-h"}, Exit: 0, Contains: "Usage of verify tx"},
 		testkit.CLICase{Args: []string{"verify", "-h"}, Exit: 0, Contains: "settlectl verify account"})
-	for _, sub := range []string{"keygen", "pay", "account", "tx", "status", "report", "verify"} {
+	for _, sub := range []string{"keygen", "pay", "account", "queue", "queue-cancel", "queue-priority", "tx", "status", "report", "verify"} {
 		cases = append(cases, testkit.CLICase{Args: []string{sub, "-h"}, Exit: 0, Contains: "Usage of " + sub})
 	}
 	testkit.CheckCLI(t, testkit.Build(t, "./cmd/settlectl"), cases)

@@ -1,8 +1,11 @@
 // Command settlectl is a client for a Settle validator's HTTP API.
 //
 //	settlectl keygen [-out FILE]
-//	settlectl pay [-key-file FILE] -to ADDRESS -amount N [-asset STL|CODE/ISSUER] [-fee N] [-memo TEXT] [-wait]
+//	settlectl pay [-key-file FILE] -to ADDRESS -amount N [-asset STL|CODE/ISSUER] [-fee N] [-memo TEXT] [-queue urgent|normal [-queue-blocks N]] [-wait]
 //	settlectl account ADDRESS
+//	settlectl queue ADDRESS
+//	settlectl queue-cancel [-key-file FILE] -seq N [-wait]
+//	settlectl queue-priority [-key-file FILE] -seq N -priority urgent|normal [-wait]
 //	settlectl tx HASH
 //	settlectl status
 //	settlectl verify tx -genesis FILE HASH
@@ -48,6 +51,10 @@ func main() {
 		err = payCmd(args)
 	case "account":
 		err = getCmd("account", args, func(a string) string { return "/v1/account/" + a })
+	case "queue":
+		err = getCmd("queue", args, func(a string) string { return "/v1/account/" + a + "/queue" })
+	case "queue-cancel", "queue-priority":
+		err = queueCmd(os.Args[1], args)
 	case "tx":
 		err = getCmd("tx", args, func(h string) string { return "/v1/tx/" + h })
 	case "status":
@@ -80,8 +87,12 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   settlectl keygen [-out FILE]
-  settlectl pay [-node URL] [-key-file FILE] -to ADDRESS -amount N [-asset STL|CODE/ISSUER] [-fee N] [-memo TEXT] [-wait]
+  settlectl pay [-node URL] [-key-file FILE] -to ADDRESS -amount N [-asset STL|CODE/ISSUER] [-fee N] [-memo TEXT]
+                [-queue urgent|normal [-queue-blocks N]] [-wait]
   settlectl account [-node URL] ADDRESS
+  settlectl queue [-node URL] ADDRESS
+  settlectl queue-cancel [-node URL] [-key-file FILE] -seq N [-wait]
+  settlectl queue-priority [-node URL] [-key-file FILE] -seq N -priority urgent|normal [-wait]
   settlectl tx [-node URL] HASH
   settlectl status [-node URL]
   settlectl report [-node URL] [-account ADDRESS] [-json] FROM TO
@@ -94,7 +105,11 @@ every command that talks to a node also takes -tls-ca FILE, -tls-cert FILE, -tls
 -node takes a URL (http://host:port, https://host:port) or host:port (http)
 
 pay signs with -key-file FILE (mode 0600, from keygen -out) or else the hex
-seed in $SETTLE_KEY; a key is never taken from the command line.
+seed in $SETTLE_KEY; a key is never taken from the command line. pay -queue
+sends a queued_payment: if liquidity is short it waits in the RTGS queue (result
+"queued") for up to -queue-blocks blocks after its last valid height; queue
+lists an account's waiting payments, queue-cancel and queue-priority change
+one of the sender's, named by its sequence (docs/ledger.md).
 
 environment:
   SETTLE_NODE      the default -node (else http://127.0.0.1:7700)
@@ -212,9 +227,18 @@ func payCmd(args []string) error {
 	fee := fs.Uint64("fee", 0, "fee in native minor units (default: the node's current minimum)")
 	memo := fs.String("memo", "", "memo text (at most 512 bytes)")
 	validFor := fs.Uint64("valid-for", 1000, "blocks after the current height during which the tx may be included")
+	queue := fs.String("queue", "", `"urgent" or "normal": send a queued_payment, which waits in the RTGS queue when liquidity is short`)
+	queueBlocks := fs.Uint64("queue-blocks", 0, "with -queue: blocks after the last valid height it may still wait (at most 1,000,000)")
 	wait := fs.Bool("wait", false, "wait until the transaction is committed and print its receipt")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	prio, queued := txn.PriorityFromName(*queue)
+	if *queue != "" && !queued {
+		return fmt.Errorf("-queue %q must be urgent or normal", *queue)
+	}
+	if *queueBlocks > 0 && !queued {
+		return errors.New("-queue-blocks needs -queue")
 	}
 	var keyInArgv bool
 	fs.Visit(func(f *flag.Flag) { keyInArgv = keyInArgv || f.Name == "key" })
@@ -233,19 +257,86 @@ func payCmd(args []string) error {
 	if err != nil {
 		return err
 	}
+	if queued {
+		tx.Type, tx.Priority, tx.QueueUntil = txn.TypeQueuedPayment, prio, tx.LastValid+*queueBlocks
+		if err := txn.Sign(tx, key); err != nil {
+			return err
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	st, err := c.Status(ctx)
 	cancel()
 	if err != nil {
 		return err
 	}
+	return submitAndWait(c, tx, *wait, st.Height)
+}
+
+// submitAndWait submits a signed transaction, prints the answer and, with
+// wait, follows the stream from height until it commits.
+func submitAndWait(c *client.Client, tx *txn.Tx, wait bool, height uint64) error {
 	if err := payWith(c, tx); err != nil {
 		return err
 	}
-	if !*wait {
+	if !wait {
 		return nil
 	}
-	return waitCommitted(c, tx.Hash(), int64(st.Height), 30*time.Second)
+	return waitCommitted(c, tx.Hash(), int64(height), 30*time.Second)
+}
+
+// queueCmd sends queue_cancel or queue_priority_set for one of the sender's
+// queued transactions.
+func queueCmd(name string, args []string) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	nf := addNodeFlags(fs)
+	keyPath := fs.String("key-file", "", "sender's key file, mode 0600 (from keygen -out); default: the hex seed in $"+keyEnv)
+	seq := fs.Uint64("seq", 0, "sequence of the sender's queued transaction")
+	priority := fs.String("priority", "", `queue-priority: "urgent" or "normal"`)
+	fee := fs.Uint64("fee", 0, "fee in native minor units (default: the node's current minimum)")
+	wait := fs.Bool("wait", false, "wait until the transaction is committed and print its receipt")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *seq == 0 {
+		return fmt.Errorf("%s needs -seq, the sequence of the queued transaction", name)
+	}
+	prio, ok := txn.PriorityFromName(*priority)
+	switch {
+	case name == "queue-priority" && !ok:
+		return fmt.Errorf("-priority %q must be urgent or normal", *priority)
+	case name == "queue-cancel" && *priority != "":
+		return errors.New("queue-cancel takes no -priority")
+	}
+	key, err := senderKey(*keyPath, os.Getenv)
+	if err != nil {
+		return err
+	}
+	c, err := nf.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	st, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	acc, err := c.Account(ctx, key.AccountID())
+	if err != nil {
+		return fmt.Errorf("sender account: %w", err)
+	}
+	if *fee == 0 {
+		*fee = st.MinFee
+	}
+	tx := &txn.Tx{Type: txn.TypeQueueCancel, ChainID: st.ChainID, Sender: key.AccountID(), Seq: uint64(acc.Sequence),
+		Fee: *fee, LastValid: st.Height + 1000, QueueSeq: *seq}
+	if name == "queue-priority" {
+		tx.Type, tx.Priority = txn.TypeQueuePrioritySet, prio
+	}
+	if err := txn.Sign(tx, key); err != nil {
+		return err
+	}
+	return submitAndWait(c, tx, *wait, st.Height)
 }
 
 // payWith submits a signed payment in its JSON form and prints the answer.

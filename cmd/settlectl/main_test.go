@@ -123,3 +123,45 @@ func TestSenderKeyNeverFromArgv(t *testing.T) {
 		t.Fatalf("pay -key SEED: %v", err)
 	}
 }
+
+// TestQueueCommandsAgainstRealNode: pay -queue sends a queued_payment that
+// waits (more than the sender holds), queue lists it, queue-priority makes
+// it urgent and queue-cancel removes it, each committed on a real validator.
+func TestQueueCommandsAgainstRealNode(t *testing.T) {
+	ctx := t.Context()
+	_, addr := testnode.Start(t, 4, nil)
+	c, err := client.New(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := devnet.DemoKey(devnet.ChainID, 2)
+	keyPath := filepath.Join(t.TempDir(), "key.json")
+	kf, _ := json.Marshal(keyFile{Address: from.AccountID().String(), Seed: hex.EncodeToString(from.Seed())})
+	if err := os.WriteFile(keyPath, kf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	to := devnet.DemoKey(devnet.ChainID, 3).AccountID().String()
+	node := []string{"-node", addr, "-key-file", keyPath, "-wait"}
+	if err := payCmd(append(node, "-to", to, "-amount", "4000000000000000", "-queue", "normal", "-queue-blocks", "50")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Raw(ctx, "/v1/account/"+from.AccountID().String()+"/queue")
+	if err != nil || !strings.Contains(string(b), `"priority":"normal"`) {
+		t.Fatalf("queue: %s (%v)", b, err)
+	}
+	if err := queueCmd("queue-priority", append(node, "-seq", "1", "-priority", "urgent")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ = c.Raw(ctx, "/v1/account/"+from.AccountID().String()+"/queue"); !strings.Contains(string(b), `"priority":"urgent"`) {
+		t.Fatalf("after queue-priority: %s", b)
+	}
+	if err := queueCmd("queue-cancel", append(node, "-seq", "1")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ = c.Raw(ctx, "/v1/account/"+from.AccountID().String()+"/queue"); strings.Contains(string(b), `"priority"`) {
+		t.Fatalf("after queue-cancel: %s", b)
+	}
+	if err := queueCmd("queue-priority", append(node, "-seq", "1")); err == nil {
+		t.Fatal("queue-priority without -priority was accepted")
+	}
+}
