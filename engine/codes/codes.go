@@ -81,12 +81,16 @@ const (
 	BadFulfillment    Code = "bad_fulfillment"     // the fulfillment does not hash to the escrow's condition
 
 	// The RTGS queue (docs/ledger.md, "Queued payments and liquidity saving").
-	Queued         Code = "queued"          // a queued transfer could not settle yet and waits in the queue (fee charged)
-	QueueNotFound  Code = "queue_not_found" // no queued transaction of the sender with this sequence
-	QueueReleased  Code = "queue_released"  // history: a queued transfer settled from the queue when funds arrived
-	QueueOffset    Code = "queue_offset"    // history: a queued transfer settled by gridlock resolution (multilateral offsetting)
-	QueueExpired   Code = "queue_expired"   // history: a queued transfer left the queue unsettled at the end of its queue_until block
-	QueueCancelled Code = "queue_cancelled" // history: a queued transfer was cancelled by its sender
+	QueueNotFound Code = "queue_not_found" // no queued transaction of the sender with this sequence
+)
+
+// Results that are never a refusal, so they carry no HTTP status and are not
+// in All: a receipt's (like Success) or a history entry's.
+const (
+	Queued        Code = "queued"         // receipt: a queued transfer could not settle yet and waits in the queue (fee charged)
+	QueueReleased Code = "queue_released" // history: a queued transfer settled from the queue when funds arrived
+	QueueOffset   Code = "queue_offset"   // history: a queued transfer settled by gridlock resolution (multilateral offsetting)
+	QueueExpired  Code = "queue_expired"  // history: a queued transfer left the queue unsettled at the end of its queue_until block
 )
 
 var httpStatus = map[Code]int{
@@ -133,12 +137,7 @@ var httpStatus = map[Code]int{
 	EscrowExpired:     http.StatusUnprocessableEntity,
 	EscrowNotExpired:  http.StatusUnprocessableEntity,
 	BadFulfillment:    http.StatusUnprocessableEntity,
-	Queued:            http.StatusAccepted,
 	QueueNotFound:     http.StatusUnprocessableEntity,
-	QueueReleased:     http.StatusOK,
-	QueueOffset:       http.StatusOK,
-	QueueExpired:      http.StatusUnprocessableEntity,
-	QueueCancelled:    http.StatusOK,
 }
 
 // HTTPStatus returns the status an API answer with this code carries.

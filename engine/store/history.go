@@ -47,7 +47,7 @@ func (r Role) String() string {
 // escrow returned on expiry.
 func IsQueueResult(c codes.Code) bool {
 	switch c {
-	case codes.QueueReleased, codes.QueueOffset, codes.QueueExpired, codes.QueueCancelled:
+	case codes.QueueReleased, codes.QueueOffset, codes.QueueExpired:
 		return true
 	}
 	return false

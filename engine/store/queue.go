@@ -34,17 +34,16 @@ func queueNetKey(h uint64, o ledger.QueueOutcome) []byte {
 	return append(binary.BigEndian.AppendUint64([]byte{prefixQueueNet, '/'}, h), byte(o))
 }
 
-// queueResult is the history result of a queue outcome.
+// queueResult is the history result of a queue outcome; a cancel has no
+// history entry of its own (the queue_cancel transaction's is the record).
 func queueResult(o ledger.QueueOutcome) codes.Code {
 	switch o {
 	case ledger.QueueReleased:
 		return codes.QueueReleased
 	case ledger.QueueOffset:
 		return codes.QueueOffset
-	case ledger.QueueExpired:
-		return codes.QueueExpired
 	}
-	return codes.QueueCancelled
+	return codes.QueueExpired
 }
 
 // writeQueue adds a block's queue writes to its batch: the entries, the
