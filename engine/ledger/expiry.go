@@ -60,6 +60,15 @@ func (x *heightIndex[K]) prune(h uint64) {
 	}
 }
 
+// pruneEmptied drops the emptied buckets of heights up to h, oldest first,
+// and stops at the first that still holds ids (the queue's backlog of a
+// cut-off larger than a block removes).
+func (x *heightIndex[K]) pruneEmptied(h uint64) {
+	for len(x.heights) > 0 && x.heights[0] <= h && len(x.buckets[x.heights[0]]) == 0 {
+		delete(x.buckets, heap.Pop(&x.heights).(uint64))
+	}
+}
+
 // due appends the ids due at or below h. Cost: the heights visited (those <=
 // h, plus their children) and the ids found.
 func (x *heightIndex[K]) due(h uint64, out []K) []K {

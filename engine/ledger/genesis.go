@@ -42,6 +42,10 @@ type GenesisQueue struct {
 	// ReleaseAttemptsMax bounds the queued entries tried by the end-of-block
 	// release; 0: the default.
 	ReleaseAttemptsMax int `json:"release_attempts_max,omitempty"`
+	// ExpiriesMax bounds the entries one block removes on expiry; those past
+	// it (a mass cut-off) leave in the next blocks and meanwhile cannot
+	// settle. 0: the default.
+	ExpiriesMax int `json:"expiries_max,omitempty"`
 }
 
 // The queue's defaults and the largest values a genesis may set.
@@ -50,6 +54,8 @@ const (
 	GridlockEntriesDefault     = 4_096
 	GridlockRoundsDefault      = 32
 	ReleaseAttemptsDefault     = 4_096
+	ExpiriesDefault            = 4_096
+	expiriesLimit              = 1_000_000
 	gridlockEveryBlocksMax     = 1_000_000
 	gridlockEntriesLimit       = 1_000_000
 	gridlockRoundsLimit        = 1_000
@@ -62,12 +68,13 @@ type queueParams struct {
 	gridlockEntriesMax  int
 	gridlockRoundsMax   int
 	releaseAttemptsMax  int
+	expiriesMax         int
 }
 
 // QueueDefaults returns the queue settings a genesis without "queue" runs.
 func QueueDefaults() GenesisQueue {
 	return GenesisQueue{GridlockEveryBlocks: GridlockEveryBlocksDefault, GridlockEntriesMax: GridlockEntriesDefault,
-		GridlockRoundsMax: GridlockRoundsDefault, ReleaseAttemptsMax: ReleaseAttemptsDefault}
+		GridlockRoundsMax: GridlockRoundsDefault, ReleaseAttemptsMax: ReleaseAttemptsDefault, ExpiriesMax: ExpiriesDefault}
 }
 
 func (g *Genesis) queueParams() queueParams {
@@ -83,7 +90,8 @@ func (g *Genesis) queueParams() queueParams {
 		return v
 	}
 	return queueParams{gridlockEveryBlocks: q.GridlockEveryBlocks, gridlockEntriesMax: pick(q.GridlockEntriesMax, d.GridlockEntriesMax),
-		gridlockRoundsMax: pick(q.GridlockRoundsMax, d.GridlockRoundsMax), releaseAttemptsMax: pick(q.ReleaseAttemptsMax, d.ReleaseAttemptsMax)}
+		gridlockRoundsMax: pick(q.GridlockRoundsMax, d.GridlockRoundsMax), releaseAttemptsMax: pick(q.ReleaseAttemptsMax, d.ReleaseAttemptsMax),
+		expiriesMax: pick(q.ExpiriesMax, d.ExpiriesMax)}
 }
 
 func (q *GenesisQueue) validate() error {
@@ -96,6 +104,8 @@ func (q *GenesisQueue) validate() error {
 		return fmt.Errorf("queue.gridlock_rounds_max %d must be 0 (default) to %d", q.GridlockRoundsMax, gridlockRoundsLimit)
 	case q.ReleaseAttemptsMax < 0 || q.ReleaseAttemptsMax > releaseAttemptsLimit:
 		return fmt.Errorf("queue.release_attempts_max %d must be 0 (default) to %d", q.ReleaseAttemptsMax, releaseAttemptsLimit)
+	case q.ExpiriesMax < 0 || q.ExpiriesMax > expiriesLimit:
+		return fmt.Errorf("queue.expiries_max %d must be 0 (default) to %d", q.ExpiriesMax, expiriesLimit)
 	}
 	return nil
 }

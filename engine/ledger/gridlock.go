@@ -135,7 +135,7 @@ type netting struct {
 // gridlock runs one resolution over the queue as the block sees it and
 // reports whether it settled anything.
 func (l *Ledger) gridlock(x *execCtx) bool {
-	cands := l.gridlockCandidates(x.o)
+	cands := l.gridlockCandidates(x.o, x.height)
 	if len(cands) == 0 {
 		return false
 	}
@@ -151,8 +151,8 @@ func (l *Ledger) gridlock(x *execCtx) bool {
 }
 
 // gridlockCandidates returns the first gridlockEntriesMax queued entries in
-// queue order.
-func (l *Ledger) gridlockCandidates(o *overlay) []*Queued {
+// queue order that may still settle at height.
+func (l *Ledger) gridlockCandidates(o *overlay, height uint64) []*Queued {
 	l.mu.RLock()
 	senders := make([]txn.AccountID, 0, len(l.mu.queue.senders)+len(o.q.bySender))
 	for s := range l.mu.queue.senders {
@@ -176,7 +176,9 @@ func (l *Ledger) gridlockCandidates(o *overlay) []*Queued {
 	var out []*Queued
 	for h.Len() > 0 && len(out) < l.queue.gridlockEntriesMax {
 		v := h.views[0]
-		out = append(out, v[0])
+		if v[0].Until >= height {
+			out = append(out, v[0]) // not lapsed (past its queue_until, awaiting removal)
+		}
 		if len(v) == 1 {
 			heap.Pop(h)
 		} else {

@@ -243,7 +243,7 @@ func (s *queueState) draw(q *Queued, d int) {
 // lists, additions merge in. Cost: O(entries of the touched senders).
 func (s *queueState) install(ws []QueueWrite, height uint64) {
 	if len(ws) == 0 {
-		s.expiry.prune(height)
+		s.expiry.pruneEmptied(height)
 		return
 	}
 	touched := map[txn.AccountID][]*Queued{} // the sender's new or changed records
@@ -287,7 +287,7 @@ func (s *queueState) install(ws []QueueWrite, height uint64) {
 		}
 		s.senders[sender] = sq
 	}
-	s.expiry.prune(height)
+	s.expiry.pruneEmptied(height)
 }
 
 // mergeQueued merges two lists sorted by queueLess.
@@ -404,8 +404,8 @@ func (l *Ledger) checkQueue() error {
 			if q.Priority == txn.PriorityUrgent {
 				urgent++
 			}
-			if q.Until <= l.mu.meta.Height && l.mu.meta.Height > 0 {
-				return fmt.Errorf("queued %x should have expired at %d (now %d)", q.ID.Key(), q.Until, l.mu.meta.Height)
+			if q.Until < q.Height {
+				return fmt.Errorf("queued %x may wait until %d, before it was queued at %d", q.ID.Key(), q.Until, q.Height)
 			}
 		}
 		if urgent != sq.urgent || len(sq.entries) == 0 || len(sq.entries) > QueuedPerAccountMax {

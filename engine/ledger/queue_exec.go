@@ -314,6 +314,7 @@ func (l *Ledger) release(x *execCtx, budget *int) {
 	// Oldest and most urgent heads first; map order must not leak into the result.
 	heads := make(map[txn.AccountID]*Queued, len(work))
 	for _, s := range work {
+		heads[s] = view(s)[0]
 		for _, e := range view(s) {
 			if o.queued(e.ID) == e {
 				heads[s] = e
@@ -331,8 +332,8 @@ func (l *Ledger) release(x *execCtx, budget *int) {
 		i := 0
 		for ; i < len(v) && *budget > 0; i++ {
 			e := v[i]
-			if o.queued(e.ID) != e {
-				continue // settled, or replaced by a priority change, in this block
+			if o.queued(e.ID) != e || e.Until < x.height {
+				continue // settled or replaced in this block, or lapsed (past its queue_until, awaiting removal)
 			}
 			*budget--
 			if x.settleEntry(e) {
@@ -367,7 +368,11 @@ func (x *execCtx) settleEntry(e *Queued) bool {
 	return true
 }
 
-// expireQueued removes the entries whose queue_until is this block, in queue order.
+// expireQueued removes the entries whose queue_until is this block or
+// earlier, oldest queue_until first and in queue order, at most expiriesMax
+// of them: a cut-off that many entries share is spread over the next blocks,
+// and until then the entries past it are lapsed — release and gridlock
+// resolution skip them, so none settles after its queue_until.
 func (l *Ledger) expireQueued(o *overlay, res *BlockResult, height uint64) {
 	var due []*Queued
 	seen := map[QueueID]bool{}
@@ -388,7 +393,18 @@ func (l *Ledger) expireQueued(o *overlay, res *BlockResult, height uint64) {
 			due = append(due, e)
 		}
 	}
-	slices.SortFunc(due, queueCmp)
+	slices.SortFunc(due, func(a, b *Queued) int {
+		switch {
+		case a.Until < b.Until:
+			return -1
+		case a.Until > b.Until:
+			return 1
+		}
+		return queueCmp(a, b)
+	})
+	if len(due) > l.queue.expiriesMax {
+		due = due[:l.queue.expiriesMax]
+	}
 	for _, e := range due {
 		o.removeQueued(e)
 		res.QueueEvents = append(res.QueueEvents, QueueEvent{Entry: e, Outcome: QueueExpired})

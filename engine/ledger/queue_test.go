@@ -378,7 +378,7 @@ func TestGridlockBounds(t *testing.T) {
 
 func TestGenesisQueueValidation(t *testing.T) {
 	for _, q := range []ledger.GenesisQueue{{GridlockEntriesMax: -1}, {GridlockRoundsMax: 1001}, {ReleaseAttemptsMax: 2_000_000},
-		{GridlockEveryBlocks: 2_000_000}} {
+		{GridlockEveryBlocks: 2_000_000}, {ExpiriesMax: -1}} {
 		g := genesis(2, testNative)
 		g.Queue = &q
 		if err := g.Validate(); err == nil {
@@ -409,5 +409,31 @@ func TestReleaseBudget(t *testing.T) {
 	}
 	if res := block(t, l, pay(0, 1, usd(), 1)); !equal(events(res), []string{"1:3 released"}) {
 		t.Fatalf("next block touching the sender: %q", events(res))
+	}
+}
+
+// TestQueueExpiryBound: a block removes at most expiries_max entries on
+// expiry; the rest leave in the next blocks and meanwhile never settle, by
+// release or by offsetting.
+func TestQueueExpiryBound(t *testing.T) {
+	g := genesis(6, testNative)
+	g.Queue = &ledger.GenesisQueue{GridlockEveryBlocks: 3, ExpiriesMax: 1}
+	l := newLedger(t, g)
+	block(t, l, queuedUntil(1, 2, 100, 2), queuedUntil(2, 1, 100, 2), queuedUntil(3, 4, 100, 2))
+	if res := block(t, l, noop(5)); !equal(events(res), []string{"1:1 expired"}) {
+		t.Fatalf("block 2: %q", events(res))
+	}
+	// Block 3 runs gridlock resolution and funds 3: the lapsed 2→1 and 3→4
+	// must neither offset nor release.
+	if res := block(t, l, pay(0, 3, usd(), 100)); !equal(events(res), []string{"2:1 expired"}) {
+		t.Fatalf("block 3: %q", events(res))
+	}
+	if res := block(t, l, pay(0, 3, usd(), 1)); !equal(events(res), []string{"3:1 expired"}) {
+		t.Fatalf("block 4: %q", events(res))
+	}
+	wantUSD(t, l, 3, 101)
+	wantUSD(t, l, 4, 0)
+	if st := l.QueueStats(); st.Entries != 0 {
+		t.Fatalf("%d entries left", st.Entries)
 	}
 }
