@@ -3,16 +3,16 @@ package loadgen
 import (
 	"fmt"
 
-	"settle/bench/rtgsday"
 	"settle/engine/devnet"
 	"settle/engine/ledger"
 	"settle/engine/txn"
+	"settle/loadgen/daymodel"
 )
 
 // The rtgs-day mix replays a simulated business day of interbank payments
-// (bench/rtgsday: a scale-free payment network among 50 banks, lognormal
-// values, 10% urgent; docs/bench.md "A simulated business day") on a real
-// cluster, every payment a queued_payment of EUR: what cannot settle at once
+// (loadgen/daymodel, the day bench rtgs-day replays in process: a scale-free
+// payment network among 50 banks, lognormal values, 10% urgent; docs/bench.md
+// "A simulated business day") on a real cluster, every payment a queued_payment of EUR: what cannot settle at once
 // waits in the RTGS queue and settles when funds arrive or by gridlock
 // resolution. The genesis gives each bank the opening liquidity of level
 // MixDayLiquidity between the day's lower and upper bounds, so that payments
@@ -25,17 +25,17 @@ const MixRTGSDay = "rtgs-day"
 const (
 	MixDayLiquidity = 0.25 // opening liquidity level f: lower + f × (upper − lower) per bank
 	MixDayGridlockK = 1    // gridlock resolution every block on the mix's genesis
-	mixDaySeed      = rtgsday.DefaultSeed
+	mixDaySeed      = daymodel.DefaultSeed
 )
 
 // dayMixParams is the model of the mix: the reported day's parameters.
-func dayMixParams() rtgsday.Params { return rtgsday.DefaultParams() }
+func dayMixParams() daymodel.Params { return daymodel.DefaultParams() }
 
 // mixDay generates the mix's day (deterministic).
-func mixDay() (*rtgsday.Day, error) {
+func mixDay() (*daymodel.Day, error) {
 	p := dayMixParams()
 	p.Seed = mixDaySeed
-	return rtgsday.Generate(p)
+	return daymodel.Generate(p)
 }
 
 // dayGenesis is the rtgs-day genesis: demo account 0 issues EUR, accounts 1..Banks are
@@ -49,7 +49,7 @@ func dayGenesis(spec MixSpec, chainID string, baseFee uint64) (*ledger.Genesis, 
 	if day.Banks() != spec.Banks {
 		return nil, fmt.Errorf("rtgs-day: the day has %d banks, the mix %d", day.Banks(), spec.Banks)
 	}
-	liq, err := rtgsday.ComputeBounds(day).Liquidity(spec.DayLiquidity)
+	liq, err := daymodel.ComputeBounds(day).Liquidity(spec.DayLiquidity)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func MixDayPayments() (int, error) {
 type DayMix struct {
 	spec  MixSpec
 	env   Env
-	day   *rtgsday.Day
+	day   *daymodel.Day
 	seqs  []uint64
 	asset txn.Asset
 	next  int // index of the next payment of the day

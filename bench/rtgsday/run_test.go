@@ -2,7 +2,36 @@ package rtgsday
 
 import (
 	"testing"
+
+	"settle/loadgen/daymodel"
 )
+
+func smallParams(seed uint64) Params { return daymodel.SmallParams(seed) }
+
+func generate(t *testing.T, p Params) *Day {
+	t.Helper()
+	d, err := Generate(p)
+	if err != nil {
+		t.Fatalf("generate: %v", err)
+	}
+	return d
+}
+
+// Banks of the hand-made days.
+const (
+	bankA = iota
+	bankB
+	bankC
+)
+
+func handMade(t *testing.T, banks, blocks int, pays []Payment) *Day {
+	t.Helper()
+	d, err := HandMade(banks, blocks, pays)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
 
 // testRun checks the ledger's invariants after every block.
 var testRun = RunOptions{CheckEvery: 1}

@@ -106,7 +106,7 @@ func Run(o Options) (*Result, error) {
 	}
 	res := &Result{Params: day.Params, Levels: o.Levels, EndBlocks: o.EndBlocks, SearchTolerance: o.SearchTolerance,
 		StateRoot: o.Run.StateRoot, GridlockRoundsMax: o.Run.GridlockRoundsMax, ReleaseAttemptsMax: o.Run.ReleaseAttemptsMax, Day: Summarize(day), UpperTotalMinor: sim.Bounds.UpperTotal(),
-		LowerTotalMinor: sim.Bounds.LowerTotal(), Banks: bankFigures(day, sim.Bounds)}
+		LowerTotalMinor: sim.Bounds.LowerTotal(), Banks: BankFiguresOf(day, sim.Bounds)}
 	res.Modes = append(res.Modes, ModePlain())
 	for _, k := range o.LSMEveryBlocks {
 		res.Modes = append(res.Modes, ModeLSM(k))

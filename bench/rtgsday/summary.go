@@ -1,9 +1,10 @@
 package rtgsday
 
 import (
-	"math"
 	"sort"
 	"time"
+
+	"settle/loadgen/daymodel"
 )
 
 // RunSummary is one run's figures: a mode at a liquidity level.
@@ -113,7 +114,7 @@ func (c *chain) summarize(mode Mode, f float64, b Bounds, r *replay) RunSummary 
 			total += d
 		}
 		s.DelayMeanBlocks = total / float64(len(delays))
-		s.DelayP99Blocks = nearestRank(delays, 0.99)
+		s.DelayP99Blocks = daymodel.NearestRank(delays, 0.99)
 		s.DelayMaxBlocks = delays[len(delays)-1]
 		s.DelayValueMeanBlocks = weighted / float64(s.SettledValue)
 	}
@@ -126,17 +127,10 @@ func (c *chain) summarize(mode Mode, f float64, b Bounds, r *replay) RunSummary 
 	}
 	sort.Float64s(us)
 	if len(us) > 0 {
-		s.ExecuteMedianUs = nearestRank(us, 0.5)
-		s.ExecuteP99Us = nearestRank(us, 0.99)
+		s.ExecuteMedianUs = daymodel.NearestRank(us, 0.5)
+		s.ExecuteP99Us = daymodel.NearestRank(us, 0.99)
 		s.ExecuteMaxUs = us[len(us)-1]
 	}
 	s.ExecuteTotalMs = float64(total.Nanoseconds()) / 1e6
 	return s
-}
-
-// nearestRank returns the q-quantile of sorted values by the nearest-rank
-// method: the smallest value with at least q of the values at or below it.
-func nearestRank(sorted []float64, q float64) float64 {
-	i := int(math.Ceil(q*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
 }

@@ -1,4 +1,4 @@
-package rtgsday
+package daymodel
 
 import (
 	"errors"
@@ -97,6 +97,12 @@ func (p Params) WithDefaults() Params {
 		p.LinkWeightSigma = DefaultLinkWeightSigma
 	}
 	return p
+}
+
+// SmallParams is a small day for tests: 10 banks over 200 blocks, about
+// 1,000 payments, fast to replay.
+func SmallParams(seed uint64) Params {
+	return Params{Banks: 10, Blocks: 200, PaymentsPerDay: 1_000, Seed: seed, UrgentShare: -1, LinkWeightSigma: -1}
 }
 
 // DefaultParams are the parameters of the reported day.

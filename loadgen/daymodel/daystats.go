@@ -1,4 +1,4 @@
-package rtgsday
+package daymodel
 
 import (
 	"math"
@@ -67,8 +67,8 @@ func Summarize(d *Day) DaySummary {
 	n := float64(len(vals))
 	s.UrgentShare = float64(urgent) / n
 	sort.Float64s(vals)
-	s.ValueMedianMinor = nearestRank(vals, 0.5)
-	s.ValueP99Minor = nearestRank(vals, 0.99)
+	s.ValueMedianMinor = NearestRank(vals, 0.5)
+	s.ValueP99Minor = NearestRank(vals, 0.99)
 	s.ValueMeanMinor = float64(s.ValueMinor) / n
 	s.LogValueMean = logSum / n
 	if len(vals) > 1 {
@@ -95,7 +95,7 @@ func Summarize(d *Day) DaySummary {
 }
 
 // bankFigures returns each bank's figures, the largest senders by value first.
-func bankFigures(d *Day, b Bounds) []BankFigures {
+func BankFiguresOf(d *Day, b Bounds) []BankFigures {
 	out := make([]BankFigures, d.Banks())
 	for i := range out {
 		out[i] = BankFigures{Bank: i, UpperMinor: b.Upper[i], LowerMinor: b.Lower[i]}
@@ -110,4 +110,11 @@ func bankFigures(d *Day, b Bounds) []BankFigures {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].SentMinor > out[j].SentMinor })
 	return out
+}
+
+// NearestRank returns the q-quantile of sorted values by the nearest-rank
+// method: the smallest value with at least q of the values at or below it.
+func NearestRank(sorted []float64, q float64) float64 {
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
 }

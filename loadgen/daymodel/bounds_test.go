@@ -1,4 +1,4 @@
-package rtgsday
+package daymodel
 
 import (
 	"reflect"

@@ -1,4 +1,4 @@
-package rtgsday
+package daymodel
 
 import (
 	"math"
@@ -8,10 +8,7 @@ import (
 	"testing"
 )
 
-// smallParams is the tests' day: 10 banks over 200 blocks, fast to replay.
-func smallParams(seed uint64) Params {
-	return Params{Banks: 10, Blocks: 200, PaymentsPerDay: 1_000, Seed: seed, UrgentShare: -1, LinkWeightSigma: -1}
-}
+func smallParams(seed uint64) Params { return SmallParams(seed) }
 
 func generate(t *testing.T, p Params) *Day {
 	t.Helper()
