@@ -329,8 +329,8 @@ func (l *Ledger) release(x *execCtx, budget *int) {
 		pending[s] = false
 		v := view(s)
 		kept := v[:0]
-		i := 0
-		for ; i < len(v) && *budget > 0; i++ {
+		i, failed := 0, 0
+		for ; i < len(v) && *budget > 0 && failed < releaseFailuresPerVisitMax; i++ {
 			e := v[i]
 			if o.queued(e.ID) != e || e.Until < x.height {
 				continue // settled or replaced in this block, or lapsed (past its queue_until, awaiting removal)
@@ -344,6 +344,7 @@ func (l *Ledger) release(x *execCtx, budget *int) {
 				continue
 			}
 			kept = append(kept, e)
+			failed++
 			if e.Priority == txn.PriorityUrgent {
 				i++
 				break // strict FIFO for urgent entries, and normal ones wait behind them
@@ -352,6 +353,13 @@ func (l *Ledger) release(x *execCtx, budget *int) {
 		views[s] = append(kept, v[i:]...)
 	}
 }
+
+// releaseFailuresPerVisitMax stops a sender's walk after this many entries
+// failed to settle, so that one participant's queue of payments it cannot
+// fund does not take the whole block's budget from the others: by-passing
+// looks this deep past the first entry that waits. Gridlock resolution still
+// considers every entry.
+const releaseFailuresPerVisitMax = 64
 
 // settleEntry applies a queued entry's legs all or none and removes it from
 // the queue on success. Its signatures authorised it when it was queued.

@@ -437,3 +437,23 @@ func TestQueueExpiryBound(t *testing.T) {
 		t.Fatalf("%d entries left", st.Entries)
 	}
 }
+
+// TestReleaseFairness: a sender whose queue holds many payments it cannot
+// fund does not use up the block's release budget: another sender's payment
+// still settles when its funds arrive in the same block.
+func TestReleaseFairness(t *testing.T) {
+	g := genesis(6, testNative)
+	g.Queue = &ledger.GenesisQueue{ReleaseAttemptsMax: 100}
+	l := newLedger(t, g)
+	var steps []step
+	for range 200 {
+		steps = append(steps, queued(1, 2, 1_000, txn.PriorityNormal))
+	}
+	steps = append(steps, queued(3, 4, 10, txn.PriorityNormal))
+	block(t, l, steps...)
+	// 1's 200 entries are older; 1 is funded but for none of them, 3 for its one.
+	res := block(t, l, pay(0, 1, usd(), 5), pay(0, 3, usd(), 10))
+	if !equal(events(res), []string{"3:1 released"}) {
+		t.Fatalf("events %q: 3's payment should release despite 1's older queue", events(res))
+	}
+}
