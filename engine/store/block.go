@@ -307,6 +307,9 @@ func (s *Store) BlockHeader(h uint64) (*BlockRecord, uint32, error) {
 // receives each transaction's bytes, valid only during the call, with the
 // block's transaction count n.
 func (s *Store) block(h uint64, fn func(i int, n uint32, raw []byte) error) (*BlockRecord, uint32, error) {
+	if h <= s.base {
+		return nil, 0, s.prunedError(h)
+	}
 	v, err := s.get(blockKey(h))
 	if err != nil {
 		return nil, 0, fmt.Errorf("load block %d: %w", h, err)

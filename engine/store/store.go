@@ -14,6 +14,7 @@
 //	a/<id 20>                   account record
 //	s/<asset 23>                issued-asset record
 //	m/format                    storage format version (u32)
+//	m/base                      height of the snapshot the state was imported at (u64; absent: from genesis)
 //	b/<height u64>              block header: hashes, transaction count, certificate
 //	r/<height u64><index u32>   transaction record: receipt, raw tx (in block order)
 //	t/<tx hash 32>              tx index: height, index, applied
@@ -49,6 +50,7 @@ var (
 	keyMeta    = []byte("m/meta")
 	keyGenesis = []byte("m/genesis")
 	keyFormat  = []byte("m/format")
+	keyBase    = []byte("m/base")
 )
 
 // formatVersion is the storage layout this build reads and writes. Version 3
@@ -82,6 +84,7 @@ const (
 type Store struct {
 	db    *pebble.DB
 	stats writeStats
+	base  uint64 // the height of the snapshot the state was imported at (snapshot.go); 0: it grew from genesis
 }
 
 // writeStats counts what CommitBlock writes, for the keys and bytes per
@@ -182,6 +185,10 @@ func Open(dir string, g *ledger.Genesis, o Options) (*Store, error) {
 	}
 	s := &Store{db: db}
 	if err := s.checkGenesis(g); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.loadBase(); err != nil {
 		db.Close()
 		return nil, err
 	}
