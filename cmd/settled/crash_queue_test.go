@@ -95,15 +95,7 @@ func TestCrashRecoveryQueue(t *testing.T) {
 	p2 := start(t, bin, "run", "-config", cfg)
 	defer p2.cmd.Process.Kill()
 	waitReady(t, addr, p2)
-	for _, h := range hashes {
-		var st struct {
-			Status string `json:"status"`
-		}
-		getJSON(t, "http://"+addr+"/v1/tx/"+h, &st)
-		if st.Status != "committed" {
-			t.Fatalf("acknowledged tx %s is %q after restart", h, st.Status)
-		}
-	}
+	checkCommitted(t, addr, hashes)
 	for h, outcome := range announced {
 		var st struct {
 			Result string `json:"result"`
@@ -116,20 +108,7 @@ func TestCrashRecoveryQueue(t *testing.T) {
 			t.Fatalf("queued tx %s announced %q, after restart result %q queue status %q", h, outcome, st.Result, st.Queue.Status)
 		}
 	}
-	var status struct {
-		Height    uint64 `json:"height"`
-		StateHash string `json:"state_hash"`
-	}
-	getJSON(t, "http://"+addr+"/v1/status", &status)
-	p2.cmd.Process.Signal(syscall.SIGTERM)
-	p2.cmd.Wait()
-	out, err := exec.Command(bin, "verify", "-config", cfg).CombinedOutput()
-	if err != nil {
-		t.Fatalf("verify after restart: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), status.StateHash) {
-		t.Fatalf("replay from genesis disagrees with the recovered state %s at height %d:\n%s", status.StateHash, status.Height, out)
-	}
+	stopAndVerify(t, bin, cfg, addr, p2)
 }
 
 // dayPayments signs the first n payments of the rtgs-day mix.
