@@ -37,8 +37,8 @@ func queueMix(sc *Scenario) bool {
 	return err == nil && spec.DayLiquidity > 0
 }
 
-// readQueueSummary reads the split from the validator at addr (host:port).
-func readQueueSummary(ctx context.Context, addr string) (*QueueSummary, error) {
+// ReadQueueSummary reads the split from the validator at addr (host:port).
+func ReadQueueSummary(ctx context.Context, addr string) (*QueueSummary, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	get := func(path string, v any) ([]byte, error) {

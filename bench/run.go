@@ -306,7 +306,7 @@ func progressPrinter(w io.Writer, label string, timed time.Duration) func(loadge
 // and its report. A run error is returned after the partial result is written.
 func (e *env) finish(runErr error) (*Result, error) {
 	if e.res.Kind == "run" && queueMix(e.o.Scenario) && len(e.cluster.Targets) > 0 {
-		q, err := readQueueSummary(context.Background(), e.cluster.Targets[0])
+		q, err := ReadQueueSummary(context.Background(), e.cluster.Targets[0])
 		if err != nil {
 			e.res.Checks = append(e.res.Checks, Check{Name: "rtgs queue", Detail: "reading the settlement split: " + err.Error()})
 		} else {

@@ -51,8 +51,14 @@ type Options struct {
 	Schedule []string
 	// WAN, when set, runs every validator link through Toxiproxy with this
 	// latency and bandwidth (bench.WANSpec), to time faults at a distance.
-	WAN  *bench.WANSpec
-	Logf func(format string, args ...any)
+	WAN *bench.WANSpec
+	// Queue makes a quarter of the load RTGS queued payments: among the first
+	// queueBanks accounts, large ones that wait in the queue and settle when
+	// gridlock resolution (every 10 blocks on the dev genesis) offsets them;
+	// elsewhere small ones that settle at once. The queue is then part of
+	// every crash, wipe and catch-up, and of the stores' replay check.
+	Queue bool
+	Logf  func(format string, args ...any)
 }
 
 func (o *Options) withDefaults() {
@@ -242,6 +248,7 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 		go func() { defer r.wg.Done(); r.log.follow(ctx, v) }()
 	}
 	r.load = newClient(chainID, r.o.Accounts, r.vals, r.log, r.o.Seed+1)
+	r.load.queue = r.o.Queue
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	r.wg.Add(1)
 	go func() { defer r.wg.Done(); r.load.run(loadCtx, r.o.Rate) }()

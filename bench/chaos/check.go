@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"settle/bench"
 	"settle/engine/txn"
 )
 
@@ -25,6 +26,13 @@ func (r *run) check(ctx context.Context, start, faultEnd time.Time, drained bool
 	final := r.finalChain(ctx, rep, height)
 	r.checkTransactions(ctx, rep, final, height)
 	r.faultFigures(rep)
+	if r.o.Queue {
+		if q, err := bench.ReadQueueSummary(ctx, r.vals[0].api); err == nil {
+			rep.Queue = q
+		} else {
+			rep.fail("reading the queue's settlement split: %v", err)
+		}
+	}
 	for _, v := range r.vals {
 		v.stop(15 * time.Second)
 	}

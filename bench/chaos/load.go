@@ -27,6 +27,7 @@ type client struct {
 	windowMax      int
 	resendAfter    time.Duration
 	lastValidAhead uint64
+	queue          bool // a quarter of the payments queued (Options.Queue)
 	draining       atomic.Bool
 
 	mu struct {
@@ -43,6 +44,7 @@ type client struct {
 }
 
 type sender struct {
+	idx  int
 	key  txn.Key
 	id   txn.AccountID
 	next uint64
@@ -69,7 +71,7 @@ func newClient(chainID string, accounts int, vals []*validator, log *chainLog, s
 	c.mu.codes = map[string]int{}
 	for i := 0; i < accounts; i++ {
 		k := devnet.DemoKey(chainID, i)
-		c.mu.senders = append(c.mu.senders, &sender{key: k, id: k.AccountID(), next: 1})
+		c.mu.senders = append(c.mu.senders, &sender{idx: i, key: k, id: k.AccountID(), next: 1})
 	}
 	return c
 }
@@ -164,11 +166,36 @@ func (c *client) create(s *sender, top uint64, now time.Time) *ptx {
 	}
 	tx := &txn.Tx{Type: txn.TypePayment, ChainID: c.chainID, Sender: s.id, Seq: s.next, Fee: 10,
 		LastValid: top + c.lastValidAhead, Dest: dest.id, Amount: 1 + uint64(c.mu.rng.Intn(100))}
+	if c.queue && c.mu.rng.Intn(4) == 0 {
+		c.queued(tx, s)
+	}
 	if err := txn.Sign(tx, s.key); err != nil {
 		panic(fmt.Sprintf("chaos: sign: %v", err)) // INVARIANT: the fields above pass Check
 	}
 	s.next++
 	return &ptx{tx: tx, hash: tx.Hash(), raw: tx.Bytes(), created: now}
+}
+
+// queueBanks are the accounts that send each other large queued payments
+// in a Queue run, so that cycles form for gridlock resolution to offset.
+const queueBanks = 8
+
+// queued turns tx into a queued payment: between two of the first
+// queueBanks accounts, of 0.6 to 1.2 × 10^12 (about what a demo account
+// holds, so most wait), a fifth urgent; from other senders, small.
+func (c *client) queued(tx *txn.Tx, s *sender) {
+	tx.Type, tx.Priority, tx.QueueUntil = txn.TypeQueuedPayment, txn.PriorityNormal, tx.LastValid
+	if c.mu.rng.Intn(5) == 0 {
+		tx.Priority = txn.PriorityUrgent
+	}
+	if s.idx >= queueBanks || len(c.mu.senders) < queueBanks {
+		return
+	}
+	to := c.mu.rng.Intn(queueBanks - 1)
+	if to >= s.idx {
+		to++
+	}
+	tx.Dest, tx.Amount = c.mu.senders[to].id, 600_000_000_000+uint64(c.mu.rng.Int63n(600_000_000_000))
 }
 
 // post sends a batch to a random running validator and records each answer.

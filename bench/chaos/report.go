@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"settle/bench"
 )
 
 // Report is what a chaos run measured and found.
@@ -30,6 +32,11 @@ type Report struct {
 	Skipped    int            // block entries that did not apply
 	Stuck      int            // accepted, never committed, not expired, not dropped with a reason
 	Ends       map[string]int // how accepted-but-unannounced transactions ended
+
+	// Queue is, for a Queue run, what the queue settled over the compared
+	// chain, from validator 0's settlement report: the value settled at once,
+	// released and offset, and what still waits.
+	Queue *bench.QueueSummary `json:",omitempty"`
 
 	Height            uint64  // the compared common height
 	ChainBlocksPerSec float64 // the chain's commit rate over the run
@@ -84,6 +91,10 @@ func (r *Report) String() string {
 	}
 	p("chaos run %s: %d validators, %d tx/s from %d accounts, %v of faults, seed %d", verdict, r.Validators, r.Rate, r.Accounts, r.FaultPhase, r.Seed)
 	p("  trials (faults):   %d %s; %d restarts", r.Faults, kinds(r.FaultKinds), r.Restarts)
+	if q := r.Queue; q != nil {
+		p("  rtgs queue:        value settled over %d blocks %s: %.1f%% at once, %.1f%% released, %.1f%% offset; %.0f still queued",
+			q.Height, q.SettledMinor, 100*q.ImmediateShare, 100*q.ReleasedShare, 100*q.OffsetShare, q.QueuedEntries)
+	}
 	p("  transactions:      %d created, %d accepted, %d acknowledged (announced committed), %d never accepted", r.Created, r.Accepted, r.Acknowledged, r.NeverAccepted)
 	p("  lost:              %d", r.Lost)
 	p("  changed:           %d", r.Changed)

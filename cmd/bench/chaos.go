@@ -27,6 +27,7 @@ func cmdChaos(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.Validators, "validators", 4, "validators (n = 3f+1)")
 	fs.IntVar(&o.Rate, "rate", 400, "new payments offered per second")
 	fs.IntVar(&o.Accounts, "accounts", 2000, "demo accounts sending payments")
+	fs.BoolVar(&o.Queue, "queue", false, "a quarter of the load RTGS queued payments, large ones among the first 8 accounts that wait and are offset")
 	fs.DurationVar(&o.FaultEvery, "fault-every", 13*time.Second, "mean time between faults")
 	fs.DurationVar(&o.RestartDelayMax, "restart-delay-max", 5*time.Second, "a victim restarts after 0 to this")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 2*time.Minute, "after healing, the wait for every transaction to commit")
