@@ -55,25 +55,45 @@ type reportJSON struct {
 	From      uint64 `json:"from"`
 	To        uint64 `json:"to"`
 	Positions []struct {
-		Account  string `json:"account"`
-		Asset    string `json:"asset"`
-		Credited string `json:"credited"`
-		Debited  string `json:"debited"`
-		Net      string `json:"net"`
+		Account          string `json:"account"`
+		Asset            string `json:"asset"`
+		Credited         string `json:"credited"`
+		Debited          string `json:"debited"`
+		Net              string `json:"net"`
+		ReleasedCredited string `json:"released_credited"`
+		ReleasedDebited  string `json:"released_debited"`
+		OffsetCredited   string `json:"offset_credited"`
+		OffsetDebited    string `json:"offset_debited"`
 	} `json:"positions"`
 }
 
-// printReport renders the API's report answer as a table.
+// printReport renders the API's report answer as a table; when the RTGS
+// queue settled anything in the range, with the parts of credited and
+// debited that it released and offset (the rest settled at once).
 func printReport(w io.Writer, b []byte) error {
 	var rep reportJSON
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return fmt.Errorf("report answer: %w", err)
 	}
+	queue := false
+	for _, p := range rep.Positions {
+		for _, v := range []string{p.ReleasedCredited, p.ReleasedDebited, p.OffsetCredited, p.OffsetDebited} {
+			queue = queue || (v != "" && v != "0")
+		}
+	}
 	fmt.Fprintf(w, "net positions, heights %d to %d\n", rep.From, rep.To)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "account\tasset\tcredited\tdebited\tnet\t")
+	if !queue {
+		fmt.Fprintln(tw, "account\tasset\tcredited\tdebited\tnet\t")
+		for _, p := range rep.Positions {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", p.Account, p.Asset, p.Credited, p.Debited, p.Net)
+		}
+		return tw.Flush()
+	}
+	fmt.Fprintln(tw, "account\tasset\tcredited\tdebited\tnet\treleased in\treleased out\toffset in\toffset out\t")
 	for _, p := range rep.Positions {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", p.Account, p.Asset, p.Credited, p.Debited, p.Net)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Account, p.Asset, p.Credited, p.Debited, p.Net,
+			p.ReleasedCredited, p.ReleasedDebited, p.OffsetCredited, p.OffsetDebited)
 	}
 	return tw.Flush()
 }
