@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -52,27 +53,19 @@ type Queued struct {
 	Legs     []txn.Leg
 }
 
-// queueLess is the queue order: urgent before normal, then by arrival (block,
+// queueCmp is the queue order: urgent before normal, then by arrival (block,
 // index in the block), which is unique.
-func queueLess(x, y *Queued) bool {
-	if x.Priority != y.Priority {
-		return x.Priority < y.Priority
+func queueCmp(x, y *Queued) int {
+	if c := cmp.Compare(x.Priority, y.Priority); c != 0 {
+		return c
 	}
-	if x.Height != y.Height {
-		return x.Height < y.Height
+	if c := cmp.Compare(x.Height, y.Height); c != 0 {
+		return c
 	}
-	return x.Index < y.Index
+	return cmp.Compare(x.Index, y.Index)
 }
 
-func queueCmp(x, y *Queued) int {
-	switch {
-	case queueLess(x, y):
-		return -1
-	case queueLess(y, x):
-		return 1
-	}
-	return 0
-}
+func queueLess(x, y *Queued) bool { return queueCmp(x, y) < 0 }
 
 // Value returns the sum of the entry's legs (for statistics; legs of different
 // assets add up as minor units).
@@ -147,16 +140,15 @@ func DecodeQueued(id QueueID, b []byte) (*Queued, error) {
 
 // QueueWrite is one queued entry created, changed or removed by a block.
 type QueueWrite struct {
-	ID      QueueID
-	Queued  *Queued // the new record; when Deleted, the removed one
-	Deleted bool
+	ID     QueueID
+	Queued *Queued // the new record; nil: removed
 }
 
-func queueIDLess(x, y QueueID) bool {
+func queueIDCmp(x, y QueueID) int {
 	if c := bytes.Compare(x.Sender[:], y.Sender[:]); c != 0 {
-		return c < 0
+		return c
 	}
-	return x.Seq < y.Seq
+	return cmp.Compare(x.Seq, y.Seq)
 }
 
 // QueueOutcome says how a queued entry left the queue.
@@ -254,7 +246,7 @@ func (s *queueState) install(ws []QueueWrite, height uint64) {
 			delete(s.entries, w.ID)
 		}
 		add := touched[w.ID.Sender]
-		if !w.Deleted {
+		if w.Queued != nil {
 			s.entries[w.ID] = w.Queued
 			s.expiry.add(w.Queued.Until, w.ID)
 			s.draw(w.Queued, 1)
@@ -374,15 +366,7 @@ func (l *Ledger) QueuedEntries() []*Queued {
 	for _, q := range l.mu.queue.entries {
 		out = append(out, q)
 	}
-	slices.SortFunc(out, func(x, y *Queued) int {
-		if queueIDLess(x.ID, y.ID) {
-			return -1
-		}
-		if queueIDLess(y.ID, x.ID) {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(x, y *Queued) int { return queueIDCmp(x.ID, y.ID) })
 	return out
 }
 

@@ -10,7 +10,6 @@ import (
 // queueOverlay is a block's writes to the queue.
 type queueOverlay struct {
 	entries  map[QueueID]*Queued         // nil value: removed in this block
-	removed  map[QueueID]*Queued         // the records removed in this block
 	bySender map[txn.AccountID][]QueueID // the ids written, per sender, each once
 	delta    map[txn.AccountID]*queueDelta
 }
@@ -54,19 +53,7 @@ func (o *overlay) writeQueued(id QueueID, e *Queued) {
 func (o *overlay) putQueued(e *Queued) { o.writeQueued(e.ID, e) }
 
 // removeQueued removes a queued entry (settled, cancelled or expired).
-func (o *overlay) removeQueued(e *Queued) {
-	if o.q.removed == nil {
-		o.q.removed = map[QueueID]*Queued{}
-	}
-	if _, ok := o.q.removed[e.ID]; !ok {
-		if c := o.l.committedQueued(e.ID); c != nil {
-			o.q.removed[e.ID] = c
-		} else {
-			o.q.removed[e.ID] = e
-		}
-	}
-	o.writeQueued(e.ID, nil)
-}
+func (o *overlay) removeQueued(e *Queued) { o.writeQueued(e.ID, nil) }
 
 // queued returns the entry as the block sees it (nil: none).
 func (o *overlay) queued(id QueueID) *Queued {
@@ -430,18 +417,10 @@ func (o *overlay) queueWrites() []QueueWrite {
 		case e != nil:
 			out = append(out, QueueWrite{ID: id, Queued: e})
 		case o.l.committedQueued(id) != nil:
-			out = append(out, QueueWrite{ID: id, Queued: o.q.removed[id], Deleted: true})
+			out = append(out, QueueWrite{ID: id}) // removed
 		}
 		// Queued and removed within the block: nothing to write.
 	}
-	slices.SortFunc(out, func(a, b QueueWrite) int {
-		if queueIDLess(a.ID, b.ID) {
-			return -1
-		}
-		if queueIDLess(b.ID, a.ID) {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b QueueWrite) int { return queueIDCmp(a.ID, b.ID) })
 	return out
 }

@@ -141,7 +141,7 @@ func stateChanges(res *BlockResult) []merkle.Change {
 		cs = append(cs, merkle.Change{Key: EscrowStateKey(w.ID), Value: sha256.Sum256(buf)})
 	}
 	for _, w := range res.Queue {
-		if w.Deleted {
+		if w.Queued == nil {
 			cs = append(cs, merkle.Change{Key: QueuedStateKey(w.ID), Delete: true})
 			continue
 		}

@@ -53,7 +53,7 @@ func queueResult(o ledger.QueueOutcome) codes.Code {
 // deltas and by mechanism.
 func writeQueue(set func(k, v []byte), del func(k []byte), buf []byte, h uint64, first uint32, res *ledger.BlockResult, deltas netDeltas) {
 	for _, w := range res.Queue {
-		if w.Deleted {
+		if w.Queued == nil {
 			del(queuedKey(w.ID))
 			continue
 		}
