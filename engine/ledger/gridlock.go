@@ -176,8 +176,8 @@ func (l *Ledger) gridlockCandidates(o *overlay, height uint64) []*Queued {
 	var out []*Queued
 	for h.Len() > 0 && len(out) < l.queue.gridlockEntriesMax {
 		v := h.views[0]
-		if v[0].Until >= height {
-			out = append(out, v[0]) // not lapsed (past its queue_until, awaiting removal)
+		if e := v[0]; o.queued(e.ID) == e && e.Until >= height {
+			out = append(out, e) // live: not removed or replaced in this block, not lapsed
 		}
 		if len(v) == 1 {
 			heap.Pop(h)

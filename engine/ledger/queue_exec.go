@@ -98,54 +98,25 @@ func (o *overlay) queueCounts(s txn.AccountID) (total, urgent int) {
 	return total, urgent
 }
 
-// senderView returns the sender's entries as the block sees them, in queue
-// order. Cost: O(the sender's entries).
+// senderView returns the sender's committed entries merged with the block's
+// records for it, in queue order. Committed entries the block removed or
+// replaced (a priority change) are left in: a walk skips every e with
+// o.queued(e.ID) != e, and so pays for the stale entries it reaches rather
+// than for filtering every entry. Without writes for the sender it is the
+// committed list itself: read-only.
 func (o *overlay) senderView(s txn.AccountID) []*Queued {
-	sq := o.l.committedSender(s)
-	written := o.q.bySender[s]
-	if len(written) == 0 {
-		if sq == nil {
-			return nil
-		}
-		return sq.entries // read-only
-	}
-	var kept []*Queued
-	if sq != nil {
-		kept = make([]*Queued, 0, len(sq.entries))
-		for _, e := range sq.entries {
-			if _, w := o.q.entries[e.ID]; !w {
-				kept = append(kept, e)
-			}
-		}
-	}
-	var extra []*Queued
-	for _, id := range written {
-		if e := o.q.entries[id]; e != nil {
-			extra = append(extra, e)
-		}
-	}
-	slices.SortFunc(extra, queueCmp)
-	return mergeQueued(kept, extra)
-}
-
-// rawView is senderView without the filtering: the sender's committed
-// entries, stale ones included (removed or replaced in this block), merged
-// with the block's current records. A walk that skips every e with
-// o.queued(e.ID) != e sees exactly senderView, paying for the stale entries
-// it reaches instead of for every entry. The result is the caller's.
-func (o *overlay) rawView(s txn.AccountID) []*Queued {
 	var committed []*Queued
 	if sq := o.l.committedSender(s); sq != nil {
 		committed = sq.entries
 	}
 	var extra []*Queued
 	for _, id := range o.q.bySender[s] {
-		if e := o.q.entries[id]; e != nil && o.l.committedQueued(id) != e {
+		if e := o.q.entries[id]; e != nil { // a write is always a new record
 			extra = append(extra, e)
 		}
 	}
 	if len(extra) == 0 {
-		return slices.Clone(committed)
+		return committed
 	}
 	slices.SortFunc(extra, queueCmp)
 	return mergeQueued(committed, extra)
@@ -293,7 +264,7 @@ func (l *Ledger) release(x *execCtx, budget *int) {
 	view := func(s txn.AccountID) []*Queued {
 		v, ok := views[s]
 		if !ok {
-			v = o.rawView(s)
+			v = slices.Clone(o.senderView(s)) // compacted below: never the committed list
 			views[s] = v
 		}
 		return v
