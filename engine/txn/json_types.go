@@ -45,8 +45,11 @@ func uintPtr(v uint64) *Uint { u := Uint(v); return &u }
 // typeToJSON fills the type-specific fields of j.
 func typeToJSON(tx *Tx, j *JSON) {
 	switch tx.Type {
-	case TypePayment:
+	case TypePayment, TypeQueuedPayment:
 		j.Destination, j.Asset, j.Amount = tx.Dest.String(), tx.Asset.String(), Uint(tx.Amount)
+		if tx.Type == TypeQueuedPayment {
+			j.Priority, j.QueueUntil = PriorityName(tx.Priority), uintPtr(tx.QueueUntil)
+		}
 	case TypeTrustSet:
 		j.Asset, j.Limit = tx.Asset.String(), uintPtr(tx.Limit)
 	case TypeEscrowCreate:
@@ -80,9 +83,6 @@ func typeToJSON(tx *Tx, j *JSON) {
 	case TypeLimitsSet:
 		j.Holder, j.Asset = tx.Holder.String(), tx.Asset.String()
 		j.PerTxMax, j.WindowMax, j.WindowBlocks = uintPtr(tx.PerTxMax), uintPtr(tx.WindowMax), uintPtr(uint64(tx.WindowBlocks))
-	case TypeQueuedPayment:
-		j.Destination, j.Asset, j.Amount = tx.Dest.String(), tx.Asset.String(), Uint(tx.Amount)
-		j.Priority, j.QueueUntil = PriorityName(tx.Priority), uintPtr(tx.QueueUntil)
 	case TypeQueuedMultiLeg:
 		j.Legs = legsToJSON(tx.Legs)
 		j.Priority, j.QueueUntil = PriorityName(tx.Priority), uintPtr(tx.QueueUntil)
@@ -155,9 +155,13 @@ func (f *jsonFields) hexBytes(dst []byte, s, what string) {
 func typeFromJSON(j *JSON, tx *Tx) error {
 	f := &jsonFields{}
 	switch tx.Type {
-	case TypePayment:
+	case TypePayment, TypeQueuedPayment:
 		f.address(&tx.Dest, j.Destination, "destination")
 		f.asset(&tx.Asset, j.Asset)
+		if tx.Type == TypeQueuedPayment {
+			tx.Priority = f.priority(j.Priority)
+			tx.QueueUntil = f.required(j.QueueUntil, "queue_until", math.MaxUint64)
+		}
 	case TypeTrustSet:
 		f.asset(&tx.Asset, j.Asset)
 		tx.Limit = f.required(j.Limit, "limit", math.MaxUint64)
@@ -220,11 +224,6 @@ func typeFromJSON(j *JSON, tx *Tx) error {
 		tx.PerTxMax = f.required(j.PerTxMax, "per_tx_max", math.MaxUint64)
 		tx.WindowMax = f.required(j.WindowMax, "window_max", math.MaxUint64)
 		tx.WindowBlocks = uint32(f.required(j.WindowBlocks, "window_blocks", math.MaxUint32))
-	case TypeQueuedPayment:
-		f.address(&tx.Dest, j.Destination, "destination")
-		f.asset(&tx.Asset, j.Asset)
-		tx.Priority = f.priority(j.Priority)
-		tx.QueueUntil = f.required(j.QueueUntil, "queue_until", math.MaxUint64)
 	case TypeQueuedMultiLeg:
 		if err := f.legs(j.Legs, tx); err != nil {
 			return err

@@ -183,10 +183,14 @@ func appendTypeBody(dst []byte, tx *Tx) []byte {
 	u64 := binary.BigEndian.AppendUint64
 	u32 := binary.BigEndian.AppendUint32
 	switch tx.Type {
-	case TypePayment:
+	case TypePayment, TypeQueuedPayment:
 		dst = append(dst, tx.Dest[:]...)
 		dst = appendAsset(dst, tx.Asset)
 		dst = u64(dst, tx.Amount)
+		if tx.Type == TypeQueuedPayment {
+			dst = append(dst, tx.Priority)
+			dst = u64(dst, tx.QueueUntil)
+		}
 	case TypeTrustSet:
 		dst = appendAsset(dst, tx.Asset)
 		dst = u64(dst, tx.Limit)
@@ -234,12 +238,6 @@ func appendTypeBody(dst []byte, tx *Tx) []byte {
 		dst = u64(dst, tx.PerTxMax)
 		dst = u64(dst, tx.WindowMax)
 		dst = u32(dst, tx.WindowBlocks)
-	case TypeQueuedPayment:
-		dst = append(dst, tx.Dest[:]...)
-		dst = appendAsset(dst, tx.Asset)
-		dst = u64(dst, tx.Amount)
-		dst = append(dst, tx.Priority)
-		dst = u64(dst, tx.QueueUntil)
 	case TypeQueuedMultiLeg:
 		dst = append(dst, tx.Priority)
 		dst = u64(dst, tx.QueueUntil)
@@ -285,10 +283,14 @@ func (r *reader) u32(what string) uint32 {
 // aliases the input.
 func decodeTypeBody(r *reader, tx *Tx) {
 	switch tx.Type {
-	case TypePayment:
+	case TypePayment, TypeQueuedPayment:
 		r.id(&tx.Dest, "destination")
 		r.asset(&tx.Asset, "asset")
 		tx.Amount = r.u64("amount")
+		if tx.Type == TypeQueuedPayment {
+			tx.Priority = r.u8("priority")
+			tx.QueueUntil = r.u64("queue until")
+		}
 	case TypeTrustSet:
 		r.asset(&tx.Asset, "asset")
 		tx.Limit = r.u64("limit")
@@ -357,12 +359,6 @@ func decodeTypeBody(r *reader, tx *Tx) {
 		tx.PerTxMax = r.u64("per-transaction maximum")
 		tx.WindowMax = r.u64("window maximum")
 		tx.WindowBlocks = r.u32("window blocks")
-	case TypeQueuedPayment:
-		r.id(&tx.Dest, "destination")
-		r.asset(&tx.Asset, "asset")
-		tx.Amount = r.u64("amount")
-		tx.Priority = r.u8("priority")
-		tx.QueueUntil = r.u64("queue until")
 	case TypeQueuedMultiLeg:
 		tx.Priority = r.u8("priority")
 		tx.QueueUntil = r.u64("queue until")
