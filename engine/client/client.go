@@ -306,6 +306,12 @@ type History struct {
 // History returns up to limit (1 to 1000; 0: the node's default) entries of
 // an account's history older than cursor ("" for the newest).
 func (c *Client) History(ctx context.Context, id txn.AccountID, cursor string, limit int) (*History, error) {
+	var h History
+	return &h, c.getJSON(ctx, pagePath("/v1/account/"+id.String()+"/history", cursor, limit), &h)
+}
+
+// pagePath is a paged endpoint's path with its cursor and limit, when given.
+func pagePath(path, cursor string, limit int) string {
 	q := url.Values{}
 	if cursor != "" {
 		q.Set("cursor", cursor)
@@ -313,12 +319,10 @@ func (c *Client) History(ctx context.Context, id txn.AccountID, cursor string, l
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
-	path := "/v1/account/" + id.String() + "/history"
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var h History
-	return &h, c.getJSON(ctx, path, &h)
+	return path
 }
 
 // Queue is one page of an account's RTGS queue as a sender, in queue order.
@@ -343,19 +347,8 @@ type Queue struct {
 // Queue returns up to limit (1 to 1000; 0: the node's default) entries of an
 // account's queue after cursor ("" for the head of the queue).
 func (c *Client) Queue(ctx context.Context, id txn.AccountID, cursor string, limit int) (*Queue, error) {
-	q := url.Values{}
-	if cursor != "" {
-		q.Set("cursor", cursor)
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	path := "/v1/account/" + id.String() + "/queue"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
 	var out Queue
-	return &out, c.getJSON(ctx, path, &out)
+	return &out, c.getJSON(ctx, pagePath("/v1/account/"+id.String()+"/queue", cursor, limit), &out)
 }
 
 // Status is GET /v1/status.
