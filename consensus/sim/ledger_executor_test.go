@@ -203,6 +203,9 @@ func testRestartEquivalence(t *testing.T, app *LedgerApp) {
 	if st := victim.exec.(*LedgerExecutor).Stats(); st.Recoveries != 1 {
 		t.Fatalf("victim recovered %d times, want 1", st.Recoveries)
 	}
+	if st := c.Nodes[0].exec.(*LedgerExecutor).Stats(); app.opts.Queue && (st.Queued == 0 || st.Released+st.Offset == 0) {
+		t.Fatalf("the queue workload queued %d and settled %d released, %d offset: the replay would not cover the queue", st.Queued, st.Released, st.Offset)
+	}
 	stream := committedPayloads(t, c.Nodes[0])
 	if len(stream) < 10 {
 		t.Fatalf("only %d blocks committed", len(stream))
