@@ -52,6 +52,9 @@ func queueResult(o ledger.QueueOutcome) codes.Code {
 // transaction's hash) and the net deltas of what settled, into the block's
 // deltas and by mechanism.
 func writeQueue(set func(k, v []byte), del func(k []byte), buf []byte, h uint64, first uint32, res *ledger.BlockResult, deltas netDeltas) {
+	if len(res.Queue) == 0 && len(res.QueueEvents) == 0 {
+		return // the common block: nothing queued, nothing left the queue
+	}
 	for _, w := range res.Queue {
 		if w.Queued == nil {
 			del(queuedKey(w.ID))
