@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"sort"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
@@ -56,40 +57,24 @@ type legAnswer struct {
 	Amount txn.Uint `json:"amount"`
 }
 
-// queueKey is an entry's place in queue order (ledger's queueLess): urgent
-// before normal, then by arrival.
-type queueKey struct {
-	priority uint8
-	height   uint64
-	index    uint32
-}
-
-func keyOf(q *ledger.Queued) queueKey { return queueKey{q.Priority, q.Height, q.Index} }
-
-func (k queueKey) less(o queueKey) bool {
-	if k.priority != o.priority {
-		return k.priority < o.priority
-	}
-	if k.height != o.height {
-		return k.height < o.height
-	}
-	return k.index < o.index
-}
-
-func (k queueKey) cursor() string {
+// queueCursor is an entry's place in queue order, what a page continues
+// after: priority u8 | queued height u64 | index u32.
+func queueCursor(q *ledger.Queued) string {
 	var b [queueCursorLen / 2]byte
-	b[0] = k.priority
-	binary.BigEndian.PutUint64(b[1:], k.height)
-	binary.BigEndian.PutUint32(b[9:], k.index)
+	b[0] = q.Priority
+	binary.BigEndian.PutUint64(b[1:], q.Height)
+	binary.BigEndian.PutUint32(b[9:], q.Index)
 	return hex.EncodeToString(b[:])
 }
 
-func parseQueueCursor(s string) (queueKey, error) {
+// parseQueueCursor returns the place a cursor names, as an entry carrying
+// only the fields of queue order.
+func parseQueueCursor(s string) (*ledger.Queued, error) {
 	b, err := hex.DecodeString(s)
 	if err != nil || len(b) != queueCursorLen/2 {
-		return queueKey{}, codes.Errorf(codes.BadRequest, "cursor is not one this node issued")
+		return nil, codes.Errorf(codes.BadRequest, "cursor is not one this node issued")
 	}
-	return queueKey{b[0], binary.BigEndian.Uint64(b[1:]), binary.BigEndian.Uint32(b[9:])}, nil
+	return &ledger.Queued{Priority: b[0], Height: binary.BigEndian.Uint64(b[1:]), Index: binary.BigEndian.Uint32(b[9:])}, nil
 }
 
 // getQueue pages the sender's queue in queue order. A page starts strictly
@@ -118,17 +103,8 @@ func (s *Server) getQueue(ctx *fasthttp.RequestCtx, p string) error {
 		if err != nil {
 			return err
 		}
-		// The first entry after the cursor: binary search of the queue order.
-		lo, hi := 0, len(all)
-		for lo < hi {
-			m := int(uint(lo+hi) >> 1)
-			if after.less(keyOf(&all[m])) {
-				hi = m
-			} else {
-				lo = m + 1
-			}
-		}
-		start = lo
+		// The first entry after the cursor, by the ledger's queue order.
+		start = sort.Search(len(all), func(m int) bool { return after.Before(&all[m]) })
 	}
 	ans := queueAnswer{Address: id.String(), Count: len(all)}
 	var value uint64
@@ -151,7 +127,7 @@ func (s *Server) getQueue(ctx *fasthttp.RequestCtx, p string) error {
 			QueueUntil: q.Until, Legs: legAnswers(q.Legs)})
 	}
 	if end < len(all) {
-		ans.NextCursor = keyOf(&all[end-1]).cursor()
+		ans.NextCursor = queueCursor(&all[end-1])
 	}
 	return writeJSON(ctx, fasthttp.StatusOK, &ans)
 }

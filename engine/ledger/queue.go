@@ -67,6 +67,10 @@ func queueCmp(x, y *Queued) int {
 
 func queueLess(x, y *Queued) bool { return queueCmp(x, y) < 0 }
 
+// Before reports whether q comes before o in queue order (only their
+// priority, height and index count).
+func (q *Queued) Before(o *Queued) bool { return queueLess(q, o) }
+
 // Value returns the sum of the entry's legs (for statistics; legs of different
 // assets add up as minor units).
 func (q *Queued) Value() uint64 {
